@@ -1,0 +1,826 @@
+//! Runtime authentication settings (AWX's settings API, `awx-api.md` §14): the registry of
+//! keys with their categories, types, defaults and validation, and the typed snapshot the
+//! request path reads.
+//!
+//! Policy: stored values override defaults; a write is validated as a whole before anything
+//! is stored; read-only keys are ignored on write; secret values read back as `$encrypted$`
+//! and writing `$encrypted$` keeps the stored value.
+
+use crate::policy::PasswordPolicy;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// The placeholder AWX shows for secret settings and write-only fields.
+pub const ENCRYPTED: &str = "$encrypted$";
+
+/// Keys allowed inside `OAUTH2_PROVIDER`, with their defaults (seconds).
+pub const OAUTH2_KEYS: [(&str, i64); 3] = [
+    ("ACCESS_TOKEN_EXPIRE_SECONDS", 31_536_000),
+    ("REFRESH_TOKEN_EXPIRE_SECONDS", 2_628_000),
+    ("AUTHORIZATION_CODE_EXPIRE_SECONDS", 600),
+];
+
+/// A settings category (a slug under `/api/v2/settings/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// "Miscellaneous Authentication".
+    Authentication,
+    /// The auth-related subset of "System".
+    System,
+    /// LDAP directory keys.
+    Ldap,
+}
+
+impl Category {
+    /// Every category, in the order the settings list shows them.
+    pub const ALL: [Self; 3] = [Self::Authentication, Self::System, Self::Ldap];
+
+    /// URL slug.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Authentication => "authentication",
+            Self::System => "system",
+            Self::Ldap => "ldap",
+        }
+    }
+
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Authentication => "Authentication",
+            Self::System => "System",
+            Self::Ldap => "LDAP",
+        }
+    }
+
+    /// The category with `slug`.
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.slug() == slug)
+    }
+}
+
+/// The JSON type of a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `true`/`false`.
+    Bool,
+    /// Integer within bounds.
+    Int {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+    },
+    /// String.
+    Str,
+    /// List of strings.
+    StrList,
+    /// Object or `null`.
+    ObjectOrNull,
+    /// List or `null`.
+    ListOrNull,
+    /// The `OAUTH2_PROVIDER` object.
+    OAuth2,
+    /// Computed, never written.
+    ReadOnlyList,
+}
+
+/// One setting's definition.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingDef {
+    /// AWX key.
+    pub key: &'static str,
+    /// Category it belongs to.
+    pub category: Category,
+    /// JSON type and bounds.
+    pub kind: Kind,
+    /// Secret values read back as `$encrypted$`.
+    pub secret: bool,
+    /// Short label (OPTIONS metadata).
+    pub label: &'static str,
+    /// Help text (OPTIONS metadata).
+    pub help: &'static str,
+}
+
+macro_rules! def {
+    ($key:literal, $cat:ident, $kind:expr, $secret:literal, $label:literal, $help:literal) => {
+        SettingDef {
+            key: $key,
+            category: Category::$cat,
+            kind: $kind,
+            secret: $secret,
+            label: $label,
+            help: $help,
+        }
+    };
+}
+
+/// Every setting Portcullis knows, in the order AWX lists them.
+pub const SETTINGS: &[SettingDef] = &[
+    def!(
+        "SESSION_COOKIE_AGE",
+        Authentication,
+        Kind::Int {
+            min: 60,
+            max: 30_000_000_000
+        },
+        false,
+        "Idle Time Force Log Out",
+        "Number of seconds that a user is inactive before they will need to login again."
+    ),
+    def!(
+        "SESSIONS_PER_USER",
+        Authentication,
+        Kind::Int {
+            min: -1,
+            max: i64::MAX
+        },
+        false,
+        "Maximum number of simultaneous logged in sessions",
+        "Maximum number of simultaneous logged in sessions a user may have. To disable enter -1."
+    ),
+    def!(
+        "DISABLE_LOCAL_AUTH",
+        Authentication,
+        Kind::Bool,
+        false,
+        "Disable the built-in authentication system",
+        "Controls whether users are prevented from using the built-in authentication system."
+    ),
+    def!(
+        "AUTH_BASIC_ENABLED",
+        Authentication,
+        Kind::Bool,
+        false,
+        "Enable HTTP Basic Auth",
+        "Enable HTTP Basic Auth for the API Browser."
+    ),
+    def!(
+        "OAUTH2_PROVIDER",
+        Authentication,
+        Kind::OAuth2,
+        false,
+        "OAuth 2 Timeout Settings",
+        "Dictionary for customizing OAuth 2 timeouts, available items are `ACCESS_TOKEN_EXPIRE_SECONDS`, `REFRESH_TOKEN_EXPIRE_SECONDS` and `AUTHORIZATION_CODE_EXPIRE_SECONDS`."
+    ),
+    def!(
+        "ALLOW_OAUTH2_FOR_EXTERNAL_USERS",
+        Authentication,
+        Kind::Bool,
+        false,
+        "Allow External Users to Create OAuth2 Tokens",
+        "Whether users from an external authentication provider may create OAuth2 tokens."
+    ),
+    def!(
+        "LOGIN_REDIRECT_OVERRIDE",
+        Authentication,
+        Kind::Str,
+        false,
+        "Login redirect override URL",
+        "URL to which unauthorized users will be redirected to log in."
+    ),
+    def!(
+        "ALLOW_METRICS_FOR_ANONYMOUS_USERS",
+        Authentication,
+        Kind::Bool,
+        false,
+        "Allow anonymous users to poll metrics",
+        "Stored for compatibility; Portcullis does not serve AWX metrics."
+    ),
+    def!(
+        "AUTHENTICATION_BACKENDS",
+        Authentication,
+        Kind::ReadOnlyList,
+        false,
+        "Authentication Backends",
+        "List of authentication backends that are enabled based on license features and other authentication settings."
+    ),
+    def!(
+        "SOCIAL_AUTH_ORGANIZATION_MAP",
+        Authentication,
+        Kind::ObjectOrNull,
+        false,
+        "Social Auth Organization Map",
+        "Stored for compatibility; no effect."
+    ),
+    def!(
+        "SOCIAL_AUTH_TEAM_MAP",
+        Authentication,
+        Kind::ObjectOrNull,
+        false,
+        "Social Auth Team Map",
+        "Stored for compatibility; no effect."
+    ),
+    def!(
+        "SOCIAL_AUTH_USER_FIELDS",
+        Authentication,
+        Kind::ListOrNull,
+        false,
+        "Social Auth User Fields",
+        "Stored for compatibility; no effect."
+    ),
+    def!(
+        "SOCIAL_AUTH_USERNAME_IS_FULL_EMAIL",
+        Authentication,
+        Kind::Bool,
+        false,
+        "Use Email address for usernames",
+        "Stored for compatibility; no effect."
+    ),
+    def!(
+        "LOCAL_PASSWORD_MIN_LENGTH",
+        Authentication,
+        Kind::Int {
+            min: 0,
+            max: i64::MAX
+        },
+        false,
+        "Minimum number of characters in local password",
+        "Minimum number of characters required in a local password. 0 means no minimum."
+    ),
+    def!(
+        "LOCAL_PASSWORD_MIN_DIGITS",
+        Authentication,
+        Kind::Int {
+            min: 0,
+            max: i64::MAX
+        },
+        false,
+        "Minimum number of digit characters in local password",
+        "Minimum number of digit characters required in a local password. 0 means no minimum."
+    ),
+    def!(
+        "LOCAL_PASSWORD_MIN_UPPER",
+        Authentication,
+        Kind::Int {
+            min: 0,
+            max: i64::MAX
+        },
+        false,
+        "Minimum number of uppercase characters in local password",
+        "Minimum number of uppercase characters required in a local password. 0 means no minimum."
+    ),
+    def!(
+        "LOCAL_PASSWORD_MIN_SPECIAL",
+        Authentication,
+        Kind::Int {
+            min: 0,
+            max: i64::MAX
+        },
+        false,
+        "Minimum number of special characters in local password",
+        "Minimum number of special characters required in a local password. 0 means no minimum."
+    ),
+    def!(
+        "CSRF_TRUSTED_ORIGINS",
+        System,
+        Kind::StrList,
+        false,
+        "CSRF Trusted Origins List",
+        "Origins (scheme://host[:port], or https://*.example.com) trusted for CSRF checks."
+    ),
+    def!(
+        "ACTIVITY_STREAM_ENABLED",
+        System,
+        Kind::Bool,
+        false,
+        "Enable Activity Stream",
+        "Enable capturing activity for the activity stream."
+    ),
+    def!(
+        "REMOTE_HOST_HEADERS",
+        System,
+        Kind::StrList,
+        false,
+        "Remote Host Headers",
+        "Stored for compatibility; trusted proxies are configuration."
+    ),
+    def!(
+        "PROXY_IP_ALLOWED_LIST",
+        System,
+        Kind::StrList,
+        false,
+        "Proxy IP Allowed List",
+        "Stored for compatibility; trusted proxies are configuration."
+    ),
+    def!(
+        "AUTH_LDAP_SERVER_URI",
+        Ldap,
+        Kind::Str,
+        false,
+        "LDAP Server URI",
+        "URI to connect to LDAP server, such as \"ldaps://ldap.example.com:636\"."
+    ),
+    def!(
+        "AUTH_LDAP_BIND_DN",
+        Ldap,
+        Kind::Str,
+        false,
+        "LDAP Bind DN",
+        "DN of the service account used to search for users."
+    ),
+    def!(
+        "AUTH_LDAP_BIND_PASSWORD",
+        Ldap,
+        Kind::Str,
+        true,
+        "LDAP Bind Password",
+        "Password of the service account."
+    ),
+    def!(
+        "AUTH_LDAP_START_TLS",
+        Ldap,
+        Kind::Bool,
+        false,
+        "LDAP Start TLS",
+        "Whether to enable TLS when the LDAP connection is not using SSL."
+    ),
+    def!(
+        "AUTH_LDAP_USER_DN_TEMPLATE",
+        Ldap,
+        Kind::Str,
+        false,
+        "LDAP User DN Template",
+        "Alternative to user search, if user DNs are all of the same format."
+    ),
+];
+
+/// Looks up a definition by key.
+pub fn def(key: &str) -> Option<&'static SettingDef> {
+    SETTINGS.iter().find(|d| d.key == key)
+}
+
+/// Stored overrides: key → JSON value.
+pub type Stored = BTreeMap<String, Value>;
+
+/// The default value of `d`, given the other stored values (for computed keys).
+pub fn default_value(d: &SettingDef, stored: &Stored) -> Value {
+    match d.key {
+        "SESSION_COOKIE_AGE" => json!(1800),
+        "SESSIONS_PER_USER" => json!(-1),
+        "AUTH_BASIC_ENABLED" | "ACTIVITY_STREAM_ENABLED" => json!(true),
+        "OAUTH2_PROVIDER" => oauth2_object(&Map::new()),
+        "REMOTE_HOST_HEADERS" => json!(["REMOTE_ADDR", "REMOTE_HOST"]),
+        "AUTHENTICATION_BACKENDS" => authentication_backends(stored),
+        _ => match d.kind {
+            Kind::Bool => json!(false),
+            Kind::Int { .. } => json!(0),
+            Kind::Str => json!(""),
+            Kind::StrList | Kind::ReadOnlyList => json!([]),
+            Kind::ObjectOrNull | Kind::ListOrNull => Value::Null,
+            Kind::OAuth2 => oauth2_object(&Map::new()),
+        },
+    }
+}
+
+fn ldap_configured(stored: &Stored) -> bool {
+    stored
+        .get("AUTH_LDAP_SERVER_URI")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+}
+
+fn authentication_backends(stored: &Stored) -> Value {
+    if ldap_configured(stored) {
+        json!([
+            "awx.sso.backends.LDAPBackend",
+            "awx.main.backends.AWXModelBackend"
+        ])
+    } else {
+        json!(["awx.main.backends.AWXModelBackend"])
+    }
+}
+
+/// `OAUTH2_PROVIDER` with every key present: given values, defaults for the rest.
+fn oauth2_object(given: &Map<String, Value>) -> Value {
+    let mut m = Map::new();
+    for (k, default) in OAUTH2_KEYS {
+        m.insert(
+            k.to_owned(),
+            given.get(k).cloned().unwrap_or_else(|| json!(default)),
+        );
+    }
+    Value::Object(m)
+}
+
+/// The value in force for `d`.
+pub fn effective(d: &SettingDef, stored: &Stored) -> Value {
+    if d.kind == Kind::ReadOnlyList {
+        return default_value(d, stored);
+    }
+    stored
+        .get(d.key)
+        .cloned()
+        .unwrap_or_else(|| default_value(d, stored))
+}
+
+/// The value as the API shows it (secrets masked when set).
+pub fn shown(d: &SettingDef, stored: &Stored) -> Value {
+    let v = effective(d, stored);
+    if d.secret && v.as_str().is_some_and(|s| !s.is_empty()) {
+        json!(ENCRYPTED)
+    } else {
+        v
+    }
+}
+
+/// The object shown for a category slug (`all`, `changed` or a category).
+pub fn category_object(slug: &str, stored: &Stored) -> Option<Map<String, Value>> {
+    let pick: Box<dyn Fn(&SettingDef) -> bool> = match slug {
+        "all" => Box::new(|_| true),
+        "changed" => Box::new(|d| {
+            d.kind != Kind::ReadOnlyList
+                && stored
+                    .get(d.key)
+                    .is_some_and(|v| *v != default_value(d, stored))
+        }),
+        other => {
+            let cat = Category::from_slug(other)?;
+            Box::new(move |d| d.category == cat)
+        }
+    };
+    Some(
+        SETTINGS
+            .iter()
+            .filter(|d| pick(d))
+            .map(|d| (d.key.to_owned(), shown(d, stored)))
+            .collect(),
+    )
+}
+
+/// True when `slug` names a settings view (`all`, `changed` or a category).
+pub fn slug_exists(slug: &str) -> bool {
+    matches!(slug, "all" | "changed") || Category::from_slug(slug).is_some()
+}
+
+/// True when `d` is writable through the view `slug`.
+pub fn writable_in(d: &SettingDef, slug: &str) -> bool {
+    d.kind != Kind::ReadOnlyList
+        && match slug {
+            "all" | "changed" => true,
+            other => Category::from_slug(other) == Some(d.category),
+        }
+}
+
+/// Field errors in AWX's shape: key → messages, in insertion order.
+pub type FieldErrors = Vec<(String, Vec<String>)>;
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+fn check_value(d: &SettingDef, v: &Value, token_max_lifetime: i64) -> Result<Value, Vec<String>> {
+    let one = |s: String| Err(vec![s]);
+    match d.kind {
+        Kind::Bool => match v {
+            Value::Bool(_) => Ok(v.clone()),
+            _ => one("Must be a valid boolean.".into()),
+        },
+        Kind::Int { min, max } => {
+            let Some(n) = v.as_i64() else {
+                return one("A valid integer is required.".into());
+            };
+            if n < min {
+                one(format!(
+                    "Ensure this value is greater than or equal to {min}."
+                ))
+            } else if n > max {
+                one(format!("Ensure this value is less than or equal to {max}."))
+            } else {
+                Ok(v.clone())
+            }
+        }
+        Kind::Str => match v {
+            Value::String(_) => Ok(v.clone()),
+            Value::Null => Ok(json!("")),
+            _ => one("Not a valid string.".into()),
+        },
+        Kind::StrList => match v {
+            Value::Array(items) if items.iter().all(Value::is_string) => Ok(v.clone()),
+            Value::Array(_) => one("Not a valid string.".into()),
+            other => one(format!(
+                "Expected a list of items but got type \"{}\".",
+                type_name(other)
+            )),
+        },
+        Kind::ObjectOrNull => match v {
+            Value::Object(_) | Value::Null => Ok(v.clone()),
+            other => one(format!(
+                "Expected a dictionary of items but got type \"{}\".",
+                type_name(other)
+            )),
+        },
+        Kind::ListOrNull => match v {
+            Value::Array(_) | Value::Null => Ok(v.clone()),
+            other => one(format!(
+                "Expected a list of items but got type \"{}\".",
+                type_name(other)
+            )),
+        },
+        Kind::OAuth2 => check_oauth2(v, token_max_lifetime),
+        Kind::ReadOnlyList => Ok(v.clone()),
+    }
+}
+
+fn check_oauth2(v: &Value, token_max_lifetime: i64) -> Result<Value, Vec<String>> {
+    let Value::Object(m) = v else {
+        return Err(vec![format!(
+            "Expected a dictionary of items but got type \"{}\".",
+            type_name(v)
+        )]);
+    };
+    let invalid: Vec<&str> = m
+        .keys()
+        .filter(|k| !OAUTH2_KEYS.iter().any(|(name, _)| name == k))
+        .map(String::as_str)
+        .collect();
+    if !invalid.is_empty() {
+        return Err(vec![format!("Invalid key names: {}", invalid.join(", "))]);
+    }
+    let mut errors = Vec::new();
+    for (k, val) in m {
+        match val.as_i64() {
+            Some(n) if n >= 1 => {
+                if k == "ACCESS_TOKEN_EXPIRE_SECONDS" && n > token_max_lifetime {
+                    errors.push(format!(
+                        "ACCESS_TOKEN_EXPIRE_SECONDS must be at most {token_max_lifetime}."
+                    ));
+                }
+            }
+            _ => errors.push(format!("{k} must be a positive integer.")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(oauth2_object(m))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Validates a PUT/PATCH body against the view `slug`. Returns the changes to store
+/// (key → new value), or AWX-shaped field errors. Unknown and read-only keys are ignored.
+pub fn validate_patch(
+    slug: &str,
+    patch: &Map<String, Value>,
+    stored: &Stored,
+    token_max_lifetime: i64,
+) -> Result<Vec<(String, Value)>, FieldErrors> {
+    let mut changes = Vec::new();
+    let mut errors: FieldErrors = Vec::new();
+    for (key, value) in patch {
+        let Some(d) = def(key) else { continue };
+        if !writable_in(d, slug) {
+            continue;
+        }
+        if d.secret && value.as_str() == Some(ENCRYPTED) {
+            continue; // keep the stored secret
+        }
+        match check_value(d, value, token_max_lifetime) {
+            Ok(v) => changes.push((key.clone(), v)),
+            Err(msgs) => errors.push((key.clone(), msgs)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Cross-field rule: local auth may only be disabled while a directory is configured.
+    let mut after = stored.clone();
+    for (k, v) in &changes {
+        after.insert(k.clone(), v.clone());
+    }
+    let disable_local = after.get("DISABLE_LOCAL_AUTH").and_then(Value::as_bool) == Some(true);
+    let turning_on = changes
+        .iter()
+        .any(|(k, v)| k == "DISABLE_LOCAL_AUTH" && v.as_bool() == Some(true));
+    if disable_local && turning_on && !ldap_configured(&after) {
+        return Err(vec![(
+            "__all__".into(),
+            vec!["There are no remote authentication systems configured.".into()],
+        )]);
+    }
+    Ok(changes)
+}
+
+/// The keys a reset of `slug` removes.
+pub fn keys_of(slug: &str) -> Vec<&'static str> {
+    SETTINGS
+        .iter()
+        .filter(|d| writable_in(d, slug))
+        .map(|d| d.key)
+        .collect()
+}
+
+/// The typed snapshot the request path reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Idle timeout in seconds.
+    pub session_cookie_age: i64,
+    /// Session cap per user (-1 unlimited, 0 treated as 1).
+    pub sessions_per_user: i64,
+    /// Local password logins refused.
+    pub disable_local_auth: bool,
+    /// HTTP Basic in the chain.
+    pub auth_basic_enabled: bool,
+    /// Lifetime of new access tokens.
+    pub access_token_expire_seconds: i64,
+    /// Lifetime of new refresh tokens.
+    pub refresh_token_expire_seconds: i64,
+    /// Lifetime of authorization codes.
+    pub authorization_code_expire_seconds: i64,
+    /// External users may create tokens.
+    pub allow_oauth2_for_external_users: bool,
+    /// Echoed in `GET /api/`.
+    pub login_redirect_override: String,
+    /// Local password rules.
+    pub password_policy: PasswordPolicy,
+    /// Extra origins trusted by the CSRF check.
+    pub csrf_trusted_origins: Vec<String>,
+    /// Activity stream recording on.
+    pub activity_stream_enabled: bool,
+}
+
+impl AuthSettings {
+    /// Builds the snapshot from stored overrides.
+    pub fn from_stored(stored: &Stored) -> Self {
+        let get = |k: &str| def(k).map(|d| effective(d, stored)).unwrap_or(Value::Null);
+        let int = |k: &str| get(k).as_i64().unwrap_or(0);
+        let boolean = |k: &str| get(k).as_bool().unwrap_or(false);
+        let policy_int = |k: &str| u32::try_from(int(k)).unwrap_or(u32::MAX);
+        let oauth = get("OAUTH2_PROVIDER");
+        let oauth_int = |k: &str, d: i64| oauth.get(k).and_then(Value::as_i64).unwrap_or(d);
+        Self {
+            session_cookie_age: int("SESSION_COOKIE_AGE"),
+            sessions_per_user: int("SESSIONS_PER_USER"),
+            disable_local_auth: boolean("DISABLE_LOCAL_AUTH"),
+            auth_basic_enabled: boolean("AUTH_BASIC_ENABLED"),
+            access_token_expire_seconds: oauth_int("ACCESS_TOKEN_EXPIRE_SECONDS", 31_536_000),
+            refresh_token_expire_seconds: oauth_int("REFRESH_TOKEN_EXPIRE_SECONDS", 2_628_000),
+            authorization_code_expire_seconds: oauth_int("AUTHORIZATION_CODE_EXPIRE_SECONDS", 600),
+            allow_oauth2_for_external_users: boolean("ALLOW_OAUTH2_FOR_EXTERNAL_USERS"),
+            login_redirect_override: get("LOGIN_REDIRECT_OVERRIDE")
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            password_policy: PasswordPolicy {
+                min_length: policy_int("LOCAL_PASSWORD_MIN_LENGTH"),
+                min_digits: policy_int("LOCAL_PASSWORD_MIN_DIGITS"),
+                min_upper: policy_int("LOCAL_PASSWORD_MIN_UPPER"),
+                min_special: policy_int("LOCAL_PASSWORD_MIN_SPECIAL"),
+            },
+            csrf_trusted_origins: get("CSRF_TRUSTED_ORIGINS")
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            activity_stream_enabled: boolean("ACTIVITY_STREAM_ENABLED"),
+        }
+    }
+
+    /// The session cap as an optional count (`None` = unlimited; 0 counts as 1).
+    pub fn session_cap(&self) -> Option<u32> {
+        match self.sessions_per_user {
+            n if n < 0 => None,
+            0 => Some(1),
+            n => Some(u32::try_from(n).unwrap_or(u32::MAX)),
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self::from_stored(&Stored::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAP: i64 = 63_072_000;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn authentication_category_has_the_17_keys_at_defaults() {
+        let o = category_object("authentication", &Stored::new()).unwrap();
+        assert_eq!(o.len(), 17);
+        assert_eq!(o["SESSION_COOKIE_AGE"], json!(1800));
+        assert_eq!(o["SESSIONS_PER_USER"], json!(-1));
+        assert_eq!(o["AUTH_BASIC_ENABLED"], json!(true));
+        assert_eq!(
+            o["OAUTH2_PROVIDER"],
+            json!({"ACCESS_TOKEN_EXPIRE_SECONDS": 31536000, "REFRESH_TOKEN_EXPIRE_SECONDS": 2628000, "AUTHORIZATION_CODE_EXPIRE_SECONDS": 600})
+        );
+        assert_eq!(o["SOCIAL_AUTH_TEAM_MAP"], Value::Null);
+    }
+
+    #[test]
+    fn validation_messages_match_awx() {
+        let s = Stored::new();
+        let e = validate_patch(
+            "authentication",
+            &obj(json!({"SESSION_COOKIE_AGE": 10})),
+            &s,
+            CAP,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            vec![(
+                "SESSION_COOKIE_AGE".into(),
+                vec!["Ensure this value is greater than or equal to 60.".into()]
+            )]
+        );
+        let e = validate_patch(
+            "authentication",
+            &obj(json!({"SESSIONS_PER_USER": -2})),
+            &s,
+            CAP,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e[0].1[0],
+            "Ensure this value is greater than or equal to -1."
+        );
+        let e = validate_patch("all", &obj(json!({"OAUTH2_PROVIDER": {"FOO": 1}})), &s, CAP)
+            .unwrap_err();
+        assert_eq!(e[0].1[0], "Invalid key names: FOO");
+        let e = validate_patch(
+            "all",
+            &obj(json!({"OAUTH2_PROVIDER": {"ACCESS_TOKEN_EXPIRE_SECONDS": CAP + 1}})),
+            &s,
+            CAP,
+        )
+        .unwrap_err();
+        assert_eq!(e[0].0, "OAUTH2_PROVIDER");
+        let e =
+            validate_patch("all", &obj(json!({"DISABLE_LOCAL_AUTH": true})), &s, CAP).unwrap_err();
+        assert_eq!(
+            e,
+            vec![(
+                "__all__".into(),
+                vec!["There are no remote authentication systems configured.".into()]
+            )]
+        );
+        let e =
+            validate_patch("all", &obj(json!({"AUTH_BASIC_ENABLED": "no"})), &s, CAP).unwrap_err();
+        assert_eq!(e[0].1[0], "Must be a valid boolean.");
+    }
+
+    #[test]
+    fn oauth2_omitted_keys_take_defaults_and_snapshot_reads_them() {
+        let changes = validate_patch(
+            "authentication",
+            &obj(json!({"OAUTH2_PROVIDER": {"ACCESS_TOKEN_EXPIRE_SECONDS": 3600}, "AUTHENTICATION_BACKENDS": []})),
+            &Stored::new(),
+            CAP,
+        )
+        .unwrap();
+        assert_eq!(changes.len(), 1);
+        let stored: Stored = changes.into_iter().collect();
+        let snap = AuthSettings::from_stored(&stored);
+        assert_eq!(snap.access_token_expire_seconds, 3600);
+        assert_eq!(snap.refresh_token_expire_seconds, 2_628_000);
+        assert_eq!(category_object("changed", &stored).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn secrets_are_masked_and_kept() {
+        let mut stored = Stored::new();
+        stored.insert("AUTH_LDAP_BIND_PASSWORD".into(), json!("hunter2"));
+        let o = category_object("ldap", &stored).unwrap();
+        assert_eq!(o["AUTH_LDAP_BIND_PASSWORD"], json!(ENCRYPTED));
+        let c = validate_patch(
+            "ldap",
+            &obj(json!({"AUTH_LDAP_BIND_PASSWORD": ENCRYPTED})),
+            &stored,
+            CAP,
+        )
+        .unwrap();
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn session_cap() {
+        let mut s = AuthSettings::default();
+        assert_eq!(s.session_cap(), None);
+        s.sessions_per_user = 0;
+        assert_eq!(s.session_cap(), Some(1));
+        s.sessions_per_user = 3;
+        assert_eq!(s.session_cap(), Some(3));
+    }
+}
