@@ -1,0 +1,321 @@
+//! Session login and logout (`awx-api.md` §5): the AWX CSRF form at `/api/login/`, the
+//! `awx_sessionid` cookie, `/api/logout/` and `/accounts/profile/`.
+//!
+//! Policy: login CSRF is enforced (Origin, Referer on HTTPS, double-submit token); every
+//! login issues a new session id and deletes any id the request carried (no fixation);
+//! failures all look alike (401 form, dummy-hash timing); `next` is followed only when it is
+//! a same-site relative path.
+
+use crate::api::awx::discovery::csrf_cookie_for;
+use crate::auth::chain::SessionCookieHandled;
+use crate::auth::{cookies, csrf, session};
+use crate::error::ApiError;
+use crate::extract::client_ip::request_origin;
+use crate::service::login::check_password;
+use crate::state::AppState;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_core::policy::next_is_safe;
+use portcullis_core::session::SessionTimes;
+use portcullis_core::token::{PlainToken, TokenKind};
+use portcullis_store::NewSession;
+use secrecy::SecretString;
+use time::Duration;
+
+/// Where a successful login goes without a safe `next`.
+const DEFAULT_LANDING: &str = "/accounts/profile/";
+/// AWX's failed-login text.
+pub const BAD_LOGIN: &str =
+    "Please enter a correct username and password. Note that both fields may be case-sensitive.";
+/// Longest username a login form may carry.
+const MAX_USERNAME_CHARS: usize = 150;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf_token: &'a str,
+    next: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "csrf_failure.html")]
+struct CsrfFailurePage<'a> {
+    reason: &'a str,
+}
+
+fn set(resp: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+}
+
+fn add_cookie(resp: &mut Response, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// Never-cache headers of the login and logout views.
+fn never_cache(state: &AppState, resp: &mut Response) {
+    set(resp, "cache-control", "max-age=0, no-cache, no-store, must-revalidate, private");
+    set(resp, "expires", &cookies::imf_fixdate(state.clock.now()));
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut resp = (status, body).into_response();
+    set(&mut resp, "content-type", "text/html; charset=utf-8");
+    resp
+}
+
+fn render_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    next: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let binding = session::cookie_hash(state, headers);
+    let (token, cookie) = csrf_cookie_for(state, headers, binding.as_ref());
+    let page = LoginPage {
+        csrf_token: &token,
+        next,
+        username,
+        error,
+    };
+    let mut resp = match page.render() {
+        Ok(body) => html(status, body),
+        Err(e) => return ApiError::Internal(format!("login template: {e}")).into_response(),
+    };
+    add_cookie(&mut resp, &cookie);
+    never_cache(state, &mut resp);
+    resp
+}
+
+/// True when the client accepts HTML (`*/*`, `text/*`, `text/html`, or no `Accept`).
+fn accepts_html(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    accept.split(',').any(|part| {
+        let media = part.split(';').next().unwrap_or("").trim();
+        matches!(media, "*/*" | "text/*" | "text/html" | "")
+    })
+}
+
+/// `GET /api/login/`
+#[utoipa::path(get, path = "/api/login/", tag = "session",
+    responses((status = 200, description = "HTML login form; sets csrftoken", content_type = "text/html"),
+              (status = 406, description = "JSON-only Accept")))]
+pub async fn login_form(State(state): State<AppState>, parts: Parts) -> Response {
+    if !accepts_html(&parts.headers) {
+        let mut resp = (StatusCode::NOT_ACCEPTABLE, "").into_response();
+        set(&mut resp, "content-type", "text/plain");
+        return resp;
+    }
+    let next = query_next(&parts).unwrap_or_else(|| "/api/".into());
+    render_form(&state, &parts.headers, StatusCode::OK, &next, "", None)
+}
+
+fn query_next(parts: &Parts) -> Option<String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).ok()?;
+    pairs.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v)
+}
+
+/// The CSRF failure page of form views.
+fn csrf_failure(state: &AppState, reason: &str) -> Response {
+    tracing::info!(event = "csrf_failure", reason = %reason);
+    let body = CsrfFailurePage { reason }.render().unwrap_or_default();
+    let mut resp = html(StatusCode::FORBIDDEN, body);
+    never_cache(state, &mut resp);
+    resp
+}
+
+/// Checks login-form CSRF: the token may be unbound (from `GET /api/login/`) or bound to a
+/// session the browser still carries.
+fn check_form_csrf(state: &AppState, parts: &Parts, form_token: Option<&str>) -> Result<(), String> {
+    let origin = request_origin(state, parts);
+    let first = csrf::check(state, &parts.headers, &origin, None, form_token);
+    match (first, session::cookie_hash(state, &parts.headers)) {
+        (Err(_), Some(bound)) => {
+            csrf::check(state, &parts.headers, &origin, Some(&bound), form_token)
+        }
+        (r, _) => r,
+    }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+/// `POST /api/login/`
+#[utoipa::path(post, path = "/api/login/", tag = "session",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "username, password, next, csrfmiddlewaretoken"),
+    responses((status = 302, description = "Logged in; awx_sessionid set"),
+              (status = 401, description = "Bad credentials: the form again", content_type = "text/html"),
+              (status = 403, description = "CSRF failure", content_type = "text/html"),
+              (status = 415, description = "Not a form body")))]
+pub async fn login(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    if !is_form(&parts.headers) {
+        let mut resp = (StatusCode::UNSUPPORTED_MEDIA_TYPE, "").into_response();
+        never_cache(&state, &mut resp);
+        return resp;
+    }
+    let limit = state.config.limits.auth_body;
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return ApiError::PayloadTooLarge.into_response(),
+    };
+    let form = parse_form(&bytes);
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    if let Err(reason) = check_form_csrf(&state, &parts, field("csrfmiddlewaretoken")) {
+        return csrf_failure(&state, &reason);
+    }
+    let next = field("next").unwrap_or("").to_owned();
+    let username = field("username").unwrap_or("").to_owned();
+    let password = field("password").unwrap_or("");
+    if username.is_empty() || password.is_empty() {
+        return render_form(&state, &parts.headers, StatusCode::UNAUTHORIZED, &next, &username,
+            Some("This field is required."));
+    }
+    let origin = request_origin(&state, &parts);
+    let secret = SecretString::from(password.to_owned());
+    let checked = if username.chars().count() > MAX_USERNAME_CHARS {
+        // Still spend a hash so timing says nothing about why it failed.
+        state.passwords.verify(None, secret).await.map(|_| None)
+    } else {
+        check_password(&state, &username, &secret, false).await
+    };
+    let user = match checked {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            tracing::info!(event = "login_failure", user = %username.escape_debug(), client = %origin.client_ip);
+            return render_form(&state, &parts.headers, StatusCode::UNAUTHORIZED, &next, &username, Some(BAD_LOGIN));
+        }
+        Err(e) => return e.into_response(),
+    };
+    match start_session(&state, &parts.headers, &user).await {
+        Ok((token, csrf_token)) => {
+            tracing::info!(event = "login_success", user = %user.username.escape_debug(), client = %origin.client_ip);
+            let location = if next_is_safe(&next) { next.as_str() } else { DEFAULT_LANDING };
+            let mut resp = (StatusCode::FOUND, "").into_response();
+            set(&mut resp, "content-type", "text/html; charset=utf-8");
+            set(&mut resp, "location", location);
+            let secure = state.config.secure_cookies();
+            let age = state.settings.get().auth.session_cookie_age;
+            let name = &state.config.session.cookie_name;
+            set(&mut resp, "x-api-session-cookie-name", name);
+            set(&mut resp, "session-timeout", &age.to_string());
+            add_cookie(&mut resp, &cookies::logged_in(true, secure));
+            add_cookie(&mut resp, &cookies::csrf(&csrf_token, secure));
+            add_cookie(&mut resp, &cookies::session(name, token.expose(), age, state.clock.now(), secure));
+            never_cache(&state, &mut resp);
+            resp.extensions_mut().insert(SessionCookieHandled);
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn parse_form(bytes: &Bytes) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(bytes).unwrap_or_default()
+}
+
+/// Creates the session of a successful login: new id, the planted one deleted, the
+/// per-user cap applied, `last_login` stamped. Returns the id and a CSRF token bound to it.
+async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &portcullis_core::user::User,
+) -> Result<(PlainToken, String), ApiError> {
+    let settings = state.settings.get();
+    let now = state.clock.now();
+    let token = PlainToken::generate(TokenKind::Session, state.rng.as_ref());
+    let planted = session::cookie_hash(state, headers);
+    let new = NewSession {
+        hash: token.hash(),
+        user_id: user.id,
+        times: SessionTimes::new(
+            now,
+            Duration::seconds(settings.auth.session_cookie_age),
+            Duration::seconds(state.config.session.absolute_timeout),
+        ),
+        auth_generation: user.auth_generation,
+    };
+    let evicted = state
+        .store
+        .create_session(new, planted, settings.auth.session_cap())
+        .await?;
+    if evicted > 0 {
+        tracing::info!(event = "session_ended", reason = "limit", user_id = %user.id, count = evicted);
+    }
+    if let Some(p) = planted {
+        state.renewals.forget(&p);
+    }
+    state.store.record_login(user.id, now).await?;
+    let csrf_token = state.csrf.mint(state.rng.as_ref(), Some(&token.hash()));
+    Ok((token, csrf_token))
+}
+
+/// `GET`/`POST /api/logout/` (POST needs CSRF; GET works as in AWX, D13).
+#[utoipa::path(get, path = "/api/logout/", tag = "session",
+    responses((status = 302, description = "Logged out; cookies cleared")))]
+pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let hash = session::cookie_hash(&state, &parts.headers);
+    if parts.method == axum::http::Method::POST {
+        let bytes = axum::body::to_bytes(body, state.config.limits.auth_body)
+            .await
+            .unwrap_or_default();
+        let form = if is_form(&parts.headers) { parse_form(&bytes) } else { Vec::new() };
+        let token = form
+            .iter()
+            .find(|(k, _)| k == "csrfmiddlewaretoken")
+            .map(|(_, v)| v.as_str());
+        let origin = request_origin(&state, &parts);
+        if let Err(reason) = csrf::check(&state, &parts.headers, &origin, hash.as_ref(), token) {
+            return csrf_failure(&state, &reason);
+        }
+    }
+    if let Some(h) = &hash {
+        if let Err(e) = state.store.delete_session(h).await {
+            // The session must not survive a logout we acknowledged: fail closed.
+            return ApiError::from(e).into_response();
+        }
+        state.renewals.forget(h);
+        tracing::info!(event = "logout");
+    }
+    let next = query_next(&parts).filter(|n| next_is_safe(n));
+    let mut resp = (StatusCode::FOUND, "").into_response();
+    set(&mut resp, "content-type", "text/html; charset=utf-8");
+    set(&mut resp, "location", next.as_deref().unwrap_or("/api/"));
+    let secure = state.config.secure_cookies();
+    if cookies::values(&parts.headers, &state.config.session.cookie_name).first().is_some() {
+        add_cookie(&mut resp, &cookies::session_deleted(&state.config.session.cookie_name));
+    }
+    add_cookie(&mut resp, &cookies::logged_in(false, secure));
+    let fresh = state.csrf.mint(state.rng.as_ref(), None);
+    add_cookie(&mut resp, &cookies::csrf(&fresh, secure));
+    never_cache(&state, &mut resp);
+    resp.extensions_mut().insert(SessionCookieHandled);
+    resp
+}
+
+/// `GET /accounts/profile/`: Django's default landing page; AWX clients follow it to the API.
+pub async fn profile() -> Response {
+    let mut resp = (StatusCode::FOUND, "").into_response();
+    set(&mut resp, "location", "/api/");
+    resp
+}

@@ -1,0 +1,187 @@
+//! `/api/v2/users/` (`awx-api.md` §11).
+//!
+//! Visibility: superusers and system auditors see everyone, others only themselves. A user
+//! addressed by username that the caller may not see is 404 (no username probing); through
+//! a numeric id the refusal is 403, as in AWX.
+
+use crate::api::awx::paging::ListParams;
+use crate::api::awx::render::UserResponse;
+use crate::auth::chain::SessionCookieHandled;
+use crate::auth::check::Authed;
+use crate::auth::cookies;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::json::AwxJson;
+use crate::service::users;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_core::ids::UserId;
+use portcullis_core::principal::Principal;
+use portcullis_core::user::User;
+use portcullis_store::{UserField, UserOrder, UserQuery};
+use serde_json::Value;
+
+/// Filterable and orderable fields of the users list.
+const FIELDS: [&str; 11] = [
+    "id", "username", "first_name", "last_name", "email", "is_superuser", "is_system_auditor",
+    "ldap_dn", "last_login", "created", "modified",
+];
+
+fn field(name: &str) -> Option<UserField> {
+    Some(match name {
+        "id" => UserField::Id,
+        "username" => UserField::Username,
+        "first_name" => UserField::FirstName,
+        "last_name" => UserField::LastName,
+        "email" => UserField::Email,
+        "is_superuser" => UserField::IsSuperuser,
+        "is_system_auditor" => UserField::IsSystemAuditor,
+        "ldap_dn" => UserField::LdapDn,
+        "last_login" | "modified" => UserField::LastLogin,
+        "created" => UserField::Created,
+        _ => return None,
+    })
+}
+
+/// `GET /api/v2/users/`
+#[utoipa::path(get, path = "/api/v2/users/", tag = "users",
+    params(("page" = Option<i64>, Query, description = "Page number from 1"),
+           ("page_size" = Option<i64>, Query, description = "Up to 200"),
+           ("order_by" = Option<String>, Query, description = "Field, `-` for descending"),
+           ("username" = Option<String>, Query, description = "Exact match")),
+    responses((status = 200, description = "Paginated users"), (status = 401, description = "Not authenticated")))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Json<Value>> {
+    let params = ListParams::parse(uri.query(), &FIELDS)?;
+    let order = params
+        .order_by
+        .as_ref()
+        .and_then(|(f, desc)| field(f).map(|field| UserOrder { field, descending: *desc }))
+        .unwrap_or_default();
+    let query = UserQuery {
+        filters: params
+            .filters
+            .iter()
+            .filter_map(|(k, v)| field(k).map(|f| (f, v.clone())))
+            .collect(),
+        order,
+        only: (!p.user.can_read_all()).then_some(p.user.id),
+        limit: params.page_size,
+        offset: params.offset(),
+    };
+    let page = state.store.list_users(&query).await?;
+    let results = page
+        .items
+        .iter()
+        .map(|u| serde_json::to_value(UserResponse::new(u, &p)).unwrap_or(Value::Null))
+        .collect();
+    Ok(Json(params.envelope(uri.path(), page.total, results)?))
+}
+
+/// `POST /api/v2/users/`
+#[utoipa::path(post, path = "/api/v2/users/", tag = "users",
+    request_body(content = Object, description = "username (required), first_name, last_name, email, is_superuser, is_system_auditor, password"),
+    responses((status = 201, description = "Created", body = UserResponse), (status = 400, description = "Validation errors"),
+              (status = 403, description = "Not a superuser")))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    AwxJson(body): AwxJson,
+) -> ApiResult<Response> {
+    let user = users::create(&state, &p, &body).await?;
+    let url = format!("/api/v2/users/{}/", user.id);
+    let mut resp = (StatusCode::CREATED, Json(UserResponse::new(&user, &p))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&url) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// Resolves the `<u>` path segment for `viewer` (`awx-api.md` §2.4).
+pub async fn resolve(state: &AppState, viewer: &Principal, segment: &str) -> ApiResult<User> {
+    let by_id = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+    let found = if by_id {
+        let id: i64 = segment.parse().map_err(|_| ApiError::NotFound)?;
+        state.store.user_by_id(UserId(id)).await?
+    } else {
+        state.store.user_by_username(segment).await?
+    };
+    let Some(user) = found else {
+        return Err(ApiError::NotFound);
+    };
+    let visible = viewer.user.can_read_all() || viewer.user.id == user.id;
+    match (visible, by_id) {
+        (true, _) => Ok(user),
+        (false, true) => Err(ApiError::PermissionDenied),
+        (false, false) => Err(ApiError::NotFound),
+    }
+}
+
+/// `GET /api/v2/users/<u>/`
+#[utoipa::path(get, path = "/api/v2/users/{u}/", tag = "users",
+    params(("u" = String, Path, description = "User id or username")),
+    responses((status = 200, description = "The user", body = UserResponse), (status = 403, description = "Not visible (by id)"),
+              (status = 404, description = "Not found")))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(u): Path<String>,
+) -> ApiResult<Json<UserResponse>> {
+    let user = resolve(&state, &p, &u).await?;
+    Ok(Json(UserResponse::new(&user, &p)))
+}
+
+/// `PUT`/`PATCH /api/v2/users/<u>/`
+#[utoipa::path(patch, path = "/api/v2/users/{u}/", tag = "users",
+    params(("u" = String, Path, description = "User id or username")),
+    request_body(content = Object, description = "Fields to change; password changes end other sessions"),
+    responses((status = 200, description = "The user", body = UserResponse), (status = 400, description = "Validation errors"),
+              (status = 403, description = "Not allowed")))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(u): Path<String>,
+    AwxJson(body): AwxJson,
+) -> ApiResult<Response> {
+    let target = resolve(&state, &p, &u).await?;
+    let updated = users::update(&state, &p, &target, &body).await?;
+    let mut resp = Json(UserResponse::new(&updated.user, &p)).into_response();
+    if let Some(token) = updated.new_session {
+        // The caller's session survives its own password change under a new id.
+        let secure = state.config.secure_cookies();
+        let age = state.settings.get().auth.session_cookie_age;
+        let csrf = state.csrf.mint(state.rng.as_ref(), Some(&token.hash()));
+        for c in [
+            cookies::session(&state.config.session.cookie_name, token.expose(), age, state.clock.now(), secure),
+            cookies::csrf(&csrf, secure),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&age.to_string()) {
+            resp.headers_mut().insert("session-timeout", v);
+        }
+        resp.extensions_mut().insert(SessionCookieHandled);
+    }
+    Ok(resp)
+}
+
+/// `DELETE /api/v2/users/<u>/`
+#[utoipa::path(delete, path = "/api/v2/users/{u}/", tag = "users",
+    params(("u" = String, Path, description = "User id or username")),
+    responses((status = 204, description = "Deleted"), (status = 403, description = "Cannot delete user.")))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Path(u): Path<String>,
+) -> ApiResult<StatusCode> {
+    let target = resolve(&state, &p, &u).await?;
+    users::delete(&state, &p, &target).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

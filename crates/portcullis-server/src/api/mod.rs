@@ -1,0 +1,3 @@
+//! HTTP surfaces. Each renders errors in its own dialect.
+
+pub mod awx;

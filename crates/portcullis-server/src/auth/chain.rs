@@ -1,0 +1,215 @@
+//! The authenticator chain, run as middleware on every API view (`awx-api.md` §2.3):
+//! Bearer, then the session cookie (with CSRF on unsafe methods), then Basic while
+//! `AUTH_BASIC_ENABLED`. The first authenticator that yields a user wins; a failing
+//! credential ends the chain. The outcome is stored in the request as an [`AuthContext`]
+//! and each handler's [`check`](crate::auth::check) decides what it means for that view.
+//!
+//! After the handler, the same middleware renews a live session (sliding idle expiry,
+//! coalesced) and adds the headers that depend on authentication.
+
+use crate::auth::session::{self, LiveSession};
+use crate::auth::{bearer, cookies, csrf};
+use crate::extract::client_ip::{RequestOrigin, request_origin};
+use crate::service::login;
+use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use portcullis_core::basic::{Authorization, Scheme, parse_authorization};
+use portcullis_core::principal::{AuthVia, Principal};
+use portcullis_core::scope::Scope;
+use std::sync::Arc;
+
+/// Why the chain produced no principal although credentials were presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Basic (or other password) credentials failed.
+    Credentials,
+    /// A Bearer token was malformed, unknown, expired or revoked.
+    Token,
+    /// The session won but the CSRF check failed (reason text), or a Basic unsafe request
+    /// came from an untrusted Origin.
+    Csrf(String),
+    /// Storage or the password pool could not answer: fail closed with 503.
+    Unavailable(String),
+}
+
+/// The chain's verdict for one request.
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    /// The authenticated caller, if any.
+    pub principal: Option<Principal>,
+    /// Why credentials that were presented did not authenticate.
+    pub failure: Option<Failure>,
+    /// The live session named by the cookie, whichever authenticator won.
+    pub session: Option<LiveSession>,
+    /// Client address and expected origin.
+    pub origin: RequestOrigin,
+}
+
+/// Marks a response whose handler already set (or deleted) the session cookie, so the
+/// renewal step must not overwrite it.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCookieHandled;
+
+fn is_unsafe(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+}
+
+/// Runs the chain for a request.
+pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
+    let origin = request_origin(state, parts);
+    let mut ctx = AuthContext {
+        principal: None,
+        failure: None,
+        session: None,
+        origin,
+    };
+    match session::load(state, &parts.headers).await {
+        Ok(s) => ctx.session = s,
+        Err(e) => {
+            ctx.failure = Some(Failure::Unavailable(e.to_string()));
+            return ctx;
+        }
+    }
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .map(|v| parse_authorization(v.as_bytes()));
+    let unsafe_method = is_unsafe(&parts.method);
+
+    // 1. Bearer: a presented token decides on its own; failure ends the chain.
+    match &authorization {
+        Some(Authorization::Bearer(token)) => {
+            use secrecy::ExposeSecret;
+            match bearer::authenticate(state, token.expose_secret()).await {
+                Ok(Some(p)) => ctx.principal = Some(p),
+                Ok(None) => ctx.failure = Some(Failure::Token),
+                Err(e) => ctx.failure = Some(Failure::Unavailable(e.to_string())),
+            }
+            return ctx;
+        }
+        Some(Authorization::Malformed(Scheme::Bearer)) => {
+            ctx.failure = Some(Failure::Token);
+            return ctx;
+        }
+        _ => {}
+    }
+
+    // 2. Session: wins over Basic, and then CSRF applies to unsafe methods.
+    if let Some(s) = &ctx.session {
+        if unsafe_method {
+            if let Err(reason) = csrf::check(state, &parts.headers, &ctx.origin, Some(&s.hash), None)
+            {
+                ctx.failure = Some(Failure::Csrf(reason));
+                return ctx;
+            }
+        }
+        ctx.principal = Some(Principal {
+            user: s.user.clone(),
+            via: AuthVia::Session,
+            scope: Scope::WRITE,
+            session: Some(s.hash),
+        });
+        return ctx;
+    }
+
+    // 3. Basic, only while enabled: otherwise the header counts as absent.
+    if !state.settings.get().auth.auth_basic_enabled {
+        return ctx;
+    }
+    match authorization {
+        Some(Authorization::Basic { username, password }) => {
+            match login::check_password(state, &username, &password, true).await {
+                Ok(Some(user)) => {
+                    if unsafe_method {
+                        if let Err(reason) = csrf::check_origin(state, &parts.headers, &ctx.origin) {
+                            ctx.failure = Some(Failure::Csrf(reason));
+                            return ctx;
+                        }
+                    }
+                    tracing::info!(
+                        user = %user.username.escape_debug(),
+                        method = %parts.method,
+                        path = %parts.uri.path().escape_debug(),
+                        "user performed a request through the API with Basic authentication"
+                    );
+                    ctx.principal = Some(Principal {
+                        user,
+                        via: AuthVia::Basic,
+                        scope: Scope::WRITE,
+                        session: None,
+                    });
+                }
+                Ok(None) => {
+                    tracing::info!(
+                        event = "basic_failure",
+                        user = %username.escape_debug(),
+                        client = %ctx.origin.client_ip
+                    );
+                    ctx.failure = Some(Failure::Credentials);
+                }
+                Err(e) => ctx.failure = Some(Failure::Unavailable(e.to_string())),
+            }
+        }
+        Some(Authorization::Malformed(Scheme::Basic)) => {
+            ctx.failure = Some(Failure::Credentials);
+        }
+        _ => {}
+    }
+    ctx
+}
+
+/// Middleware: runs the chain, then renews the session and sets auth-dependent headers.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let ctx = Arc::new(run(&state, &parts).await);
+    let quiet = parts
+        .headers
+        .get("x-ws-session-quiet")
+        .is_some_and(|v| !v.is_empty());
+    // Only kept when the cookie named a live session; it is re-sent on renewal.
+    let cookie_value = ctx
+        .session
+        .as_ref()
+        .and_then(|_| cookies::single(&parts.headers, &state.config.session.cookie_name))
+        .map(str::to_owned);
+    parts.extensions.insert(ctx.clone());
+    let mut resp = next.run(Request::from_parts(parts, body)).await;
+
+    if ctx.principal.is_some() {
+        if let Ok(v) = HeaderValue::from_str(&state.config.api.product_version) {
+            resp.headers_mut().insert("x-api-product-version", v);
+        }
+    }
+    let handled = resp.extensions().get::<SessionCookieHandled>().is_some();
+    if let (Some(s), Some(value), false, false) = (&ctx.session, cookie_value, quiet, handled) {
+        renew(&state, s, &value, &mut resp);
+    }
+    resp
+}
+
+/// Re-arms a live session's idle expiry (in memory; persisted later in a batch) and sends
+/// the refreshed cookie and `Session-Timeout`.
+fn renew(state: &AppState, s: &LiveSession, value: &str, resp: &mut Response) {
+    let now = state.clock.now();
+    let age = state.settings.get().auth.session_cookie_age;
+    state
+        .renewals
+        .renew(s.hash, s.idle_expires_at, now + time::Duration::seconds(age));
+    let cookie = cookies::session(
+        &state.config.session.cookie_name,
+        value,
+        age,
+        now,
+        state.config.secure_cookies(),
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&age.to_string()) {
+        resp.headers_mut().insert("session-timeout", v);
+    }
+}

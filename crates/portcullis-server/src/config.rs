@@ -1,0 +1,493 @@
+//! Static configuration: defaults → optional TOML file → `PORTCULLIS_*` environment
+//! variables (`__` for nesting, `*_FILE` naming a file that holds a secret).
+//!
+//! Policy: every struct denies unknown fields, so a typo fails at start with the key named;
+//! secrets are [`Secret`]s that print as `<redacted>`. Runtime settings that the AWX settings
+//! API edits (Basic on/off, lifetimes, …) are NOT here: they live in the store.
+
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use portcullis_core::password::Argon2Params;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+/// Environment variables under the prefix that are not configuration keys.
+const NOT_CONFIG: [&str; 3] = ["CONFIG", "PASSWORD", "LOG"];
+
+/// A secret configuration value. Serializes as `<redacted>`; `Debug` prints nothing.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(SecretString::from(s.into()))
+    }
+    /// The clear value.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+/// The whole static configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Format version of the file; only `1` exists.
+    pub version: u32,
+    /// API listener address (`PORTCULLIS_LISTEN`).
+    pub listen: SocketAddr,
+    /// `sqlite:…` or `postgres://…` (`PORTCULLIS_DATABASE_URL`).
+    pub database_url: Secret,
+    /// Password of the first superuser `admin`, used only on first start.
+    pub admin_password: Option<Secret>,
+    /// Public URL clients use (scheme, host, port). Decides the `Secure` cookie flag and the
+    /// origin the CSRF check expects. Unset: plain-HTTP development mode, origin from `Host`.
+    pub public_url: Option<String>,
+    /// Node name in `X-API-Node` and ping (default: the host name).
+    pub node_name: Option<String>,
+    /// Peers whose `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// What the AWX API says about itself.
+    pub api: ApiConfig,
+    /// Session cookie options.
+    pub session: SessionConfig,
+    /// Password hashing.
+    pub password: PasswordConfig,
+    /// Authentication caches.
+    pub auth: AuthConfig,
+    /// OAuth2 bounds.
+    pub oauth2: OAuth2Config,
+    /// Request limits.
+    pub limits: LimitsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            version: 1,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8052)),
+            database_url: Secret::new("sqlite:portcullis.db"),
+            admin_password: None,
+            public_url: None,
+            node_name: None,
+            trusted_proxies: Vec::new(),
+            api: ApiConfig::default(),
+            session: SessionConfig::default(),
+            password: PasswordConfig::default(),
+            auth: AuthConfig::default(),
+            oauth2: OAuth2Config::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+/// Self-description of the AWX API.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// `description` in `GET /api/`.
+    pub description: String,
+    /// `custom_logo` in `GET /api/`.
+    pub custom_logo: String,
+    /// `custom_login_info` in `GET /api/`.
+    pub custom_login_info: String,
+    /// `X-API-Product-Name`.
+    pub product_name: String,
+    /// `X-API-Product-Version` and ping `version`.
+    pub product_version: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            description: "AWX REST API".into(),
+            custom_logo: String::new(),
+            custom_login_info: String::new(),
+            product_name: "AWX".into(),
+            product_version: "22.2.0".into(),
+        }
+    }
+}
+
+/// Session cookie options.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Cookie name, announced in `X-API-Session-Cookie-Name`.
+    pub cookie_name: String,
+    /// Absolute session lifetime in seconds (not extended by activity).
+    pub absolute_timeout: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            cookie_name: "awx_sessionid".into(),
+            absolute_timeout: 43_200,
+        }
+    }
+}
+
+/// Password hashing.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// Argon2id memory in KiB (floor 19 456).
+    pub memory_kib: u32,
+    /// Argon2id passes (floor 2).
+    pub iterations: u32,
+    /// Argon2id lanes (floor 1).
+    pub parallelism: u32,
+    /// Concurrent hash operations (default: CPU cores).
+    pub hash_concurrency: Option<usize>,
+    /// Longest wait for a hashing permit before answering 503.
+    pub permit_wait_seconds: u64,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        let f = Argon2Params::FLOOR;
+        Self {
+            memory_kib: f.memory_kib,
+            iterations: f.iterations,
+            parallelism: f.parallelism,
+            hash_concurrency: None,
+            permit_wait_seconds: 5,
+        }
+    }
+}
+
+impl PasswordConfig {
+    /// The Argon2id parameters.
+    pub fn params(&self) -> Argon2Params {
+        Argon2Params {
+            memory_kib: self.memory_kib,
+            iterations: self.iterations,
+            parallelism: self.parallelism,
+        }
+    }
+}
+
+/// Authentication caches.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Verified-Basic-credential cache lifetime in seconds (0 disables, max 300).
+    pub basic_cache_ttl: u64,
+    /// Verified-Basic-credential cache entries.
+    pub basic_cache_size: usize,
+    /// How often a node reloads runtime settings, seconds (max 5).
+    pub settings_cache_ttl: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            basic_cache_ttl: 60,
+            basic_cache_size: 10_000,
+            settings_cache_ttl: 2,
+        }
+    }
+}
+
+/// OAuth2 bounds.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuth2Config {
+    /// Highest `ACCESS_TOKEN_EXPIRE_SECONDS` the settings API accepts.
+    pub token_max_lifetime: i64,
+}
+
+impl Default for OAuth2Config {
+    fn default() -> Self {
+        Self {
+            token_max_lifetime: 63_072_000,
+        }
+    }
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// JSON request bodies, bytes.
+    pub json_body: usize,
+    /// Login, password and other credential bodies, bytes.
+    pub auth_body: usize,
+    /// Request line (method + URI), bytes; longer → 414.
+    pub max_uri_bytes: usize,
+    /// One header field, bytes; larger → 431.
+    pub max_header_field_bytes: usize,
+    /// The whole header section, bytes; larger → 431.
+    pub max_header_bytes: usize,
+    /// Number of header fields; more → 431.
+    pub max_headers: usize,
+    /// Handler timeout, seconds.
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            json_body: 1024 * 1024,
+            auth_body: 64 * 1024,
+            max_uri_bytes: 8 * 1024,
+            max_header_field_bytes: 32 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+            request_timeout_seconds: 30,
+        }
+    }
+}
+
+/// Configuration could not be loaded or is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Parsing or merging failed (names the key and where it came from).
+    #[error("{0}")]
+    Load(String),
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults → `file` (if given) → environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Like [`Config::load`] with an explicit environment (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut fig = Figment::new();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Load(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        // `*_FILE` secrets: read the named file; the key is the name without the suffix.
+        for (name, value) in &env {
+            let Some(key) = config_key(name) else { continue };
+            let Some(key) = key.strip_suffix("_file") else {
+                continue;
+            };
+            let content = std::fs::read_to_string(value).map_err(|e| {
+                ConfigError::Load(format!("{name}: cannot read {value}: {e}"))
+            })?;
+            let content = content.trim_end_matches(['\r', '\n']).to_owned();
+            fig = fig.merge((key.replace("__", "."), content));
+        }
+        let plain: Vec<(String, String)> = env
+            .iter()
+            .filter(|(k, _)| config_key(k).is_some_and(|k| !k.ends_with("_file")))
+            .cloned()
+            .collect();
+        // Plain variables: `__` nests (`PORTCULLIS_SESSION__COOKIE_NAME`), values are parsed
+        // as TOML scalars/arrays where they look like one, else taken as strings.
+        for (name, value) in plain {
+            if let Some(key) = config_key(&name) {
+                fig = fig.merge((key.replace("__", "."), parse_env_value(&value)));
+            }
+        }
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Range checks that serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.version != 1 {
+            return Err(ConfigError::Invalid(format!(
+                "version = {} is not supported (expected 1)",
+                self.version
+            )));
+        }
+        self.password
+            .params()
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.auth.basic_cache_ttl > 300 {
+            return Err(ConfigError::Invalid(
+                "auth.basic_cache_ttl must be at most 300 seconds".into(),
+            ));
+        }
+        if self.auth.settings_cache_ttl == 0 || self.auth.settings_cache_ttl > 5 {
+            return Err(ConfigError::Invalid(
+                "auth.settings_cache_ttl must be between 1 and 5 seconds".into(),
+            ));
+        }
+        if self.session.absolute_timeout < 60 {
+            return Err(ConfigError::Invalid(
+                "session.absolute_timeout must be at least 60 seconds".into(),
+            ));
+        }
+        if self.session.cookie_name.is_empty()
+            || !self
+                .session
+                .cookie_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(ConfigError::Invalid(
+                "session.cookie_name must be a non-empty token of [A-Za-z0-9_-]".into(),
+            ));
+        }
+        if let Some(u) = &self.public_url {
+            let parsed = url::Url::parse(u)
+                .map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(ConfigError::Invalid(
+                    "public_url must be an http(s) URL with a host".into(),
+                ));
+            }
+        }
+        let db = self.database_url.expose();
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid(
+                "database_url must start with sqlite:, postgres:// or postgresql://".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML with secrets redacted (for `check-config`).
+    pub fn redacted(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Scheme + host + port of `public_url`, when configured.
+    pub fn public_origin(&self) -> Option<String> {
+        let u = url::Url::parse(self.public_url.as_deref()?).ok()?;
+        Some(u.origin().ascii_serialization())
+    }
+
+    /// True when cookies must carry `Secure` (public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// `PORTCULLIS_FOO__BAR` → `foo__bar`, or `None` for variables that are not config keys.
+fn config_key(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("PORTCULLIS_")?;
+    if NOT_CONFIG.contains(&rest) || rest.starts_with("TEST_") {
+        return None;
+    }
+    Some(rest.to_ascii_lowercase())
+}
+
+/// Environment values are strings; let numbers, booleans and arrays through typed, as
+/// figment's own `Env` provider does.
+fn parse_env_value(v: &str) -> figment::value::Value {
+    v.parse::<figment::value::Value>()
+        .unwrap_or_else(|_| figment::value::Value::from(v.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8052");
+        assert_eq!(c.database_url.expose(), "sqlite:portcullis.db");
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn env_overrides_and_nests() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("PORTCULLIS_LISTEN", "127.0.0.1:9000"),
+                ("PORTCULLIS_SESSION__ABSOLUTE_TIMEOUT", "600"),
+                ("PORTCULLIS_PASSWORD", "not-a-config-key"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.session.absolute_timeout, 600);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::load_from(None, env(&[("PORTCULLIS_LISTN", "x")])).unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "version = 1\n[session]\ncookie_nam = \"x\"\n").unwrap();
+        let err = Config::load_from(Some(&f), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("cookie_nam"), "{err}");
+    }
+
+    #[test]
+    fn file_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "s3cret-from-file\n").unwrap();
+        let c = Config::load_from(
+            None,
+            env(&[("PORTCULLIS_ADMIN_PASSWORD_FILE", f.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(c.admin_password.unwrap().expose(), "s3cret-from-file");
+        assert!(!c.redacted().is_empty());
+    }
+
+    #[test]
+    fn weak_argon2_is_refused() {
+        let err = Config::load_from(None, env(&[("PORTCULLIS_PASSWORD__MEMORY_KIB", "1024")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("floor"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = Config::load_from(
+            None,
+            env(&[("PORTCULLIS_DATABASE_URL", "postgres://u:pw@h/db")]),
+        )
+        .unwrap();
+        assert!(!c.redacted().contains("pw@"));
+        assert!(!format!("{c:?}").contains("pw@"));
+    }
+}

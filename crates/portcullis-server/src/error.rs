@@ -1,0 +1,203 @@
+//! One error type for the AWX surface, rendered in AWX's dialect.
+//!
+//! Policy: the client message is fixed per variant and never carries internal detail; the
+//! cause of a 5xx is logged by the server, not sent. Storage failures are 503 with
+//! `Retry-After` (fail closed), never 401/403, which would make clients discard valid
+//! credentials.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_store::StoreError;
+use serde_json::{Map, Value, json};
+
+/// The AWX generic 401 text.
+pub const NOT_AUTHENTICATED: &str =
+    "Authentication credentials were not provided. To establish a login session, visit /api/login/.";
+/// The AWX generic 403 text.
+pub const NO_PERMISSION: &str = "You do not have permission to perform this action.";
+/// The Bearer challenge sent with every API 401.
+pub const CHALLENGE: &str = "Bearer realm=api authorization_url=/api/o/authorize/";
+/// AWX's 415 text.
+pub const UNSUPPORTED_MEDIA: &str = "You did not use correct Content-Type in your HTTP request. If you are using our REST API, the Content-Type must be application/json";
+
+/// Everything an AWX API handler can fail with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// No or failed credentials (generic 401).
+    #[error("not authenticated")]
+    NotAuthenticated,
+    /// A presented Bearer token was malformed, unknown, expired or revoked.
+    #[error("invalid token")]
+    InvalidToken,
+    /// Authenticated but not allowed (generic 403).
+    #[error("permission denied")]
+    PermissionDenied,
+    /// A read-scope token tried an unsafe method.
+    #[error("insufficient scope")]
+    InsufficientScope,
+    /// A specific 403 text (`Cannot delete user.` …).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// CSRF check failed; the reason is AWX's text.
+    #[error("CSRF failed: {0}")]
+    Csrf(String),
+    /// Object not found.
+    #[error("not found")]
+    NotFound,
+    /// No such route.
+    #[error("no route")]
+    NoRoute,
+    /// Method not offered by the view.
+    #[error("method not allowed")]
+    MethodNotAllowed(String),
+    /// Field validation errors (`{"field": ["msg"]}`).
+    #[error("validation failed")]
+    Validation(Vec<(String, Vec<String>)>),
+    /// A 400 with a `detail` message.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The body is not `application/json`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The body is too large.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// A page past the last one.
+    #[error("invalid page")]
+    InvalidPage,
+    /// The request line is too long.
+    #[error("uri too long")]
+    UriTooLong,
+    /// A header field or the header section is too large.
+    #[error("headers too large")]
+    HeadersTooLarge,
+    /// Storage, directory or password pool unavailable: fail closed.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A defect: logged, answered with a generic 500.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict(field) => Self::Validation(vec![(
+                field.clone(),
+                vec![format!("A record with this {field} already exists.")],
+            )]),
+            StoreError::Unavailable(msg) => Self::Unavailable(msg),
+        }
+    }
+}
+
+/// Builds a single-field validation error.
+pub fn field_error(field: &str, msg: impl Into<String>) -> ApiError {
+    ApiError::Validation(vec![(field.to_owned(), vec![msg.into()])])
+}
+
+fn detail(msg: &str) -> Value {
+    json!({ "detail": msg })
+}
+
+impl ApiError {
+    /// Status and JSON body of this error.
+    pub fn status_and_body(&self) -> (StatusCode, Value) {
+        match self {
+            Self::NotAuthenticated | Self::InvalidToken => {
+                (StatusCode::UNAUTHORIZED, detail(NOT_AUTHENTICATED))
+            }
+            Self::PermissionDenied | Self::InsufficientScope => {
+                (StatusCode::FORBIDDEN, detail(NO_PERMISSION))
+            }
+            Self::Forbidden(msg) => (StatusCode::FORBIDDEN, detail(msg)),
+            Self::Csrf(reason) => (
+                StatusCode::FORBIDDEN,
+                detail(&format!("CSRF Failed: {reason}")),
+            ),
+            Self::NotFound => (StatusCode::NOT_FOUND, detail("Not found.")),
+            Self::NoRoute => (
+                StatusCode::NOT_FOUND,
+                detail("The requested resource could not be found."),
+            ),
+            Self::MethodNotAllowed(m) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                detail(&format!("Method \"{m}\" not allowed.")),
+            ),
+            Self::Validation(fields) => {
+                let mut m = Map::new();
+                for (k, msgs) in fields {
+                    m.insert(k.clone(), json!(msgs));
+                }
+                (StatusCode::BAD_REQUEST, Value::Object(m))
+            }
+            Self::BadRequest(msg) => (StatusCode::BAD_REQUEST, detail(msg)),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, detail(UNSUPPORTED_MEDIA))
+            }
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                detail("Request body is too large."),
+            ),
+            Self::InvalidPage => (StatusCode::NOT_FOUND, detail("Invalid page.")),
+            Self::UriTooLong => (StatusCode::URI_TOO_LONG, detail("Request URI is too long.")),
+            Self::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                detail("Request header fields are too large."),
+            ),
+            Self::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                detail("Service temporarily unavailable."),
+            ),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                detail("A server error has occurred."),
+            ),
+        }
+    }
+}
+
+/// Marks a response produced by an error, so the error logger can report the cause.
+#[derive(Debug, Clone)]
+pub struct ErrorCause(pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        let mut resp = (status, axum::Json(body)).into_response();
+        let h = resp.headers_mut();
+        match &self {
+            Self::NotAuthenticated => {
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+            }
+            Self::InvalidToken => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer realm=api authorization_url=/api/o/authorize/, error=\"invalid_token\"",
+                    ),
+                );
+            }
+            Self::InsufficientScope => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer realm=api authorization_url=/api/o/authorize/, error=\"insufficient_scope\"",
+                    ),
+                );
+            }
+            Self::Unavailable(_) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        if matches!(self, Self::Unavailable(_) | Self::Internal(_)) {
+            resp.extensions_mut().insert(ErrorCause(self.to_string()));
+        }
+        resp
+    }
+}
+
+/// Result of an AWX handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,22 @@
+//! Portcullis HTTP transport: the AWX-compatible API, the authenticator chain, middleware,
+//! and the services that combine core rules with storage.
+//!
+//! Policy: this crate depends on `portcullis-store`'s traits only, never on a database
+//! driver; the binary wires a concrete backend in.
+
+pub mod api;
+pub mod auth;
+pub mod background;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod listener;
+pub mod middleware;
+pub mod openapi;
+pub mod router;
+pub mod service;
+pub mod state;
+
+pub use config::Config;
+pub use router::app;
+pub use state::AppState;

@@ -1,0 +1,8 @@
+//! Services: where core rules meet storage. Handlers and the `portcullis admin` commands
+//! call these; they never touch HTTP types.
+
+pub mod bootstrap;
+pub mod login;
+pub mod passwords;
+pub mod settings;
+pub mod users;

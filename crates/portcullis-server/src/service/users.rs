@@ -1,0 +1,340 @@
+//! User management: AWX's field validation and superuser rules, password changes that end
+//! the user's other sessions and re-key the caller's, and activity entries written in the
+//! same transaction as each change.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use portcullis_core::password::{MAX_PASSWORD_BYTES, MIN_NEW_PASSWORD_CHARS};
+use portcullis_core::policy::{self, PasswordPolicy};
+use portcullis_core::principal::Principal;
+use portcullis_core::settings::ENCRYPTED;
+use portcullis_core::token::{PlainToken, TokenKind};
+use portcullis_core::user::User;
+use portcullis_store::{NewActivity, NewUser, SessionRekey, StoreError, UserPatch};
+use secrecy::SecretString;
+use serde_json::{Map, Value, json};
+
+/// Fields read from a create or update body, after validation.
+#[derive(Default)]
+struct Input {
+    username: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    is_superuser: Option<bool>,
+    is_system_auditor: Option<bool>,
+    password: Option<SecretString>,
+}
+
+type Errors = Vec<(String, Vec<String>)>;
+
+fn push(errors: &mut Errors, field: &str, msg: impl Into<String>) {
+    match errors.iter_mut().find(|(f, _)| f == field) {
+        Some((_, msgs)) => msgs.push(msg.into()),
+        None => errors.push((field.to_owned(), vec![msg.into()])),
+    }
+}
+
+fn string_field(
+    body: &Map<String, Value>,
+    key: &str,
+    max: usize,
+    errors: &mut Errors,
+) -> Option<String> {
+    match body.get(key)? {
+        Value::Null => Some(String::new()),
+        Value::String(s) => {
+            if s.chars().count() > max {
+                push(errors, key, format!("Ensure this field has no more than {max} characters."));
+            }
+            Some(s.clone())
+        }
+        Value::Number(n) => Some(n.to_string()),
+        _ => {
+            push(errors, key, "Not a valid string.");
+            None
+        }
+    }
+}
+
+fn bool_field(body: &Map<String, Value>, key: &str, errors: &mut Errors) -> Option<bool> {
+    match body.get(key)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if matches!(s.as_str(), "true" | "True" | "1") => Some(true),
+        Value::String(s) if matches!(s.as_str(), "false" | "False" | "0") => Some(false),
+        _ => {
+            push(errors, key, "Must be a valid boolean.");
+            None
+        }
+    }
+}
+
+/// The effective minimum length: the setting, never below the security floor.
+fn effective_policy(p: PasswordPolicy) -> PasswordPolicy {
+    let floor = u32::try_from(MIN_NEW_PASSWORD_CHARS).unwrap_or(8);
+    PasswordPolicy {
+        min_length: p.min_length.max(floor),
+        ..p
+    }
+}
+
+fn parse(state: &AppState, body: &Map<String, Value>, creating: bool) -> ApiResult<Input> {
+    let mut errors = Errors::new();
+    let mut input = Input {
+        username: string_field(body, "username", 150, &mut errors),
+        first_name: string_field(body, "first_name", 150, &mut errors),
+        last_name: string_field(body, "last_name", 150, &mut errors),
+        email: string_field(body, "email", 254, &mut errors),
+        is_superuser: bool_field(body, "is_superuser", &mut errors),
+        is_system_auditor: bool_field(body, "is_system_auditor", &mut errors),
+        password: None,
+    };
+    match &input.username {
+        None if creating && !errors.iter().any(|(f, _)| f == "username") => {
+            push(&mut errors, "username", "This field is required.");
+        }
+        Some(u) if u.is_empty() => push(&mut errors, "username", "This field may not be blank."),
+        Some(u) if u.chars().count() <= 150 && !policy::username_valid(u) => {
+            push(&mut errors, "username", policy::USERNAME_ERROR);
+        }
+        _ => {}
+    }
+    if let Some(e) = &input.email {
+        if !e.is_empty() && !email_valid(e) {
+            push(&mut errors, "email", "Enter a valid email address.");
+        }
+    }
+    match body.get("password") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(p)) if p.is_empty() || p == ENCRYPTED => {}
+        Some(Value::String(p)) => {
+            if p.len() > MAX_PASSWORD_BYTES {
+                push(
+                    &mut errors,
+                    "password",
+                    format!("Ensure this field has no more than {MAX_PASSWORD_BYTES} characters."),
+                );
+            } else {
+                let policy = effective_policy(state.settings.get().auth.password_policy);
+                for msg in policy.violations(p) {
+                    push(&mut errors, "password", msg);
+                }
+            }
+            input.password = Some(SecretString::from(p.clone()));
+        }
+        Some(_) => push(&mut errors, "password", "Not a valid string."),
+    }
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+fn email_valid(e: &str) -> bool {
+    let Some((local, domain)) = e.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn conflict(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(_) => ApiError::Validation(vec![(
+            "username".into(),
+            vec!["A user with that username already exists.".into()],
+        )]),
+        other => other.into(),
+    }
+}
+
+/// The fields recorded in the activity stream (never the password).
+fn recorded(u: &User) -> Value {
+    json!({
+        "username": u.username, "first_name": u.first_name, "last_name": u.last_name,
+        "email": u.email, "is_superuser": u.is_superuser, "is_system_auditor": u.is_system_auditor,
+    })
+}
+
+fn activity(state: &AppState, actor: Option<&Principal>, op: &str, id: i64, changes: Value) -> Option<NewActivity> {
+    state
+        .settings
+        .get()
+        .auth
+        .activity_stream_enabled
+        .then(|| NewActivity {
+            timestamp: state.clock.now(),
+            actor: actor.map(|p| p.user.id),
+            operation: op.into(),
+            object1: "user".into(),
+            object1_id: Some(id),
+            changes,
+        })
+}
+
+/// `POST /api/v2/users/`: superusers only.
+pub async fn create(state: &AppState, actor: &Principal, body: &Map<String, Value>) -> ApiResult<User> {
+    if !actor.user.is_superuser {
+        return Err(ApiError::PermissionDenied);
+    }
+    let input = parse(state, body, true)?;
+    let password_hash = match input.password {
+        Some(p) => Some(state.passwords.hash(p).await?),
+        None => None,
+    };
+    let new = NewUser {
+        username: input.username.unwrap_or_default(),
+        email: input.email.unwrap_or_default(),
+        first_name: input.first_name.unwrap_or_default(),
+        last_name: input.last_name.unwrap_or_default(),
+        password_hash,
+        is_superuser: input.is_superuser.unwrap_or(false),
+        is_system_auditor: input.is_system_auditor.unwrap_or(false),
+        external_account: None,
+        ldap_dn: String::new(),
+        created_at: state.clock.now(),
+    };
+    // The new id is unknown until the insert: the store fills `object1_id` of a creation
+    // entry (sent as `None`) with it, inside the same transaction.
+    let act = activity(state, Some(actor), "create", 0, Value::Null).map(|mut a| {
+        a.object1_id = None;
+        a.changes = json!({
+            "username": new.username, "first_name": new.first_name, "last_name": new.last_name,
+            "email": new.email, "is_superuser": new.is_superuser, "is_system_auditor": new.is_system_auditor,
+        });
+        a
+    });
+    state.store.create_user(new, act).await.map_err(conflict)
+}
+
+/// Result of an update: the user, and when the caller changed their own password inside a
+/// session, the new session id and CSRF token to hand back.
+#[derive(Debug)]
+pub struct Updated {
+    /// The user after the change.
+    pub user: User,
+    /// New session id (re-keyed caller session).
+    pub new_session: Option<PlainToken>,
+}
+
+/// `PUT`/`PATCH /api/v2/users/<id>/`: self or superuser, with AWX's refusals.
+pub async fn update(
+    state: &AppState,
+    actor: &Principal,
+    target: &User,
+    body: &Map<String, Value>,
+) -> ApiResult<Updated> {
+    let me = &actor.user;
+    let is_self = me.id == target.id;
+    if !me.is_superuser && !is_self {
+        return Err(ApiError::PermissionDenied);
+    }
+    let input = parse(state, body, false)?;
+    if !me.is_superuser {
+        let mut refused = Vec::new();
+        if input.is_superuser.is_some_and(|v| v != target.is_superuser) {
+            refused.push("is_superuser");
+        }
+        if input.is_system_auditor.is_some_and(|v| v != target.is_system_auditor) {
+            refused.push("is_system_auditor");
+        }
+        if !refused.is_empty() {
+            return Err(ApiError::Forbidden(format!("Cannot change {}.", refused.join(", "))));
+        }
+        if input.username.as_ref().is_some_and(|u| *u != target.username) {
+            return Err(ApiError::Forbidden("Cannot change username.".into()));
+        }
+    }
+    if target.is_external() {
+        if input.username.as_ref().is_some_and(|u| *u != target.username) {
+            return Err(crate::error::field_error(
+                "username",
+                "Unable to change username on user managed by LDAP.",
+            ));
+        }
+        if input.password.is_some() {
+            return Err(crate::error::field_error(
+                "password",
+                "Unable to change password on user managed by LDAP.",
+            ));
+        }
+    }
+    let patch = UserPatch {
+        username: input.username.filter(|u| *u != target.username),
+        email: input.email.filter(|v| *v != target.email),
+        first_name: input.first_name.filter(|v| *v != target.first_name),
+        last_name: input.last_name.filter(|v| *v != target.last_name),
+        is_superuser: input.is_superuser.filter(|v| *v != target.is_superuser),
+        is_system_auditor: input.is_system_auditor.filter(|v| *v != target.is_system_auditor),
+        is_active: None,
+    };
+    let mut user = target.clone();
+    if patch != UserPatch::default() {
+        let mut changes = Map::new();
+        let mut diff = |k: &str, old: Value, new: Option<Value>| {
+            if let Some(n) = new {
+                changes.insert(k.to_owned(), json!([old, n]));
+            }
+        };
+        diff("username", json!(target.username), patch.username.clone().map(Value::from));
+        diff("email", json!(target.email), patch.email.clone().map(Value::from));
+        diff("first_name", json!(target.first_name), patch.first_name.clone().map(Value::from));
+        diff("last_name", json!(target.last_name), patch.last_name.clone().map(Value::from));
+        diff("is_superuser", json!(target.is_superuser), patch.is_superuser.map(Value::from));
+        diff("is_system_auditor", json!(target.is_system_auditor), patch.is_system_auditor.map(Value::from));
+        let act = activity(state, Some(actor), "update", target.id.0, Value::Object(changes));
+        user = state
+            .store
+            .update_user(target.id, patch, act)
+            .await
+            .map_err(conflict)?;
+    }
+    let mut new_session = None;
+    if let Some(pw) = input.password {
+        let hash = state.passwords.hash(pw).await?;
+        let keep = match (is_self, actor.session) {
+            (true, Some(old)) => {
+                let token = PlainToken::generate(TokenKind::Session, state.rng.as_ref());
+                let rekey = SessionRekey {
+                    old,
+                    new: token.hash(),
+                };
+                new_session = Some(token);
+                Some(rekey)
+            }
+            _ => None,
+        };
+        let act = activity(state, Some(actor), "update", target.id.0, json!({"password": "hidden"}));
+        let generation = state
+            .store
+            .change_password(target.id, hash, keep, act)
+            .await?;
+        if let Some(old) = actor.session.filter(|_| is_self) {
+            state.renewals.forget(&old);
+        }
+        user.auth_generation = generation;
+        tracing::info!(event = "password_changed", user_id = %target.id, by = %me.id);
+    }
+    Ok(Updated { user, new_session })
+}
+
+/// `DELETE /api/v2/users/<id>/`: superusers; never oneself or the last superuser.
+pub async fn delete(state: &AppState, actor: &Principal, target: &User) -> ApiResult<()> {
+    if !actor.user.is_superuser {
+        return Err(ApiError::PermissionDenied);
+    }
+    let refused = ApiError::Forbidden("Cannot delete user.".into());
+    if actor.user.id == target.id {
+        return Err(refused);
+    }
+    if target.is_superuser && target.is_active && state.store.count_active_superusers().await? <= 1 {
+        return Err(refused);
+    }
+    let act = activity(state, Some(actor), "delete", target.id.0, recorded(target));
+    state.store.delete_user(target.id, act).await?;
+    Ok(())
+}

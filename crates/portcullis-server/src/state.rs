@@ -1,0 +1,128 @@
+//! Shared server state: configuration, the store, the clock, the RNG and the per-node
+//! caches. Built once by the binary (or a test); handlers receive it through axum.
+
+use crate::auth::basic::BasicCache;
+use crate::auth::bearer::BearerVerifier;
+use crate::auth::session::SessionRenewals;
+use crate::config::Config;
+use crate::service::passwords::PasswordPool;
+use crate::service::settings::SettingsCache;
+use portcullis_core::clock::Clock;
+use portcullis_core::csrf::CsrfKey;
+use portcullis_core::rng::{Rng, bytes};
+use portcullis_store::{Store, StoreError};
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Cheaply clonable handle to [`Inner`].
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Everything a request may need.
+pub struct Inner {
+    /// Static configuration.
+    pub config: Config,
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness source.
+    pub rng: Arc<dyn Rng>,
+    /// Runtime settings snapshot.
+    pub settings: SettingsCache,
+    /// Argon2id executor.
+    pub passwords: PasswordPool,
+    /// Verified-Basic-credential cache (per node).
+    pub basic_cache: BasicCache,
+    /// Coalesced session idle-expiry renewals.
+    pub renewals: SessionRenewals,
+    /// CSRF MAC key (shared by all nodes through the store).
+    pub csrf: CsrfKey,
+    /// Install UUID (shared), reported by ping.
+    pub install_uuid: String,
+    /// This node's name.
+    pub node: String,
+    /// Bearer token verifiers, tried in order (extension point for token kinds).
+    pub bearer: Vec<Arc<dyn BearerVerifier>>,
+    /// Origin expected from browsers, from `public_url`.
+    pub public_origin: Option<String>,
+}
+
+/// The server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Storage did not answer.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// Invalid password parameters.
+    #[error("password hashing: {0}")]
+    Password(#[from] portcullis_core::error::CoreError),
+}
+
+impl AppState {
+    /// Builds the state: loads settings and install secrets from the store.
+    pub async fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+    ) -> Result<Self, StartupError> {
+        let settings = SettingsCache::load(store.as_ref()).await?;
+        let csrf_candidate: [u8; 32] = bytes(rng.as_ref());
+        let csrf_key = store.install_secret("csrf_mac_key", &csrf_candidate).await?;
+        let csrf_key: [u8; 32] = csrf_key
+            .try_into()
+            .map_err(|_| StoreError::Unavailable("stored CSRF key has the wrong length".into()))?;
+        let uuid_candidate: [u8; 16] = bytes(rng.as_ref());
+        let uuid_bytes = store.install_secret("install_uuid", &uuid_candidate).await?;
+        let install_uuid = uuid::Uuid::from_slice(&uuid_bytes)
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let passwords = PasswordPool::new(
+            config.password.params(),
+            config.password.hash_concurrency.unwrap_or(cores),
+            Duration::from_secs(config.password.permit_wait_seconds),
+            rng.clone(),
+        )?;
+        let node_key: [u8; 32] = bytes(rng.as_ref());
+        let basic_cache = BasicCache::new(
+            node_key,
+            config.auth.basic_cache_size,
+            time::Duration::seconds(i64::try_from(config.auth.basic_cache_ttl).unwrap_or(60)),
+        );
+        let node = config.node_name.clone().unwrap_or_else(host_name);
+        let public_origin = config.public_origin();
+        Ok(Self(Arc::new(Inner {
+            config,
+            store,
+            clock,
+            rng,
+            settings,
+            passwords,
+            basic_cache,
+            renewals: SessionRenewals::default(),
+            csrf: CsrfKey::new(csrf_key),
+            install_uuid,
+            node,
+            bearer: Vec::new(),
+            public_origin,
+        })))
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "portcullis".into())
+}

@@ -1,0 +1,108 @@
+//! `portcullis admin …`: operator actions that call the same services as the API.
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use portcullis_core::clock::{Clock, SystemClock};
+use portcullis_core::password::{self, MIN_NEW_PASSWORD_CHARS};
+use portcullis_core::policy::username_valid;
+use portcullis_core::rng::OsRng;
+use portcullis_server::Config;
+use portcullis_store::{NewUser, StoreError};
+use secrecy::{ExposeSecret, SecretString};
+use std::io::Read;
+use std::process::ExitCode;
+
+/// Administrative subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a local user. The password comes from stdin (--password-stdin) or the
+    /// PORTCULLIS_PASSWORD environment variable, never from the command line.
+    CreateUser {
+        /// Login name.
+        username: String,
+        /// Make the user a superuser.
+        #[arg(long)]
+        superuser: bool,
+        /// E-mail address.
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn read_password(from_stdin: bool) -> Result<SecretString> {
+    if from_stdin {
+        let mut buf = String::new();
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .context("reading the password from stdin")?;
+        let line = buf.lines().next().unwrap_or("").to_owned();
+        return Ok(SecretString::from(line));
+    }
+    match std::env::var("PORTCULLIS_PASSWORD") {
+        Ok(p) => Ok(SecretString::from(p)),
+        Err(_) => anyhow::bail!("give the password on stdin with --password-stdin or in PORTCULLIS_PASSWORD"),
+    }
+}
+
+/// Runs an admin command.
+pub async fn run(config: Config, cmd: AdminCommand) -> Result<ExitCode> {
+    match cmd {
+        AdminCommand::CreateUser {
+            username,
+            superuser,
+            email,
+            password_stdin,
+        } => {
+            if !username_valid(&username) {
+                eprintln!("error: {}", portcullis_core::policy::USERNAME_ERROR);
+                return Ok(ExitCode::FAILURE);
+            }
+            let pw = read_password(password_stdin)?;
+            if pw.expose_secret().chars().count() < MIN_NEW_PASSWORD_CHARS
+                || !password::length_ok(pw.expose_secret())
+            {
+                eprintln!("error: the password must be {MIN_NEW_PASSWORD_CHARS} to 1024 bytes long");
+                return Ok(ExitCode::FAILURE);
+            }
+            let store = crate::backend::open(config.database_url.expose()).await?;
+            let params = config.password.params();
+            let hash = tokio::task::spawn_blocking(move || {
+                password::hash_password(&params, pw.expose_secret(), &OsRng)
+            })
+            .await
+            .context("hashing task")?
+            .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+            let created = store
+                .create_user(
+                    NewUser {
+                        username: username.clone(),
+                        email,
+                        first_name: String::new(),
+                        last_name: String::new(),
+                        password_hash: Some(hash),
+                        is_superuser: superuser,
+                        is_system_auditor: false,
+                        external_account: None,
+                        ldap_dn: String::new(),
+                        created_at: SystemClock.now(),
+                    },
+                    None,
+                )
+                .await;
+            match created {
+                Ok(u) => {
+                    println!("created user {} (id {})", u.username, u.id);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(StoreError::Conflict(_)) => {
+                    eprintln!("error: user {username:?} already exists");
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(anyhow::anyhow!("creating the user: {e}")),
+            }
+        }
+    }
+}
