@@ -1,0 +1,98 @@
+//! Subcommands other than `serve`.
+
+use crate::server::{Server, client, exe};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn portcullis(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, String, String) {
+    let mut cmd = Command::new(exe());
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn create_user_then_duplicate_fails_and_the_user_can_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = portcullis(
+        dir.path(),
+        &["admin", "create-user", "bob", "--superuser", "--email", "bob@example.com", "--password-stdin"],
+        &[],
+        "bobs-password-1\n",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("created user bob"));
+    let (code, _, err) = portcullis(
+        dir.path(),
+        &["admin", "create-user", "bob"],
+        &[("PORTCULLIS_PASSWORD", "another-password")],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, _, err) = portcullis(dir.path(), &["admin", "create-user", "carol"], &[], "");
+    assert_eq!(code, 1, "no password given");
+    assert!(err.contains("PORTCULLIS_PASSWORD"), "{err}");
+    // The user exists, so serve creates no admin, and bob logs in with Basic.
+    let s = Server::start(dir.path(), &[]).await;
+    assert_eq!(s.generated_password(), None);
+    let r = client()
+        .get(s.url("/api/v2/me/"))
+        .basic_auth("bob", Some("bobs-password-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["results"][0]["email"], "bob@example.com");
+    assert_eq!(body["results"][0]["is_superuser"], true);
+}
+
+#[test]
+fn check_config_names_unknown_keys_and_redacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = portcullis(dir.path(), &["check-config"], &[("PORTCULLIS_LISTN", "x")], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("listn"), "{err}");
+    let file = dir.path().join("portcullis.toml");
+    std::fs::write(&file, "version = 1\nlisten = \"127.0.0.1:9999\"\n[session]\ncookie_nam = \"x\"\n").unwrap();
+    let (code, _, err) = portcullis(dir.path(), &["--config", file.to_str().unwrap(), "check-config"], &[], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("cookie_nam"), "{err}");
+    std::fs::write(&file, "version = 1\nlisten = \"127.0.0.1:9999\"\n").unwrap();
+    let (code, out, err) = portcullis(
+        dir.path(),
+        &["check-config"],
+        &[("PORTCULLIS_CONFIG", file.to_str().unwrap()), ("PORTCULLIS_DATABASE_URL", "postgres://u:hunter2@db/x")],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("127.0.0.1:9999"));
+    assert!(out.contains("<redacted>"));
+    assert!(!out.contains("hunter2"));
+}
+
+#[test]
+fn migrate_creates_the_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = portcullis(dir.path(), &["migrate"], &[("PORTCULLIS_DATABASE_URL", "sqlite:data.db")], "");
+    assert_eq!(code, 0, "{err}");
+    let meta = std::fs::metadata(dir.path().join("data.db")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "database file is private");
+}
