@@ -47,7 +47,7 @@ impl TokenKind {
     }
 
     /// Total length of a credential of this kind.
-    pub const fn len(self) -> usize {
+    pub const fn encoded_len(self) -> usize {
         self.prefix().len() + BODY_LEN + CHECK_LEN
     }
 
@@ -83,7 +83,7 @@ impl PlainToken {
         let raw: [u8; 32] = bytes(rng);
         // 32 bytes always fit in 43 base62 digits (62^43 > 2^256), and a CRC-32 in 6.
         let body = base62::encode_fixed(&raw, BODY_LEN).unwrap_or_default();
-        let mut value = String::with_capacity(kind.len());
+        let mut value = String::with_capacity(kind.encoded_len());
         value.push_str(kind.prefix());
         value.push_str(&body);
         let crc = crc32fast::hash(value.as_bytes()).to_be_bytes();
@@ -194,7 +194,7 @@ mod tests {
             TokenKind::ClientSecret,
         ] {
             let t = PlainToken::generate(kind, &rng);
-            assert_eq!(t.expose().len(), kind.len());
+            assert_eq!(t.expose().len(), kind.encoded_len());
             assert!(t.expose().starts_with(kind.prefix()));
             assert_eq!(parse(kind, t.expose()), Ok(t.hash()));
             assert_eq!(TokenKind::of(t.expose()), Some(kind));

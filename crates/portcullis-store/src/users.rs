@@ -124,6 +124,8 @@ pub struct UserQuery {
 #[async_trait::async_trait]
 pub trait UserStore: Send + Sync {
     /// Inserts a user (`auth_generation` 0, active). `Conflict("username")` if taken.
+    /// The caller cannot know the new id, so an `activity` whose `object1_id` is `None` is
+    /// stored with the new user's id.
     async fn create_user(&self, new: NewUser, activity: Option<NewActivity>) -> StoreResult<User>;
     /// The user with `id`, if any.
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;

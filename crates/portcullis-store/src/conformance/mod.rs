@@ -1,3 +1,211 @@
 //! The conformance suite both backends must pass. Each check is an async function taking a
 //! fresh, migrated store; backends call them from their own `tests/it` (see
 //! [`conformance_tests!`](crate::conformance_tests)).
+//!
+//! Policy: every check asserts stored values, not just "no error"; times are fixed instants
+//! (whole milliseconds, as core's clock produces), never the wall clock. Checks may count rows,
+//! so each one needs a fresh, empty, migrated store.
+//!
+//! Adding a check: write it as `pub async fn name(store: Arc<dyn Store>)` in its group's
+//! module and list it in [`conformance_tests!`](crate::conformance_tests).
+
+#![expect(
+    clippy::expect_used,
+    reason = "this is test code shipped behind a feature: a failed store call must fail the test"
+)]
+
+pub mod activity;
+pub mod sessions;
+pub mod settings;
+pub mod store;
+pub mod users;
+
+use crate::{NewActivity, NewSession, NewUser, Store};
+use portcullis_core::ids::UserId;
+use portcullis_core::session::SessionTimes;
+use portcullis_core::token::TokenHash;
+use portcullis_core::user::User;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+/// Expands to one `#[tokio::test]` per conformance check, each calling `$factory().await` for a
+/// fresh, migrated store.
+///
+/// `$factory` is an `async fn() -> Option<Arc<dyn Store>>`; `None` means the backend is not
+/// reachable here, and the test then passes after printing a loud `SKIPPED` line (the factory
+/// decides whether that is allowed, e.g. it must panic instead when `CI` is set). The tests are
+/// generated in a module `conformance` with one sub-module per group, so they read as
+/// `conformance::sessions::cap_evicts_the_oldest_sessions`. The calling crate needs `tokio`
+/// (macros, multi-thread runtime) as a (dev-)dependency.
+///
+/// ```ignore
+/// async fn store() -> Option<Arc<dyn Store>> { /* fresh migrated store */ }
+/// portcullis_store::conformance_tests!(store);
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:path) => {
+        $crate::__conformance_tests! { $factory;
+            store {
+                ping_answers_and_names_the_backend,
+            }
+            users {
+                create_user_round_trips_and_looks_up,
+                duplicate_username_is_a_conflict,
+                list_users_filters_by_exact_match,
+                list_users_orders_with_id_tiebreak_and_pages,
+                update_user_applies_only_given_fields,
+                rename_onto_a_taken_username_is_a_conflict,
+                disabling_a_user_bumps_the_generation,
+                delete_user_cascades_to_sessions,
+                count_active_superusers_ignores_disabled_and_plain_users,
+                change_password_bumps_generation_and_rekeys_the_kept_session,
+                change_password_without_keep_ends_every_session,
+                upgrade_password_hash_is_conditional,
+                record_login_stamps_last_login,
+                missing_users_are_not_found,
+            }
+            sessions {
+                create_session_is_found_with_its_user,
+                session_for_a_missing_user_is_not_found,
+                cap_evicts_the_oldest_sessions,
+                cap_breaks_creation_time_ties_by_insertion_order,
+                replace_deletes_the_presented_session,
+                extend_sessions_keeps_the_later_expiry,
+                delete_session_reports_whether_it_existed,
+                delete_user_sessions_spares_the_exception,
+                purge_removes_sessions_at_or_past_a_deadline,
+            }
+            settings {
+                settings_round_trip_with_nested_json,
+                install_secret_first_writer_wins,
+                install_secret_race_has_one_winner,
+            }
+            activity {
+                user_changes_write_activity_newest_first,
+                failed_change_writes_no_activity,
+                settings_writes_record_activity,
+                password_change_and_disable_record_activity,
+                list_activity_filters_and_pages,
+            }
+        }
+    };
+}
+
+/// Implementation detail of [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($factory:path; $($group:ident { $($check:ident),* $(,)? })*) => {
+        async fn __portcullis_conformance_store()
+            -> ::std::option::Option<::std::sync::Arc<dyn $crate::Store>>
+        {
+            $factory().await
+        }
+
+        mod conformance {
+            $(
+                mod $group {
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                        async fn $check() {
+                            match super::super::__portcullis_conformance_store().await {
+                                ::std::option::Option::Some(store) => {
+                                    $crate::conformance::$group::$check(store).await;
+                                }
+                                ::std::option::Option::None => {
+                                    // To the stderr handle: `eprintln!` output of a passing
+                                    // test is captured and never shown.
+                                    let _ignored = ::std::io::Write::write_all(
+                                        &mut ::std::io::stderr(),
+                                        ::std::format!(
+                                            "!!!!! SKIPPED conformance::{}::{}: backend unavailable !!!!!\n",
+                                            ::std::stringify!($group),
+                                            ::std::stringify!($check),
+                                        )
+                                        .as_bytes(),
+                                    );
+                                }
+                            }
+                        }
+                    )*
+                }
+            )*
+        }
+    };
+}
+
+/// The instant every check counts from (whole milliseconds, like core's clock).
+pub(crate) fn t0() -> OffsetDateTime {
+    datetime!(2026-03-01 12:00:00.250 UTC)
+}
+
+/// `t0` plus `ms` milliseconds.
+pub(crate) fn at(ms: i64) -> OffsetDateTime {
+    t0() + Duration::milliseconds(ms)
+}
+
+/// A local user with predictable fields.
+pub(crate) fn new_user(username: &str) -> NewUser {
+    NewUser {
+        username: username.to_owned(),
+        email: format!("{username}@example.com"),
+        first_name: format!("First {username}"),
+        last_name: format!("Last {username}"),
+        password_hash: Some(format!("$argon2id$v=19$hash-of-{username}")),
+        is_superuser: false,
+        is_system_auditor: false,
+        external_account: None,
+        ldap_dn: String::new(),
+        created_at: t0(),
+    }
+}
+
+/// Creates `new` without an activity entry.
+pub(crate) async fn create(store: &dyn Store, new: NewUser) -> User {
+    store
+        .create_user(new, None)
+        .await
+        .expect("create_user failed")
+}
+
+/// A session hash that is easy to tell apart in assertions.
+pub(crate) fn hash(n: u8) -> TokenHash {
+    let mut b = [n; 32];
+    // Vary the last byte too, so a backend that compared a prefix only would be caught.
+    b[31] = n.wrapping_mul(7).wrapping_add(1);
+    TokenHash::from_bytes(b)
+}
+
+/// A session of `user` created at `created` (30 min idle, 8 h absolute), generation `generation`.
+pub(crate) fn new_session(
+    user: UserId,
+    h: TokenHash,
+    created: OffsetDateTime,
+    generation: i64,
+) -> NewSession {
+    NewSession {
+        hash: h,
+        user_id: user,
+        times: SessionTimes::new(created, Duration::minutes(30), Duration::hours(8)),
+        auth_generation: generation,
+    }
+}
+
+/// An activity entry about `object1` #`id` by `actor`.
+pub(crate) fn activity(
+    operation: &str,
+    object1: &str,
+    id: Option<i64>,
+    actor: Option<UserId>,
+    changes: serde_json::Value,
+) -> NewActivity {
+    NewActivity {
+        timestamp: t0(),
+        actor,
+        operation: operation.to_owned(),
+        object1: object1.to_owned(),
+        object1_id: id,
+        changes,
+    }
+}

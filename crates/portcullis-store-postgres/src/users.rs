@@ -1,0 +1,429 @@
+//! [`UserStore`] on PostgreSQL.
+
+use crate::PostgresStore;
+use crate::activity::insert_activity;
+use crate::error::{Failure, Outcome, map_db_error, retry};
+use portcullis_core::clock::round_ms;
+use portcullis_core::ids::UserId;
+use portcullis_core::user::User;
+use portcullis_store::{
+    NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserField, UserPatch,
+    UserQuery, UserStore,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The user columns `user_from_row` reads, as a literal for `concat!`.
+macro_rules! user_columns {
+    () => {
+        "id, username, email, first_name, last_name, password_hash, is_superuser, \
+         is_system_auditor, is_active, external_account, ldap_dn, auth_generation, created_at, \
+         last_login"
+    };
+}
+
+/// Decodes a user from a row holding the user columns under their own names.
+pub(crate) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: UserId(row.try_get("id")?),
+        username: row.try_get("username")?,
+        email: row.try_get("email")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        password_hash: row.try_get("password_hash")?,
+        is_superuser: row.try_get("is_superuser")?,
+        is_system_auditor: row.try_get("is_system_auditor")?,
+        is_active: row.try_get("is_active")?,
+        external_account: row.try_get("external_account")?,
+        ldap_dn: row.try_get("ldap_dn")?,
+        auth_generation: row.try_get("auth_generation")?,
+        created_at: row.try_get("created_at")?,
+        last_login: row.try_get("last_login")?,
+    })
+}
+
+/// A filter value parsed for its column's type.
+enum Filter {
+    /// `bigint` column.
+    Int(i64),
+    /// `text` column.
+    Text(String),
+    /// `boolean` column.
+    Bool(bool),
+    /// `timestamptz` column.
+    Instant(OffsetDateTime),
+}
+
+/// Column name of `field` (a fixed identifier, never user input).
+fn column(field: UserField) -> &'static str {
+    match field {
+        UserField::Id => "id",
+        UserField::Username => "username",
+        UserField::FirstName => "first_name",
+        UserField::LastName => "last_name",
+        UserField::Email => "email",
+        UserField::IsSuperuser => "is_superuser",
+        UserField::IsSystemAuditor => "is_system_auditor",
+        UserField::LdapDn => "ldap_dn",
+        UserField::LastLogin => "last_login",
+        UserField::Created => "created_at",
+    }
+}
+
+/// Parses a query-string value for `field`'s type; `None` when it cannot match anything.
+fn parse_filter(field: UserField, value: &str) -> Option<Filter> {
+    match field {
+        UserField::Id => value.parse().ok().map(Filter::Int),
+        UserField::Username
+        | UserField::FirstName
+        | UserField::LastName
+        | UserField::Email
+        | UserField::LdapDn => Some(Filter::Text(value.to_owned())),
+        // Django's BooleanField spellings.
+        UserField::IsSuperuser | UserField::IsSystemAuditor => match value {
+            "true" | "True" | "1" => Some(Filter::Bool(true)),
+            "false" | "False" | "0" => Some(Filter::Bool(false)),
+            _ => None,
+        },
+        // Stored instants are whole milliseconds; compare at the same precision.
+        UserField::LastLogin | UserField::Created => OffsetDateTime::parse(value, &Rfc3339)
+            .ok()
+            .map(|t| Filter::Instant(round_ms(t))),
+    }
+}
+
+/// Appends the `WHERE` clause of `query` (filters already parsed).
+fn push_where(qb: &mut QueryBuilder<Postgres>, query: &UserQuery, filters: &[(&str, Filter)]) {
+    qb.push(" WHERE TRUE");
+    if let Some(only) = query.only {
+        qb.push(" AND id = ").push_bind(only.0);
+    }
+    for (col, value) in filters {
+        qb.push(" AND ").push(col).push(" = ");
+        match value {
+            Filter::Int(v) => qb.push_bind(*v),
+            Filter::Text(v) => qb.push_bind(v.clone()),
+            Filter::Bool(v) => qb.push_bind(*v),
+            Filter::Instant(v) => qb.push_bind(*v),
+        };
+    }
+}
+
+impl PostgresStore {
+    /// One attempt of [`UserStore::create_user`].
+    async fn insert_user(&self, new: &NewUser, activity: Option<&NewActivity>) -> Outcome<User> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(concat!(
+            "INSERT INTO users (username, email, first_name, last_name, password_hash, \
+             is_superuser, is_system_auditor, is_active, external_account, ldap_dn, \
+             auth_generation, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, 0, $10) RETURNING ",
+            user_columns!()
+        ))
+        .bind(&new.username)
+        .bind(&new.email)
+        .bind(&new.first_name)
+        .bind(&new.last_name)
+        .bind(&new.password_hash)
+        .bind(new.is_superuser)
+        .bind(new.is_system_auditor)
+        .bind(&new.external_account)
+        .bind(&new.ldap_dn)
+        .bind(round_ms(new.created_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let user = user_from_row(&row)?;
+        if let Some(entry) = activity {
+            let mut entry = entry.clone();
+            entry.object1_id = entry.object1_id.or(Some(user.id.0));
+            insert_activity(&mut tx, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// One attempt of [`UserStore::update_user`].
+    async fn patch_user(
+        &self,
+        id: UserId,
+        patch: &UserPatch,
+        activity: Option<&NewActivity>,
+    ) -> Outcome<User> {
+        let mut tx = self.pool.begin().await?;
+        // Disabling bumps the generation in the same statement, so no session or cached Basic
+        // credential of the disabled user can be accepted once this commits.
+        let row = sqlx::query(concat!(
+            "UPDATE users SET \
+               username = COALESCE($1, username), \
+               email = COALESCE($2, email), \
+               first_name = COALESCE($3, first_name), \
+               last_name = COALESCE($4, last_name), \
+               is_superuser = COALESCE($5, is_superuser), \
+               is_system_auditor = COALESCE($6, is_system_auditor), \
+               is_active = COALESCE($7, is_active), \
+               auth_generation = auth_generation + (CASE WHEN $7 = FALSE THEN 1 ELSE 0 END) \
+             WHERE id = $8 RETURNING ",
+            user_columns!()
+        ))
+        .bind(&patch.username)
+        .bind(&patch.email)
+        .bind(&patch.first_name)
+        .bind(&patch.last_name)
+        .bind(patch.is_superuser)
+        .bind(patch.is_system_auditor)
+        .bind(patch.is_active)
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let user = user_from_row(&row)?;
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// One attempt of [`UserStore::change_password`].
+    async fn set_password(
+        &self,
+        id: UserId,
+        new_hash: &str,
+        keep: Option<SessionRekey>,
+        activity: Option<&NewActivity>,
+    ) -> Outcome<i64> {
+        let mut tx = self.pool.begin().await?;
+        // The UPDATE locks the user row first, the order every multi-row write here uses.
+        let generation: i64 = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $1, auth_generation = auth_generation + 1 \
+             WHERE id = $2 RETURNING auth_generation",
+        )
+        .bind(new_hash)
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        match keep {
+            Some(keep) => {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND hash <> $2")
+                    .bind(id.0)
+                    .bind(keep.old.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+                // A new id for the caller's session (fixation defence) bound to the new
+                // generation; its deadlines and insertion order stay.
+                sqlx::query(
+                    "UPDATE sessions SET hash = $1, auth_generation = $2 \
+                     WHERE hash = $3 AND user_id = $4",
+                )
+                .bind(keep.new.as_bytes().as_slice())
+                .bind(generation)
+                .bind(keep.old.as_bytes().as_slice())
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(generation)
+    }
+
+    /// One attempt of [`UserStore::delete_user`].
+    async fn remove_user(&self, id: UserId, activity: Option<&NewActivity>) -> Outcome<()> {
+        let mut tx = self.pool.begin().await?;
+        // Sessions go with the row (ON DELETE CASCADE).
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(Failure::Store(StoreError::NotFound));
+        }
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One attempt of [`UserStore::upgrade_password_hash`].
+    async fn replace_hash(&self, id: UserId, old: &str, new: &str) -> Outcome<bool> {
+        // Conditional on the old value: a concurrent password change must win over an upgrade.
+        let changed =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(new)
+                .bind(id.0)
+                .bind(old)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// One attempt of [`UserStore::record_login`].
+    async fn stamp_login(&self, id: UserId, at: OffsetDateTime) -> Outcome<()> {
+        let changed = sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
+            .bind(round_ms(at))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(Failure::Store(StoreError::NotFound));
+        }
+        Ok(())
+    }
+
+    /// See [`UserStore::list_users`].
+    async fn page_users(&self, query: &UserQuery) -> Outcome<Page<User>> {
+        let mut filters = Vec::with_capacity(query.filters.len());
+        for (field, value) in &query.filters {
+            match parse_filter(*field, value) {
+                Some(f) => filters.push((column(*field), f)),
+                // A value that cannot fit the column matches no row.
+                None => {
+                    return Ok(Page {
+                        total: 0,
+                        items: Vec::new(),
+                    });
+                }
+            }
+        }
+
+        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM users");
+        push_where(&mut count, query, &filters);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut select = QueryBuilder::<Postgres>::new(concat!("SELECT ", user_columns!()));
+        select.push(" FROM users");
+        push_where(&mut select, query, &filters);
+        let direction = if query.order.descending {
+            " DESC"
+        } else {
+            " ASC"
+        };
+        select
+            .push(" ORDER BY ")
+            .push(column(query.order.field))
+            .push(direction);
+        if query.order.field == UserField::LastLogin {
+            // Spelled out (it is PostgreSQL's default) so both backends page identically.
+            select.push(if query.order.descending {
+                " NULLS FIRST"
+            } else {
+                " NULLS LAST"
+            });
+        }
+        if query.order.field != UserField::Id {
+            select.push(", id ASC");
+        }
+        select
+            .push(" LIMIT ")
+            .push_bind(query.limit.max(0))
+            .push(" OFFSET ")
+            .push_bind(query.offset.max(0));
+        let rows = select.build().fetch_all(&self.pool).await?;
+        let items = rows
+            .iter()
+            .map(user_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { total, items })
+    }
+}
+
+#[async_trait::async_trait]
+impl UserStore for PostgresStore {
+    async fn create_user(&self, new: NewUser, activity: Option<NewActivity>) -> StoreResult<User> {
+        let (new, activity) = (&new, activity.as_ref());
+        retry(move || self.insert_user(new, activity)).await
+    }
+
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_db_error)?;
+        row.as_ref()
+            .map(user_from_row)
+            .transpose()
+            .map_err(map_db_error)
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_db_error)?;
+        row.as_ref()
+            .map(user_from_row)
+            .transpose()
+            .map_err(map_db_error)
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Page<User>> {
+        Ok(self.page_users(query).await?)
+    }
+
+    async fn update_user(
+        &self,
+        id: UserId,
+        patch: UserPatch,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<User> {
+        let (patch, activity) = (&patch, activity.as_ref());
+        retry(move || self.patch_user(id, patch, activity)).await
+    }
+
+    async fn change_password(
+        &self,
+        id: UserId,
+        new_hash: String,
+        keep: Option<SessionRekey>,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<i64> {
+        let (new_hash, activity) = (new_hash.as_str(), activity.as_ref());
+        retry(move || self.set_password(id, new_hash, keep, activity)).await
+    }
+
+    async fn upgrade_password_hash(&self, id: UserId, old: &str, new: &str) -> StoreResult<bool> {
+        retry(move || self.replace_hash(id, old, new)).await
+    }
+
+    async fn record_login(&self, id: UserId, at: OffsetDateTime) -> StoreResult<()> {
+        retry(move || self.stamp_login(id, at)).await
+    }
+
+    async fn delete_user(&self, id: UserId, activity: Option<NewActivity>) -> StoreResult<()> {
+        let activity = activity.as_ref();
+        retry(move || self.remove_user(id, activity)).await
+    }
+
+    async fn count_active_superusers(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE is_superuser AND is_active")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_db_error)
+    }
+}

@@ -1,0 +1,108 @@
+//! [`SettingsStore`] on SQLite: JSON overrides as text, install secrets as blobs.
+
+use crate::SqliteStore;
+use crate::activity::insert_activity;
+use crate::error::{Outcome, corrupt};
+use portcullis_core::clock::unix_ms;
+use portcullis_core::settings::Stored;
+use portcullis_store::{NewActivity, SettingsStore, StoreError, StoreResult};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+impl SqliteStore {
+    /// See [`SettingsStore::load_settings`].
+    async fn read_settings(&self) -> Outcome<Stored> {
+        let rows = sqlx::query("SELECT key, value FROM settings")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut stored = Stored::new();
+        for row in rows {
+            let key: String = row.try_get("key")?;
+            let value: String = row.try_get("value")?;
+            // A value we cannot parse must not silently fall back to the default (§12).
+            let value = serde_json::from_str(&value).map_err(|_| corrupt("setting value"))?;
+            stored.insert(key, value);
+        }
+        Ok(stored)
+    }
+
+    /// See [`SettingsStore::write_settings`].
+    async fn store_settings(
+        &self,
+        set: Vec<(String, serde_json::Value)>,
+        remove: Vec<String>,
+        at: OffsetDateTime,
+        activity: Vec<NewActivity>,
+    ) -> Outcome<()> {
+        let mut tx = self.write().await?;
+        for (key, value) in &set {
+            let text = serde_json::to_string(value).map_err(|e| {
+                StoreError::Unavailable(format!("sqlite: cannot encode setting {key}: {e}"))
+            })?;
+            sqlx::query(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(key)
+            .bind(text)
+            .bind(unix_ms(at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for key in &remove {
+            sqlx::query("DELETE FROM settings WHERE key = ?1")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for entry in &activity {
+            insert_activity(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// See [`SettingsStore::install_secret`].
+    async fn first_secret(&self, name: &str, candidate: &[u8]) -> Outcome<Vec<u8>> {
+        let mut tx = self.write().await?;
+        // Insert-if-absent then read back: whichever node committed first, everyone gets its
+        // value. BEGIN IMMEDIATE serialises the two statements against other writers.
+        sqlx::query(
+            "INSERT INTO install_secrets (name, value) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .execute(&mut *tx)
+        .await?;
+        let value: Vec<u8> =
+            sqlx::query_scalar("SELECT value FROM install_secrets WHERE name = ?1")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+}
+
+#[async_trait::async_trait]
+impl SettingsStore for SqliteStore {
+    async fn load_settings(&self) -> StoreResult<Stored> {
+        Ok(self.read_settings().await?)
+    }
+
+    async fn write_settings(
+        &self,
+        set: Vec<(String, serde_json::Value)>,
+        remove: Vec<String>,
+        at: OffsetDateTime,
+        activity: Vec<NewActivity>,
+    ) -> StoreResult<()> {
+        Ok(self.store_settings(set, remove, at, activity).await?)
+    }
+
+    async fn install_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        Ok(self.first_secret(name, candidate).await?)
+    }
+}
