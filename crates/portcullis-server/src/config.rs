@@ -291,13 +291,14 @@ impl Config {
         }
         // `*_FILE` secrets: read the named file; the key is the name without the suffix.
         for (name, value) in &env {
-            let Some(key) = config_key(name) else { continue };
+            let Some(key) = config_key(name) else {
+                continue;
+            };
             let Some(key) = key.strip_suffix("_file") else {
                 continue;
             };
-            let content = std::fs::read_to_string(value).map_err(|e| {
-                ConfigError::Load(format!("{name}: cannot read {value}: {e}"))
-            })?;
+            let content = std::fs::read_to_string(value)
+                .map_err(|e| ConfigError::Load(format!("{name}: cannot read {value}: {e}")))?;
             let content = content.trim_end_matches(['\r', '\n']).to_owned();
             fig = fig.merge((key.replace("__", "."), content));
         }
@@ -359,8 +360,8 @@ impl Config {
             ));
         }
         if let Some(u) = &self.public_url {
-            let parsed = url::Url::parse(u)
-                .map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
+            let parsed =
+                url::Url::parse(u).map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
             if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
                 return Err(ConfigError::Invalid(
                     "public_url must be an http(s) URL with a host".into(),
@@ -368,7 +369,10 @@ impl Config {
             }
         }
         let db = self.database_url.expose();
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
             return Err(ConfigError::Invalid(
                 "database_url must start with sqlite:, postgres:// or postgresql://".into(),
             ));
@@ -469,7 +473,10 @@ mod tests {
             env(&[("PORTCULLIS_ADMIN_PASSWORD_FILE", f.to_str().unwrap())]),
         )
         .unwrap();
-        assert_eq!(c.admin_password.unwrap().expose(), "s3cret-from-file");
+        assert_eq!(
+            c.admin_password.as_ref().unwrap().expose(),
+            "s3cret-from-file"
+        );
         assert!(!c.redacted().is_empty());
     }
 

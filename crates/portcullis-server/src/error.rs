@@ -11,8 +11,7 @@ use portcullis_store::StoreError;
 use serde_json::{Map, Value, json};
 
 /// The AWX generic 401 text.
-pub const NOT_AUTHENTICATED: &str =
-    "Authentication credentials were not provided. To establish a login session, visit /api/login/.";
+pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided. To establish a login session, visit /api/login/.";
 /// The AWX generic 403 text.
 pub const NO_PERMISSION: &str = "You do not have permission to perform this action.";
 /// The Bearer challenge sent with every API 401.
@@ -133,9 +132,10 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, Value::Object(m))
             }
             Self::BadRequest(msg) => (StatusCode::BAD_REQUEST, detail(msg)),
-            Self::UnsupportedMediaType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, detail(UNSUPPORTED_MEDIA))
-            }
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                detail(UNSUPPORTED_MEDIA),
+            ),
             Self::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 detail("Request body is too large."),
@@ -162,14 +162,32 @@ impl ApiError {
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub String);
 
+/// The generic 401 body, serialised once (the anonymous path is the hottest refusal).
+const NOT_AUTHENTICATED_BODY: &str = "{\"detail\":\"Authentication credentials were not provided. To establish a login session, visit /api/login/.\"}";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = self.status_and_body();
-        let mut resp = (status, axum::Json(body)).into_response();
+        let mut resp = if matches!(self, Self::NotAuthenticated | Self::InvalidToken) {
+            (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                NOT_AUTHENTICATED_BODY,
+            )
+                .into_response()
+        } else {
+            let (status, body) = self.status_and_body();
+            (status, axum::Json(body)).into_response()
+        };
         let h = resp.headers_mut();
         match &self {
             Self::NotAuthenticated => {
-                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(CHALLENGE),
+                );
             }
             Self::InvalidToken => {
                 h.insert(

@@ -2,8 +2,9 @@
 
 use crate::api::awx::{discovery, login, me, settings, users};
 use crate::auth::chain;
+use crate::auth::check::Authed;
 use crate::error::ApiError;
-use crate::middleware::{limits, request_id, security_headers, trailing_slash};
+use crate::middleware::{request_id, trailing_slash};
 use crate::openapi;
 use crate::state::AppState;
 use axum::Router;
@@ -21,19 +22,46 @@ async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
 
+/// On protected views authentication comes first, as in DRF: an anonymous caller gets the
+/// 401 (or the CSRF 403 / 503 the chain decided) before learning which methods exist.
+async fn method_not_allowed_protected(_: Authed, method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
+}
+
 async fn no_route() -> ApiError {
     ApiError::NoRoute
 }
 
 /// A view: its methods, AWX's 405 for the rest, and the `Allow` header listing them.
 fn view(allow: &'static str, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    mr.fallback(method_not_allowed).layer(SetResponseHeaderLayer::overriding(
+    with_allow(allow, mr.fallback(method_not_allowed))
+}
+
+/// A view that requires authentication (see [`method_not_allowed_protected`]).
+fn protected(allow: &'static str, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    with_allow(allow, mr.fallback(method_not_allowed_protected))
+}
+
+fn with_allow(allow: &'static str, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    mr.layer(SetResponseHeaderLayer::overriding(
         header::ALLOW,
         HeaderValue::from_static(allow),
     ))
 }
 
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
+
+/// Registers `path` (ending in `/`) and its slash-less twin. The twin answers `GET`/`HEAD`
+/// with AWX's 301 to the slashed path and handles other methods as if the slash were there
+/// (`awx-api.md` §2.4). Registering both keeps the rule out of every other request's path.
+fn awx_route(router: Router<AppState>, path: &str, mr: MethodRouter<AppState>) -> Router<AppState> {
+    let twin = path.trim_end_matches('/');
+    let router = router.route(path, mr.clone());
+    if twin.is_empty() || twin == path {
+        return router;
+    }
+    router.route(twin, mr.layer(from_fn(trailing_slash::redirect)))
+}
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     // A panic is a defect; the payload may hold request data, so it is not logged here.
@@ -43,66 +71,85 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The whole application: routes plus middleware.
 pub fn app(state: AppState) -> Router {
-    let api_views = Router::new()
-        .route("/api/", view(READ_ONLY, get(discovery::api_root)))
-        .route("/api/v2/", view(READ_ONLY, get(discovery::v2_root)))
-        .route("/api/o/", view(READ_ONLY, get(discovery::oauth_root)))
-        .route("/api/v2/auth/", view(READ_ONLY, get(discovery::sso_backends)))
-        .route("/api/v2/me/", view(READ_ONLY, get(me::get_me)))
-        .route(
+    let mut api_views = Router::new();
+    for (path, mr) in [
+        ("/api/", view(READ_ONLY, get(discovery::api_root))),
+        ("/api/v2/", view(READ_ONLY, get(discovery::v2_root))),
+        ("/api/o/", view(READ_ONLY, get(discovery::oauth_root))),
+        (
+            "/api/v2/auth/",
+            view(READ_ONLY, get(discovery::sso_backends)),
+        ),
+        ("/api/v2/me/", protected(READ_ONLY, get(me::get_me))),
+        (
             "/api/v2/users/",
-            view("GET, POST, HEAD, OPTIONS", get(users::list_users).post(users::create_user)),
-        )
-        .route(
+            protected(
+                "GET, POST, HEAD, OPTIONS",
+                get(users::list_users).post(users::create_user),
+            ),
+        ),
+        (
             "/api/v2/users/{u}/",
-            view(
+            protected(
                 "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
                 get(users::get_user)
                     .put(users::update_user)
                     .patch(users::update_user)
                     .delete(users::delete_user),
             ),
-        )
-        .route("/api/v2/settings/", view(READ_ONLY, get(settings::list_settings)))
-        .route(
+        ),
+        (
+            "/api/v2/settings/",
+            protected(READ_ONLY, get(settings::list_settings)),
+        ),
+        (
             "/api/v2/settings/{slug}/",
-            view(
+            protected(
                 "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
                 get(settings::get_settings)
                     .put(settings::update_settings)
                     .patch(settings::update_settings)
                     .delete(settings::reset_settings),
             ),
-        )
-        .route_layer(from_fn_with_state(state.clone(), chain::layer));
+        ),
+    ] {
+        api_views = awx_route(api_views, path, mr);
+    }
+    let api_views = api_views.route_layer(from_fn_with_state(state.clone(), chain::layer));
 
-    let other_views = Router::new()
-        .route(
+    let mut other_views = Router::new();
+    for (path, mr) in [
+        (
             "/api/login/",
-            view("GET, POST, HEAD, OPTIONS", get(login::login_form).post(login::login)),
-        )
-        .route(
+            view(
+                "GET, POST, HEAD, OPTIONS",
+                get(login::login_form).post(login::login),
+            ),
+        ),
+        (
             "/api/logout/",
-            view("GET, POST, HEAD, OPTIONS", get(login::logout).post(login::logout)),
-        )
-        .route("/accounts/profile/", view(READ_ONLY, get(login::profile)))
-        .route("/api/v2/ping/", view(READ_ONLY, get(discovery::ping)))
-        .route("/api/openapi.json", get(openapi::openapi_json));
-
-    let inner = api_views
-        .merge(other_views)
-        .route_layer(from_fn(trailing_slash::redirect))
-        .fallback(no_route)
-        .layer(DefaultBodyLimit::max(state.config.limits.json_body))
-        .with_state(state.clone());
+            view(
+                "GET, POST, HEAD, OPTIONS",
+                get(login::logout).post(login::logout),
+            ),
+        ),
+        ("/accounts/profile/", view(READ_ONLY, get(login::profile))),
+        ("/api/v2/ping/", view(READ_ONLY, get(discovery::ping))),
+    ] {
+        other_views = awx_route(other_views, path, mr);
+    }
+    let other_views = other_views.route("/api/openapi.json", get(openapi::openapi_json));
 
     let timeout = Duration::from_secs(state.config.limits.request_timeout_seconds);
-    Router::new()
-        .fallback_service(inner)
-        .layer(from_fn(trailing_slash::add))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(from_fn_with_state(state.clone(), security_headers::layer))
+    api_views
+        .merge(other_views)
+        .fallback(no_route)
+        .layer(DefaultBodyLimit::max(state.config.limits.json_body))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .layer(from_fn_with_state(state.clone(), request_id::layer))
-        .layer(from_fn_with_state(state.clone(), limits::layer))
         .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
 }

@@ -54,6 +54,8 @@ pub struct Inner {
     pub bearer: Vec<Arc<dyn BearerVerifier>>,
     /// Origin expected from browsers, from `public_url`.
     pub public_origin: Option<String>,
+    /// Request id generator.
+    pub request_ids: crate::middleware::request_id::RequestIds,
 }
 
 /// The server could not start.
@@ -77,12 +79,16 @@ impl AppState {
     ) -> Result<Self, StartupError> {
         let settings = SettingsCache::load(store.as_ref()).await?;
         let csrf_candidate: [u8; 32] = bytes(rng.as_ref());
-        let csrf_key = store.install_secret("csrf_mac_key", &csrf_candidate).await?;
+        let csrf_key = store
+            .install_secret("csrf_mac_key", &csrf_candidate)
+            .await?;
         let csrf_key: [u8; 32] = csrf_key
             .try_into()
             .map_err(|_| StoreError::Unavailable("stored CSRF key has the wrong length".into()))?;
         let uuid_candidate: [u8; 16] = bytes(rng.as_ref());
-        let uuid_bytes = store.install_secret("install_uuid", &uuid_candidate).await?;
+        let uuid_bytes = store
+            .install_secret("install_uuid", &uuid_candidate)
+            .await?;
         let install_uuid = uuid::Uuid::from_slice(&uuid_bytes)
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -101,6 +107,7 @@ impl AppState {
         );
         let node = config.node_name.clone().unwrap_or_else(host_name);
         let public_origin = config.public_origin();
+        let rng_for_ids = rng.clone();
         Ok(Self(Arc::new(Inner {
             config,
             store,
@@ -115,6 +122,9 @@ impl AppState {
             node,
             bearer: Vec::new(),
             public_origin,
+            request_ids: crate::middleware::request_id::RequestIds::new(bytes(
+                rng_for_ids.as_ref(),
+            )),
         })))
     }
 }

@@ -43,7 +43,9 @@ fn read_password(from_stdin: bool) -> Result<SecretString> {
     }
     match std::env::var("PORTCULLIS_PASSWORD") {
         Ok(p) => Ok(SecretString::from(p)),
-        Err(_) => anyhow::bail!("give the password on stdin with --password-stdin or in PORTCULLIS_PASSWORD"),
+        Err(_) => anyhow::bail!(
+            "give the password on stdin with --password-stdin or in PORTCULLIS_PASSWORD"
+        ),
     }
 }
 
@@ -64,7 +66,9 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<ExitCode> {
             if pw.expose_secret().chars().count() < MIN_NEW_PASSWORD_CHARS
                 || !password::length_ok(pw.expose_secret())
             {
-                eprintln!("error: the password must be {MIN_NEW_PASSWORD_CHARS} to 1024 bytes long");
+                eprintln!(
+                    "error: the password must be {MIN_NEW_PASSWORD_CHARS} to 1024 bytes long"
+                );
                 return Ok(ExitCode::FAILURE);
             }
             let store = crate::backend::open(config.database_url.expose()).await?;

@@ -19,7 +19,11 @@ use std::sync::Arc;
 
 /// Command line.
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about = "Authentication server for REST APIs")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Authentication server for REST APIs"
+)]
 struct Cli {
     /// TOML configuration file (defaults < file < PORTCULLIS_* environment).
     #[arg(long, global = true, env = "PORTCULLIS_CONFIG")]
@@ -61,7 +65,10 @@ fn init_logging() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -96,7 +103,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn serve(config: Config) -> Result<()> {
-    if config.public_url.as_deref().is_none_or(|u| u.starts_with("http://")) {
+    if config
+        .public_url
+        .as_deref()
+        .is_none_or(|u| u.starts_with("http://"))
+    {
         tracing::warn!(
             "public_url is not https: cookies are sent without the Secure flag (development set-up)"
         );

@@ -55,7 +55,10 @@ pub struct AuthContext {
 pub struct SessionCookieHandled;
 
 fn is_unsafe(m: &Method) -> bool {
-    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    !matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// Runs the chain for a request.
@@ -100,12 +103,12 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
 
     // 2. Session: wins over Basic, and then CSRF applies to unsafe methods.
     if let Some(s) = &ctx.session {
-        if unsafe_method {
-            if let Err(reason) = csrf::check(state, &parts.headers, &ctx.origin, Some(&s.hash), None)
-            {
-                ctx.failure = Some(Failure::Csrf(reason));
-                return ctx;
-            }
+        if unsafe_method
+            && let Err(reason) =
+                csrf::check(state, &parts.headers, &ctx.origin, Some(&s.hash), None)
+        {
+            ctx.failure = Some(Failure::Csrf(reason));
+            return ctx;
         }
         ctx.principal = Some(Principal {
             user: s.user.clone(),
@@ -124,11 +127,11 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
         Some(Authorization::Basic { username, password }) => {
             match login::check_password(state, &username, &password, true).await {
                 Ok(Some(user)) => {
-                    if unsafe_method {
-                        if let Err(reason) = csrf::check_origin(state, &parts.headers, &ctx.origin) {
-                            ctx.failure = Some(Failure::Csrf(reason));
-                            return ctx;
-                        }
+                    if unsafe_method
+                        && let Err(reason) = csrf::check_origin(state, &parts.headers, &ctx.origin)
+                    {
+                        ctx.failure = Some(Failure::Csrf(reason));
+                        return ctx;
                     }
                     tracing::info!(
                         user = %user.username.escape_debug(),
@@ -179,10 +182,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     parts.extensions.insert(ctx.clone());
     let mut resp = next.run(Request::from_parts(parts, body)).await;
 
-    if ctx.principal.is_some() {
-        if let Ok(v) = HeaderValue::from_str(&state.config.api.product_version) {
-            resp.headers_mut().insert("x-api-product-version", v);
-        }
+    if ctx.principal.is_some()
+        && let Ok(v) = HeaderValue::from_str(&state.config.api.product_version)
+    {
+        resp.headers_mut().insert("x-api-product-version", v);
     }
     let handled = resp.extensions().get::<SessionCookieHandled>().is_some();
     if let (Some(s), Some(value), false, false) = (&ctx.session, cookie_value, quiet, handled) {
@@ -196,9 +199,11 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 fn renew(state: &AppState, s: &LiveSession, value: &str, resp: &mut Response) {
     let now = state.clock.now();
     let age = state.settings.get().auth.session_cookie_age;
-    state
-        .renewals
-        .renew(s.hash, s.idle_expires_at, now + time::Duration::seconds(age));
+    state.renewals.renew(
+        s.hash,
+        s.stored_idle_expires_at,
+        now + time::Duration::seconds(age),
+    );
     let cookie = cookies::session(
         &state.config.session.cookie_name,
         value,

@@ -46,7 +46,10 @@ pub fn imf_fixdate(t: OffsetDateTime) -> String {
 
 /// `csrftoken=<64>; Path=/; SameSite=Lax[; Secure]` (no expiry).
 pub fn csrf(value: &str, secure_flag: bool) -> String {
-    format!("{CSRF_COOKIE}={value}; Path=/; SameSite=Lax{}", secure(secure_flag))
+    format!(
+        "{CSRF_COOKIE}={value}; Path=/; SameSite=Lax{}",
+        secure(secure_flag)
+    )
 }
 
 /// The session cookie with idle `Max-Age` and matching `expires`.

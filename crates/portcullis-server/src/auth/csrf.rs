@@ -38,8 +38,15 @@ pub fn origin_trusted(origin: &str, public: &str, trusted: &[String]) -> bool {
 }
 
 /// Check 1 alone (used for Basic requests with an unsafe method).
-pub fn check_origin(state: &AppState, headers: &HeaderMap, req: &RequestOrigin) -> Result<(), String> {
-    let Some(origin) = headers.get("origin").map(|v| v.to_str().unwrap_or("<invalid>")) else {
+pub fn check_origin(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: &RequestOrigin,
+) -> Result<(), String> {
+    let Some(origin) = headers
+        .get("origin")
+        .map(|v| v.to_str().unwrap_or("<invalid>"))
+    else {
         return Ok(());
     };
     let trusted = state.settings.get().auth.csrf_trusted_origins.clone();
@@ -128,8 +135,15 @@ mod tests {
 
     #[test]
     fn trusted_origin_patterns() {
-        let t = vec!["https://evil.example".to_owned(), "https://*.corp.example".to_owned()];
-        assert!(origin_trusted("http://127.0.0.1:8052", "http://127.0.0.1:8052", &[]));
+        let t = vec![
+            "https://evil.example".to_owned(),
+            "https://*.corp.example".to_owned(),
+        ];
+        assert!(origin_trusted(
+            "http://127.0.0.1:8052",
+            "http://127.0.0.1:8052",
+            &[]
+        ));
         assert!(origin_trusted("https://evil.example", "http://x", &t));
         assert!(origin_trusted("https://a.corp.example", "http://x", &t));
         assert!(!origin_trusted("http://a.corp.example", "http://x", &t));

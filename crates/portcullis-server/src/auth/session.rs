@@ -23,6 +23,10 @@ pub struct LiveSession {
     pub user: User,
     /// Idle expiry in force (stored or renewed in memory).
     pub idle_expires_at: OffsetDateTime,
+    /// Idle expiry as persisted. Renewals are measured against this, not against the
+    /// in-memory one: otherwise every request of a busy session would count as "written"
+    /// and its renewal would never become due.
+    pub stored_idle_expires_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -118,15 +122,16 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Liv
         return Ok(None);
     };
     let now = state.clock.now();
-    let idle = state.renewals.effective(&hash, record.times.idle_expires_at);
+    let idle = state
+        .renewals
+        .effective(&hash, record.times.idle_expires_at);
     let times = portcullis_core::session::SessionTimes {
         idle_expires_at: idle,
         ..record.times
     };
     let settings = state.settings.get();
-    let alive = times.is_live(now)
-        && user.is_active
-        && record.auth_generation == user.auth_generation;
+    let alive =
+        times.is_live(now) && user.is_active && record.auth_generation == user.auth_generation;
     if !alive {
         return Ok(None);
     }
@@ -140,5 +145,6 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Liv
         hash,
         user,
         idle_expires_at: idle,
+        stored_idle_expires_at: record.times.idle_expires_at,
     }))
 }

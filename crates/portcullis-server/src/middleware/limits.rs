@@ -3,42 +3,36 @@
 //! `Authorization` header (400). The listener additionally caps the read buffer and the
 //! header count, so oversized header sections never reach this layer whole.
 
+use crate::config::LimitsConfig;
 use crate::error::ApiError;
-use crate::state::AppState;
-use axum::extract::{Request, State};
-use axum::http::{Response, header};
-use axum::middleware::Next;
-use axum::response::IntoResponse;
+use axum::extract::Request;
+use axum::http::header;
 
-/// Checks the limits before anything else reads the request.
-pub async fn layer(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response<axum::body::Body> {
-    let l = &state.config.limits;
+/// Checks the limits before anything else reads the request; `Err` is the answer to send.
+pub fn check(l: &LimitsConfig, req: &Request) -> Result<(), ApiError> {
     let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri_len > l.max_uri_bytes {
-        return ApiError::UriTooLong.into_response();
+        return Err(ApiError::UriTooLong);
     }
     let headers = req.headers();
     if headers.len() > l.max_headers {
-        return ApiError::HeadersTooLarge.into_response();
+        return Err(ApiError::HeadersTooLarge);
     }
     let mut total = 0usize;
     for (name, value) in headers {
         let size = name.as_str().len() + value.len();
         if size > l.max_header_field_bytes {
-            return ApiError::HeadersTooLarge.into_response();
+            return Err(ApiError::HeadersTooLarge);
         }
         total += size + 4;
     }
     if total > l.max_header_bytes {
-        return ApiError::HeadersTooLarge.into_response();
+        return Err(ApiError::HeadersTooLarge);
     }
     if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
-        return ApiError::BadRequest("Only one Authorization header is allowed.".into())
-            .into_response();
+        return Err(ApiError::BadRequest(
+            "Only one Authorization header is allowed.".into(),
+        ));
     }
-    next.run(req).await
+    Ok(())
 }

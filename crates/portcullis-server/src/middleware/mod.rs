@@ -1,6 +1,6 @@
-//! Middleware, outermost first: catch-panic → limits → request id and AWX headers →
-//! security headers → timeout; inside the router: trailing-slash redirect → authenticator
-//! chain.
+//! Middleware, outermost first: catch-panic → one envelope layer (limits, request id, AWX
+//! and security headers, access log) → timeout → trailing-slash rewrite; inside the router:
+//! trailing-slash redirect → authenticator chain.
 
 pub mod limits;
 pub mod request_id;

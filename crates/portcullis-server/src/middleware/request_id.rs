@@ -1,20 +1,57 @@
-//! Request id (`X-API-Request-Id`, AWX's name), timing headers and the AWX API-view headers,
-//! plus one access-log record per request (path without query string: tokens never reach
-//! the log through it).
+//! The outermost middleware, one layer for speed: input limits (security.md §11), the
+//! request id (`X-API-Request-Id`, AWX's name), timing headers, AWX's API-view headers, the
+//! security headers, and one access-log record per request (path without query string:
+//! tokens never reach the log through it).
 
+use crate::middleware::{limits, security_headers};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Response};
 use axum::middleware::Next;
-use portcullis_core::rng::bytes;
+use axum::response::IntoResponse;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// Request ids: unique per process, not secret. A random base drawn at start plus a
+/// counter spread by an odd multiplier, so ids look random without a syscall per request.
+#[derive(Debug)]
+pub struct RequestIds {
+    base: u128,
+    counter: AtomicU64,
+}
+
+impl RequestIds {
+    /// A generator with a random base.
+    pub fn new(base: [u8; 16]) -> Self {
+        Self {
+            base: u128::from_be_bytes(base),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The next id (UUID4, 32 lowercase hex).
+    pub fn next(&self) -> String {
+        let n = u128::from(self.counter.fetch_add(1, Ordering::Relaxed));
+        let v = self
+            .base
+            .wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835));
+        uuid::Builder::from_random_bytes(v.to_be_bytes())
+            .into_uuid()
+            .simple()
+            .to_string()
+    }
+}
 
 /// Paths that are form or OAuth views, not API views (no `X-API-Node`/`-Product-*`).
 fn is_api_view(path: &str) -> bool {
     path.starts_with("/api/")
         && !matches!(
             path,
-            "/api/login/" | "/api/logout/" | "/api/o/token/" | "/api/o/revoke_token/" | "/api/o/authorize/"
+            "/api/login/"
+                | "/api/logout/"
+                | "/api/o/token/"
+                | "/api/o/revoke_token/"
+                | "/api/o/authorize/"
         )
 }
 
@@ -29,18 +66,20 @@ pub async fn layer(
     next: Next,
 ) -> Response<axum::body::Body> {
     let started = Instant::now();
+    let early = limits::check(&state.config.limits, &req).err();
     let id = req
         .headers()
         .get("x-api-request-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| uuid::Uuid::parse_str(v).ok())
-        .unwrap_or_else(|| uuid::Builder::from_random_bytes(bytes(state.rng.as_ref())).into_uuid())
-        .simple()
-        .to_string();
+        .map_or_else(|| state.request_ids.next(), |u| u.simple().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let mut resp = next.run(req).await;
+    let mut resp = match early {
+        Some(refusal) => refusal.into_response(),
+        None => next.run(req).await,
+    };
     let elapsed = format!("{:.3}s", started.elapsed().as_secs_f64());
     let h = resp.headers_mut();
     let put = |h: &mut axum::http::HeaderMap, k: &'static str, v: &str| {
@@ -60,6 +99,7 @@ pub async fn layer(
             put(h, "vary", "Accept");
         }
     }
+    security_headers::apply(h, state.config.secure_cookies());
     let status = resp.status().as_u16();
     tracing::debug!(request_id = %id, %method, path = %path.escape_debug(), status, elapsed = %elapsed, "request");
     if let Some(cause) = resp.extensions().get::<crate::error::ErrorCause>() {

@@ -37,23 +37,28 @@ pub async fn check_password(
         return Ok(Some(user.clone()));
     }
     let stored = user.password_hash.clone();
-    match state.passwords.verify(stored.clone(), password.clone()).await? {
+    match state
+        .passwords
+        .verify(stored.clone(), password.clone())
+        .await?
+    {
         Verification::Mismatch => Ok(None),
         Verification::Match { needs_rehash } => {
-            if needs_rehash {
-                if let Some(old) = stored {
-                    let new = state.passwords.hash(password.clone()).await?;
-                    // Conditional: a concurrent password change wins over the upgrade.
-                    state
-                        .store
-                        .upgrade_password_hash(user.id, &old, &new)
-                        .await?;
-                }
+            if needs_rehash && let Some(old) = stored {
+                let new = state.passwords.hash(password.clone()).await?;
+                // Conditional: a concurrent password change wins over the upgrade.
+                state
+                    .store
+                    .upgrade_password_hash(user.id, &old, &new)
+                    .await?;
             }
             if use_basic_cache {
-                state
-                    .basic_cache
-                    .insert(user.id, user.auth_generation, password.expose_secret(), now);
+                state.basic_cache.insert(
+                    user.id,
+                    user.auth_generation,
+                    password.expose_secret(),
+                    now,
+                );
             }
             Ok(Some(user.clone()))
         }

@@ -93,7 +93,11 @@ pub async fn update(
                 let mut after = before.stored.clone();
                 after.insert(k.clone(), new.clone());
                 let new_shown = settings::shown(d, &after);
-                (old != new_shown).then(|| NewActivity {
+                // Compare the real values: a changed secret reads `$encrypted$` before and
+                // after, yet it is a change and must be recorded (masked).
+                let changed =
+                    settings::effective(d, &before.stored) != settings::effective(d, &after);
+                changed.then(|| NewActivity {
                     timestamp: now,
                     actor: Some(actor),
                     operation: "update".into(),

@@ -45,7 +45,11 @@ fn string_field(
         Value::Null => Some(String::new()),
         Value::String(s) => {
             if s.chars().count() > max {
-                push(errors, key, format!("Ensure this field has no more than {max} characters."));
+                push(
+                    errors,
+                    key,
+                    format!("Ensure this field has no more than {max} characters."),
+                );
             }
             Some(s.clone())
         }
@@ -99,10 +103,11 @@ fn parse(state: &AppState, body: &Map<String, Value>, creating: bool) -> ApiResu
         }
         _ => {}
     }
-    if let Some(e) = &input.email {
-        if !e.is_empty() && !email_valid(e) {
-            push(&mut errors, "email", "Enter a valid email address.");
-        }
+    if let Some(e) = &input.email
+        && !e.is_empty()
+        && !email_valid(e)
+    {
+        push(&mut errors, "email", "Enter a valid email address.");
     }
     match body.get("password") {
         None | Some(Value::Null) => {}
@@ -160,7 +165,13 @@ fn recorded(u: &User) -> Value {
     })
 }
 
-fn activity(state: &AppState, actor: Option<&Principal>, op: &str, id: i64, changes: Value) -> Option<NewActivity> {
+fn activity(
+    state: &AppState,
+    actor: Option<&Principal>,
+    op: &str,
+    id: i64,
+    changes: Value,
+) -> Option<NewActivity> {
     state
         .settings
         .get()
@@ -177,7 +188,11 @@ fn activity(state: &AppState, actor: Option<&Principal>, op: &str, id: i64, chan
 }
 
 /// `POST /api/v2/users/`: superusers only.
-pub async fn create(state: &AppState, actor: &Principal, body: &Map<String, Value>) -> ApiResult<User> {
+pub async fn create(
+    state: &AppState,
+    actor: &Principal,
+    body: &Map<String, Value>,
+) -> ApiResult<User> {
     if !actor.user.is_superuser {
         return Err(ApiError::PermissionDenied);
     }
@@ -239,18 +254,32 @@ pub async fn update(
         if input.is_superuser.is_some_and(|v| v != target.is_superuser) {
             refused.push("is_superuser");
         }
-        if input.is_system_auditor.is_some_and(|v| v != target.is_system_auditor) {
+        if input
+            .is_system_auditor
+            .is_some_and(|v| v != target.is_system_auditor)
+        {
             refused.push("is_system_auditor");
         }
         if !refused.is_empty() {
-            return Err(ApiError::Forbidden(format!("Cannot change {}.", refused.join(", "))));
+            return Err(ApiError::Forbidden(format!(
+                "Cannot change {}.",
+                refused.join(", ")
+            )));
         }
-        if input.username.as_ref().is_some_and(|u| *u != target.username) {
+        if input
+            .username
+            .as_ref()
+            .is_some_and(|u| *u != target.username)
+        {
             return Err(ApiError::Forbidden("Cannot change username.".into()));
         }
     }
     if target.is_external() {
-        if input.username.as_ref().is_some_and(|u| *u != target.username) {
+        if input
+            .username
+            .as_ref()
+            .is_some_and(|u| *u != target.username)
+        {
             return Err(crate::error::field_error(
                 "username",
                 "Unable to change username on user managed by LDAP.",
@@ -269,7 +298,9 @@ pub async fn update(
         first_name: input.first_name.filter(|v| *v != target.first_name),
         last_name: input.last_name.filter(|v| *v != target.last_name),
         is_superuser: input.is_superuser.filter(|v| *v != target.is_superuser),
-        is_system_auditor: input.is_system_auditor.filter(|v| *v != target.is_system_auditor),
+        is_system_auditor: input
+            .is_system_auditor
+            .filter(|v| *v != target.is_system_auditor),
         is_active: None,
     };
     let mut user = target.clone();
@@ -280,13 +311,43 @@ pub async fn update(
                 changes.insert(k.to_owned(), json!([old, n]));
             }
         };
-        diff("username", json!(target.username), patch.username.clone().map(Value::from));
-        diff("email", json!(target.email), patch.email.clone().map(Value::from));
-        diff("first_name", json!(target.first_name), patch.first_name.clone().map(Value::from));
-        diff("last_name", json!(target.last_name), patch.last_name.clone().map(Value::from));
-        diff("is_superuser", json!(target.is_superuser), patch.is_superuser.map(Value::from));
-        diff("is_system_auditor", json!(target.is_system_auditor), patch.is_system_auditor.map(Value::from));
-        let act = activity(state, Some(actor), "update", target.id.0, Value::Object(changes));
+        diff(
+            "username",
+            json!(target.username),
+            patch.username.clone().map(Value::from),
+        );
+        diff(
+            "email",
+            json!(target.email),
+            patch.email.clone().map(Value::from),
+        );
+        diff(
+            "first_name",
+            json!(target.first_name),
+            patch.first_name.clone().map(Value::from),
+        );
+        diff(
+            "last_name",
+            json!(target.last_name),
+            patch.last_name.clone().map(Value::from),
+        );
+        diff(
+            "is_superuser",
+            json!(target.is_superuser),
+            patch.is_superuser.map(Value::from),
+        );
+        diff(
+            "is_system_auditor",
+            json!(target.is_system_auditor),
+            patch.is_system_auditor.map(Value::from),
+        );
+        let act = activity(
+            state,
+            Some(actor),
+            "update",
+            target.id.0,
+            Value::Object(changes),
+        );
         user = state
             .store
             .update_user(target.id, patch, act)
@@ -308,7 +369,13 @@ pub async fn update(
             }
             _ => None,
         };
-        let act = activity(state, Some(actor), "update", target.id.0, json!({"password": "hidden"}));
+        let act = activity(
+            state,
+            Some(actor),
+            "update",
+            target.id.0,
+            json!({"password": "hidden"}),
+        );
         let generation = state
             .store
             .change_password(target.id, hash, keep, act)
@@ -324,14 +391,17 @@ pub async fn update(
 
 /// `DELETE /api/v2/users/<id>/`: superusers; never oneself or the last superuser.
 pub async fn delete(state: &AppState, actor: &Principal, target: &User) -> ApiResult<()> {
-    if !actor.user.is_superuser {
-        return Err(ApiError::PermissionDenied);
-    }
     let refused = ApiError::Forbidden("Cannot delete user.".into());
+    // Self-deletion is refused with AWX's specific text for everyone, superuser or not
+    // (`awx-api.md` §18 row 49), so it is checked before the superuser rule.
     if actor.user.id == target.id {
         return Err(refused);
     }
-    if target.is_superuser && target.is_active && state.store.count_active_superusers().await? <= 1 {
+    if !actor.user.is_superuser {
+        return Err(ApiError::PermissionDenied);
+    }
+    if target.is_superuser && target.is_active && state.store.count_active_superusers().await? <= 1
+    {
         return Err(refused);
     }
     let act = activity(state, Some(actor), "delete", target.id.0, recorded(target));

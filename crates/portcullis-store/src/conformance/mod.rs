@@ -38,7 +38,7 @@ use time::{Duration, OffsetDateTime};
 /// `conformance::sessions::cap_evicts_the_oldest_sessions`. The calling crate needs `tokio`
 /// (macros, multi-thread runtime) as a (dev-)dependency.
 ///
-/// ```ignore
+/// ```text
 /// async fn store() -> Option<Arc<dyn Store>> { /* fresh migrated store */ }
 /// portcullis_store::conformance_tests!(store);
 /// ```

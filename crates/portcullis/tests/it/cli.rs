@@ -4,7 +4,12 @@ use crate::server::{Server, client, exe};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn portcullis(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, String, String) {
+fn portcullis(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> (i32, String, String) {
     let mut cmd = Command::new(exe());
     cmd.args(args)
         .current_dir(dir)
@@ -17,7 +22,12 @@ fn portcullis(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin:
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
@@ -31,7 +41,15 @@ async fn create_user_then_duplicate_fails_and_the_user_can_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = portcullis(
         dir.path(),
-        &["admin", "create-user", "bob", "--superuser", "--email", "bob@example.com", "--password-stdin"],
+        &[
+            "admin",
+            "create-user",
+            "bob",
+            "--superuser",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+        ],
         &[],
         "bobs-password-1\n",
     );
@@ -66,19 +84,36 @@ async fn create_user_then_duplicate_fails_and_the_user_can_log_in() {
 #[test]
 fn check_config_names_unknown_keys_and_redacts_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = portcullis(dir.path(), &["check-config"], &[("PORTCULLIS_LISTN", "x")], "");
+    let (code, _, err) = portcullis(
+        dir.path(),
+        &["check-config"],
+        &[("PORTCULLIS_LISTN", "x")],
+        "",
+    );
     assert_eq!(code, 1);
     assert!(err.contains("listn"), "{err}");
     let file = dir.path().join("portcullis.toml");
-    std::fs::write(&file, "version = 1\nlisten = \"127.0.0.1:9999\"\n[session]\ncookie_nam = \"x\"\n").unwrap();
-    let (code, _, err) = portcullis(dir.path(), &["--config", file.to_str().unwrap(), "check-config"], &[], "");
+    std::fs::write(
+        &file,
+        "version = 1\nlisten = \"127.0.0.1:9999\"\n[session]\ncookie_nam = \"x\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = portcullis(
+        dir.path(),
+        &["--config", file.to_str().unwrap(), "check-config"],
+        &[],
+        "",
+    );
     assert_eq!(code, 1);
     assert!(err.contains("cookie_nam"), "{err}");
     std::fs::write(&file, "version = 1\nlisten = \"127.0.0.1:9999\"\n").unwrap();
     let (code, out, err) = portcullis(
         dir.path(),
         &["check-config"],
-        &[("PORTCULLIS_CONFIG", file.to_str().unwrap()), ("PORTCULLIS_DATABASE_URL", "postgres://u:hunter2@db/x")],
+        &[
+            ("PORTCULLIS_CONFIG", file.to_str().unwrap()),
+            ("PORTCULLIS_DATABASE_URL", "postgres://u:hunter2@db/x"),
+        ],
         "",
     );
     assert_eq!(code, 0, "{err}");
@@ -90,9 +125,18 @@ fn check_config_names_unknown_keys_and_redacts_secrets() {
 #[test]
 fn migrate_creates_the_sqlite_database() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = portcullis(dir.path(), &["migrate"], &[("PORTCULLIS_DATABASE_URL", "sqlite:data.db")], "");
+    let (code, _, err) = portcullis(
+        dir.path(),
+        &["migrate"],
+        &[("PORTCULLIS_DATABASE_URL", "sqlite:data.db")],
+        "",
+    );
     assert_eq!(code, 0, "{err}");
     let meta = std::fs::metadata(dir.path().join("data.db")).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "database file is private");
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o600,
+        "database file is private"
+    );
 }

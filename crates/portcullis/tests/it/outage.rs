@@ -25,7 +25,9 @@ impl Relay {
         let (up2, cut2) = (up.clone(), cut.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { break };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    break;
+                };
                 if !up2.load(Ordering::SeqCst) {
                     drop(inbound); // refused while down
                     continue;
@@ -33,7 +35,9 @@ impl Relay {
                 let target = target.clone();
                 let cut = cut2.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         () = cut.notified() => {}
@@ -64,14 +68,21 @@ async fn database_outage_answers_503_json_and_recovers_without_restart() {
         return;
     };
     let parsed = url::Url::parse(&url).unwrap();
-    let target = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap_or(5432));
+    let target = format!(
+        "{}:{}",
+        parsed.host_str().unwrap(),
+        parsed.port().unwrap_or(5432)
+    );
     let relay = Relay::start(target).await;
     let mut via = parsed.clone();
     via.set_port(Some(relay.port)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(
         dir.path(),
-        &[("PORTCULLIS_DATABASE_URL", via.as_str()), ("PORTCULLIS_ADMIN_PASSWORD", "outage-admin-pw")],
+        &[
+            ("PORTCULLIS_DATABASE_URL", via.as_str()),
+            ("PORTCULLIS_ADMIN_PASSWORD", "outage-admin-pw"),
+        ],
     )
     .await;
     let (session, _) = form_login(&s, "admin", "outage-admin-pw").await;
@@ -90,7 +101,10 @@ async fn database_outage_answers_503_json_and_recovers_without_restart() {
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "5");
     let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({"detail": "Service temporarily unavailable."}));
+    assert_eq!(
+        body,
+        serde_json::json!({"detail": "Service temporarily unavailable."})
+    );
     let r = c
         .get(s.url("/api/v2/me/"))
         .basic_auth("admin", Some("outage-admin-pw"))
@@ -111,5 +125,9 @@ async fn database_outage_answers_503_json_and_recovers_without_restart() {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(recovered, "service resumes once the database is back; log:\n{}", s.log());
+    assert!(
+        recovered,
+        "service resumes once the database is back; log:\n{}",
+        s.log()
+    );
 }

@@ -48,8 +48,14 @@ impl Server {
         let mut child = cmd.spawn().expect("spawn portcullis");
         let log = Arc::new(Mutex::new(String::new()));
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -70,10 +76,10 @@ impl Server {
         };
         let client = client();
         for _ in 0..300 {
-            if let Ok(r) = client.get(format!("{base}/api/v2/ping/")).send().await {
-                if r.status() == 200 {
-                    return server;
-                }
+            if let Ok(r) = client.get(format!("{base}/api/v2/ping/")).send().await
+                && r.status() == 200
+            {
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -96,8 +102,8 @@ impl Server {
         Some(rest.split_whitespace().next()?.to_owned())
     }
 
-    /// Sends SIGTERM and waits for a clean exit.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM and waits (bounded) for the process to exit.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -106,7 +112,7 @@ impl Server {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let _ = self.child.kill();
         self.child.wait().unwrap()

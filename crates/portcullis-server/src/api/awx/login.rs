@@ -63,7 +63,11 @@ fn add_cookie(resp: &mut Response, cookie: &str) {
 
 /// Never-cache headers of the login and logout views.
 fn never_cache(state: &AppState, resp: &mut Response) {
-    set(resp, "cache-control", "max-age=0, no-cache, no-store, must-revalidate, private");
+    set(
+        resp,
+        "cache-control",
+        "max-age=0, no-cache, no-store, must-revalidate, private",
+    );
     set(resp, "expires", &cookies::imf_fixdate(state.clock.now()));
 }
 
@@ -140,7 +144,11 @@ fn csrf_failure(state: &AppState, reason: &str) -> Response {
 
 /// Checks login-form CSRF: the token may be unbound (from `GET /api/login/`) or bound to a
 /// session the browser still carries.
-fn check_form_csrf(state: &AppState, parts: &Parts, form_token: Option<&str>) -> Result<(), String> {
+fn check_form_csrf(
+    state: &AppState,
+    parts: &Parts,
+    form_token: Option<&str>,
+) -> Result<(), String> {
     let origin = request_origin(state, parts);
     let first = csrf::check(state, &parts.headers, &origin, None, form_token);
     match (first, session::cookie_hash(state, &parts.headers)) {
@@ -156,7 +164,10 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// `POST /api/login/`
@@ -169,6 +180,12 @@ fn is_form(headers: &HeaderMap) -> bool {
 pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     if !is_form(&parts.headers) {
+        // CSRF is checked first (`awx-api.md` §5.2), as Django's middleware does before the
+        // view runs: a cross-site post of another type gets the CSRF page, not a 415. Only
+        // the header can carry the token here, since the body is not a form.
+        if let Err(reason) = check_form_csrf(&state, &parts, None) {
+            return csrf_failure(&state, &reason);
+        }
         let mut resp = (StatusCode::UNSUPPORTED_MEDIA_TYPE, "").into_response();
         never_cache(&state, &mut resp);
         return resp;
@@ -187,8 +204,14 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     let username = field("username").unwrap_or("").to_owned();
     let password = field("password").unwrap_or("");
     if username.is_empty() || password.is_empty() {
-        return render_form(&state, &parts.headers, StatusCode::UNAUTHORIZED, &next, &username,
-            Some("This field is required."));
+        return render_form(
+            &state,
+            &parts.headers,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            &username,
+            Some("This field is required."),
+        );
     }
     let origin = request_origin(&state, &parts);
     let secret = SecretString::from(password.to_owned());
@@ -202,14 +225,25 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         Ok(Some(u)) => u,
         Ok(None) => {
             tracing::info!(event = "login_failure", user = %username.escape_debug(), client = %origin.client_ip);
-            return render_form(&state, &parts.headers, StatusCode::UNAUTHORIZED, &next, &username, Some(BAD_LOGIN));
+            return render_form(
+                &state,
+                &parts.headers,
+                StatusCode::UNAUTHORIZED,
+                &next,
+                &username,
+                Some(BAD_LOGIN),
+            );
         }
         Err(e) => return e.into_response(),
     };
     match start_session(&state, &parts.headers, &user).await {
         Ok((token, csrf_token)) => {
             tracing::info!(event = "login_success", user = %user.username.escape_debug(), client = %origin.client_ip);
-            let location = if next_is_safe(&next) { next.as_str() } else { DEFAULT_LANDING };
+            let location = if next_is_safe(&next) {
+                next.as_str()
+            } else {
+                DEFAULT_LANDING
+            };
             let mut resp = (StatusCode::FOUND, "").into_response();
             set(&mut resp, "content-type", "text/html; charset=utf-8");
             set(&mut resp, "location", location);
@@ -220,7 +254,10 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
             set(&mut resp, "session-timeout", &age.to_string());
             add_cookie(&mut resp, &cookies::logged_in(true, secure));
             add_cookie(&mut resp, &cookies::csrf(&csrf_token, secure));
-            add_cookie(&mut resp, &cookies::session(name, token.expose(), age, state.clock.now(), secure));
+            add_cookie(
+                &mut resp,
+                &cookies::session(name, token.expose(), age, state.clock.now(), secure),
+            );
             never_cache(&state, &mut resp);
             resp.extensions_mut().insert(SessionCookieHandled);
             resp
@@ -279,7 +316,11 @@ pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
         let bytes = axum::body::to_bytes(body, state.config.limits.auth_body)
             .await
             .unwrap_or_default();
-        let form = if is_form(&parts.headers) { parse_form(&bytes) } else { Vec::new() };
+        let form = if is_form(&parts.headers) {
+            parse_form(&bytes)
+        } else {
+            Vec::new()
+        };
         let token = form
             .iter()
             .find(|(k, _)| k == "csrfmiddlewaretoken")
@@ -302,8 +343,11 @@ pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
     set(&mut resp, "content-type", "text/html; charset=utf-8");
     set(&mut resp, "location", next.as_deref().unwrap_or("/api/"));
     let secure = state.config.secure_cookies();
-    if cookies::values(&parts.headers, &state.config.session.cookie_name).first().is_some() {
-        add_cookie(&mut resp, &cookies::session_deleted(&state.config.session.cookie_name));
+    if !cookies::values(&parts.headers, &state.config.session.cookie_name).is_empty() {
+        add_cookie(
+            &mut resp,
+            &cookies::session_deleted(&state.config.session.cookie_name),
+        );
     }
     add_cookie(&mut resp, &cookies::logged_in(false, secure));
     let fresh = state.csrf.mint(state.rng.as_ref(), None);

@@ -12,7 +12,14 @@ pub const DEFAULT_PAGE_SIZE: i64 = 25;
 pub const MAX_PAGE_SIZE: i64 = 200;
 
 /// Query parameters that are not filters.
-const META: [&str; 6] = ["page", "page_size", "order_by", "count_disabled", "format", "search"];
+const META: [&str; 6] = [
+    "page",
+    "page_size",
+    "order_by",
+    "count_disabled",
+    "format",
+    "search",
+];
 
 /// A parsed list request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +42,8 @@ impl ListParams {
     /// Parses `query`. `fields` are the filterable (and orderable) fields of the list; an
     /// unknown filter or order field is a 400 naming it.
     pub fn parse(query: Option<&str>, fields: &[&str]) -> ApiResult<Self> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(query.unwrap_or("")).map_err(|_| {
-                ApiError::BadRequest("The query string is not valid.".into())
-            })?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+            .map_err(|_| ApiError::BadRequest("The query string is not valid.".into()))?;
         let mut p = Self {
             page: 1,
             page_size: DEFAULT_PAGE_SIZE,
@@ -49,12 +54,18 @@ impl ListParams {
         };
         for (k, v) in pairs {
             match k.as_str() {
-                "page" => p.page = v.parse().ok().filter(|n| *n >= 1).ok_or(ApiError::InvalidPage)?,
+                "page" => {
+                    p.page = v
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or(ApiError::InvalidPage)?
+                }
                 "page_size" => {
-                    if let Ok(n) = v.parse::<i64>() {
-                        if n >= 1 {
-                            p.page_size = n.min(MAX_PAGE_SIZE);
-                        }
+                    if let Ok(n) = v.parse::<i64>()
+                        && n >= 1
+                    {
+                        p.page_size = n.min(MAX_PAGE_SIZE);
                     }
                 }
                 "count_disabled" => p.count_disabled = matches!(v.as_str(), "1" | "true" | "True"),
@@ -97,7 +108,10 @@ impl ListParams {
             .cloned()
             .collect();
         q.push(("page".into(), page.to_string()));
-        format!("{path}?{}", serde_urlencoded::to_string(&q).unwrap_or_default())
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        )
     }
 
     /// The envelope for a page of `total` matching rows. A page past the last one (other than
@@ -125,7 +139,10 @@ mod tests {
         let p = ListParams::parse(Some("page_size=500&username=a&page=1"), &["username"]).unwrap();
         assert_eq!(p.page_size, 200);
         let env = p.envelope("/api/v2/users/", 401, vec![]).unwrap();
-        assert_eq!(env["next"], "/api/v2/users/?page_size=500&username=a&page=2");
+        assert_eq!(
+            env["next"],
+            "/api/v2/users/?page_size=500&username=a&page=2"
+        );
         assert_eq!(env["previous"], Value::Null);
     }
 
@@ -134,8 +151,14 @@ mod tests {
         let p = ListParams::parse(Some("page=999"), &[]).unwrap();
         assert_eq!(p.envelope("/x/", 3, vec![]), Err(ApiError::InvalidPage));
         assert!(ListParams::parse(Some("nope=1"), &["id"]).is_err());
-        assert_eq!(ListParams::parse(Some("page=abc"), &[]), Err(ApiError::InvalidPage));
+        assert_eq!(
+            ListParams::parse(Some("page=abc"), &[]),
+            Err(ApiError::InvalidPage)
+        );
         let p = ListParams::parse(Some("count_disabled=1"), &[]).unwrap();
-        assert_eq!(p.envelope("/x/", 0, vec![]).unwrap(), json!({"results": []}));
+        assert_eq!(
+            p.envelope("/x/", 0, vec![]).unwrap(),
+            json!({"results": []})
+        );
     }
 }

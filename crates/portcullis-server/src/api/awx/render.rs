@@ -9,9 +9,8 @@ use time::macros::format_description;
 
 /// ISO-8601 UTC with microseconds and `Z` (`2024-05-14T09:12:44.118203Z`).
 pub fn awx_time(t: OffsetDateTime) -> String {
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
     t.to_offset(time::UtcOffset::UTC)
         .format(&fmt)
         .unwrap_or_default()

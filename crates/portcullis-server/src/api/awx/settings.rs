@@ -5,10 +5,11 @@ use crate::api::awx::paging::ListParams;
 use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
+use crate::extract::path::AwxPath;
 use crate::service::settings as svc;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use portcullis_core::principal::Principal;
 use portcullis_core::settings::Category;
@@ -33,10 +34,15 @@ fn require_superuser(p: &Principal) -> ApiResult<()> {
 /// `GET /api/v2/settings/`
 #[utoipa::path(get, path = "/api/v2/settings/", tag = "settings",
     responses((status = 200, description = "Categories (empty for normal users)")))]
-pub async fn list_settings(Authed(p): Authed, OriginalUri(uri): OriginalUri) -> ApiResult<Json<Value>> {
+pub async fn list_settings(
+    Authed(p): Authed,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Json<Value>> {
     let params = ListParams::parse(uri.query(), &["slug", "name", "url"])?;
-    let mut entries: Vec<Value> = vec![json!({"url": "/api/v2/settings/all/", "slug": "all", "name": "All"}),
-        json!({"url": "/api/v2/settings/changed/", "slug": "changed", "name": "Changed"})];
+    let mut entries: Vec<Value> = vec![
+        json!({"url": "/api/v2/settings/all/", "slug": "all", "name": "All"}),
+        json!({"url": "/api/v2/settings/changed/", "slug": "changed", "name": "Changed"}),
+    ];
     entries.extend(Category::ALL.iter().map(|c| {
         json!({"url": format!("/api/v2/settings/{}/", c.slug()), "slug": c.slug(), "name": c.name()})
     }));
@@ -45,7 +51,12 @@ pub async fn list_settings(Authed(p): Authed, OriginalUri(uri): OriginalUri) -> 
     }
     let entries: Vec<Value> = entries
         .into_iter()
-        .filter(|e| params.filters.iter().all(|(k, v)| e.get(k).and_then(Value::as_str) == Some(v)))
+        .filter(|e| {
+            params
+                .filters
+                .iter()
+                .all(|(k, v)| e.get(k).and_then(Value::as_str) == Some(v))
+        })
         .collect();
     let total = i64::try_from(entries.len()).unwrap_or(0);
     let page: Vec<Value> = entries
@@ -64,7 +75,7 @@ pub async fn list_settings(Authed(p): Authed, OriginalUri(uri): OriginalUri) -> 
 pub async fn get_settings(
     State(state): State<AppState>,
     Authed(p): Authed,
-    Path(slug): Path<String>,
+    AwxPath(slug): AwxPath<String>,
 ) -> ApiResult<Json<Map<String, Value>>> {
     require_reader(&p)?;
     Ok(Json(svc::show(&state, &slug)?))
@@ -79,7 +90,7 @@ pub async fn get_settings(
 pub async fn update_settings(
     State(state): State<AppState>,
     Authed(p): Authed,
-    Path(slug): Path<String>,
+    AwxPath(slug): AwxPath<String>,
     AwxJson(body): AwxJson,
 ) -> ApiResult<Json<Map<String, Value>>> {
     require_superuser(&p)?;
@@ -93,7 +104,7 @@ pub async fn update_settings(
 pub async fn reset_settings(
     State(state): State<AppState>,
     Authed(p): Authed,
-    Path(slug): Path<String>,
+    AwxPath(slug): AwxPath<String>,
 ) -> ApiResult<StatusCode> {
     require_superuser(&p)?;
     svc::reset(&state, p.user.id, &slug).await?;

@@ -11,10 +11,11 @@ use crate::auth::check::Authed;
 use crate::auth::cookies;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
+use crate::extract::path::AwxPath;
 use crate::service::users;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::ids::UserId;
@@ -25,8 +26,17 @@ use serde_json::Value;
 
 /// Filterable and orderable fields of the users list.
 const FIELDS: [&str; 11] = [
-    "id", "username", "first_name", "last_name", "email", "is_superuser", "is_system_auditor",
-    "ldap_dn", "last_login", "created", "modified",
+    "id",
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_superuser",
+    "is_system_auditor",
+    "ldap_dn",
+    "last_login",
+    "created",
+    "modified",
 ];
 
 fn field(name: &str) -> Option<UserField> {
@@ -61,7 +71,12 @@ pub async fn list_users(
     let order = params
         .order_by
         .as_ref()
-        .and_then(|(f, desc)| field(f).map(|field| UserOrder { field, descending: *desc }))
+        .and_then(|(f, desc)| {
+            field(f).map(|field| UserOrder {
+                field,
+                descending: *desc,
+            })
+        })
         .unwrap_or_default();
     let query = UserQuery {
         filters: params
@@ -130,7 +145,7 @@ pub async fn resolve(state: &AppState, viewer: &Principal, segment: &str) -> Api
 pub async fn get_user(
     State(state): State<AppState>,
     Authed(p): Authed,
-    Path(u): Path<String>,
+    AwxPath(u): AwxPath<String>,
 ) -> ApiResult<Json<UserResponse>> {
     let user = resolve(&state, &p, &u).await?;
     Ok(Json(UserResponse::new(&user, &p)))
@@ -145,7 +160,7 @@ pub async fn get_user(
 pub async fn update_user(
     State(state): State<AppState>,
     Authed(p): Authed,
-    Path(u): Path<String>,
+    AwxPath(u): AwxPath<String>,
     AwxJson(body): AwxJson,
 ) -> ApiResult<Response> {
     let target = resolve(&state, &p, &u).await?;
@@ -157,7 +172,13 @@ pub async fn update_user(
         let age = state.settings.get().auth.session_cookie_age;
         let csrf = state.csrf.mint(state.rng.as_ref(), Some(&token.hash()));
         for c in [
-            cookies::session(&state.config.session.cookie_name, token.expose(), age, state.clock.now(), secure),
+            cookies::session(
+                &state.config.session.cookie_name,
+                token.expose(),
+                age,
+                state.clock.now(),
+                secure,
+            ),
             cookies::csrf(&csrf, secure),
         ] {
             if let Ok(v) = HeaderValue::from_str(&c) {
@@ -179,7 +200,7 @@ pub async fn update_user(
 pub async fn delete_user(
     State(state): State<AppState>,
     Authed(p): Authed,
-    Path(u): Path<String>,
+    AwxPath(u): AwxPath<String>,
 ) -> ApiResult<StatusCode> {
     let target = resolve(&state, &p, &u).await?;
     users::delete(&state, &p, &target).await?;
