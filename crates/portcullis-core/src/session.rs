@@ -42,10 +42,11 @@ pub fn renewal_interval(idle: Duration) -> Duration {
     }
 }
 
-/// True when an in-memory renewal to `new_expiry` must be persisted because the stored
-/// expiry `stored` lags behind by at least the renewal interval.
+/// True when an in-memory renewal to `new_expiry` must be persisted: the stored expiry
+/// `stored` lags behind by at least the renewal interval, or the new expiry is earlier (a
+/// lowered idle timeout must reach the database, or other nodes would end the session late).
 pub fn renewal_due(stored: OffsetDateTime, new_expiry: OffsetDateTime, idle: Duration) -> bool {
-    new_expiry - stored >= renewal_interval(idle)
+    new_expiry < stored || new_expiry - stored >= renewal_interval(idle)
 }
 
 #[cfg(test)]

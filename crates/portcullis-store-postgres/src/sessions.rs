@@ -120,10 +120,11 @@ impl PostgresStore {
 
     /// One attempt of [`SessionStore::extend_sessions`], with duplicates already collapsed.
     async fn renew(&self, hashes: &[Vec<u8>], expiries: &[OffsetDateTime]) -> Outcome<()> {
-        // One statement for the whole batch: one round trip, one transaction. max(stored,
-        // given) means a late or reordered batch can never shorten a session.
+        // One statement for the whole batch: one round trip, one transaction. Set, not max:
+        // a lowered SESSION_COOKIE_AGE must shorten active sessions, and a stale write can
+        // only end a session early, never late.
         sqlx::query(
-            "UPDATE sessions AS s SET idle_expires_at = GREATEST(s.idle_expires_at, r.expiry) \
+            "UPDATE sessions AS s SET idle_expires_at = r.expiry \
              FROM UNNEST($1::bytea[], $2::timestamptz[]) AS r(hash, expiry) \
              WHERE s.hash = r.hash",
         )

@@ -7,13 +7,12 @@ use portcullis_core::clock::round_ms;
 use portcullis_core::ids::UserId;
 use portcullis_core::user::User;
 use portcullis_store::{
-    NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserField, UserPatch,
-    UserQuery, UserStore,
+    FilterValue, NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserField,
+    UserPatch, UserQuery, UserStore,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// The user columns `user_from_row` reads, as a literal for `concat!`.
 macro_rules! user_columns {
@@ -44,58 +43,8 @@ pub(crate) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
     })
 }
 
-/// A filter value parsed for its column's type.
-enum Filter {
-    /// `bigint` column.
-    Int(i64),
-    /// `text` column.
-    Text(String),
-    /// `boolean` column.
-    Bool(bool),
-    /// `timestamptz` column.
-    Instant(OffsetDateTime),
-}
-
-/// Column name of `field` (a fixed identifier, never user input).
-fn column(field: UserField) -> &'static str {
-    match field {
-        UserField::Id => "id",
-        UserField::Username => "username",
-        UserField::FirstName => "first_name",
-        UserField::LastName => "last_name",
-        UserField::Email => "email",
-        UserField::IsSuperuser => "is_superuser",
-        UserField::IsSystemAuditor => "is_system_auditor",
-        UserField::LdapDn => "ldap_dn",
-        UserField::LastLogin => "last_login",
-        UserField::Created => "created_at",
-    }
-}
-
-/// Parses a query-string value for `field`'s type; `None` when it cannot match anything.
-fn parse_filter(field: UserField, value: &str) -> Option<Filter> {
-    match field {
-        UserField::Id => value.parse().ok().map(Filter::Int),
-        UserField::Username
-        | UserField::FirstName
-        | UserField::LastName
-        | UserField::Email
-        | UserField::LdapDn => Some(Filter::Text(value.to_owned())),
-        // Django's BooleanField spellings.
-        UserField::IsSuperuser | UserField::IsSystemAuditor => match value {
-            "true" | "True" | "1" => Some(Filter::Bool(true)),
-            "false" | "False" | "0" => Some(Filter::Bool(false)),
-            _ => None,
-        },
-        // Stored instants are whole milliseconds; compare at the same precision.
-        UserField::LastLogin | UserField::Created => OffsetDateTime::parse(value, &Rfc3339)
-            .ok()
-            .map(|t| Filter::Instant(round_ms(t))),
-    }
-}
-
 /// Appends the `WHERE` clause of `query` (filters already parsed).
-fn push_where(qb: &mut QueryBuilder<Postgres>, query: &UserQuery, filters: &[(&str, Filter)]) {
+fn push_where(qb: &mut QueryBuilder<Postgres>, query: &UserQuery, filters: &[(&str, FilterValue)]) {
     qb.push(" WHERE TRUE");
     if let Some(only) = query.only {
         qb.push(" AND id = ").push_bind(only.0);
@@ -103,10 +52,10 @@ fn push_where(qb: &mut QueryBuilder<Postgres>, query: &UserQuery, filters: &[(&s
     for (col, value) in filters {
         qb.push(" AND ").push(col).push(" = ");
         match value {
-            Filter::Int(v) => qb.push_bind(*v),
-            Filter::Text(v) => qb.push_bind(v.clone()),
-            Filter::Bool(v) => qb.push_bind(*v),
-            Filter::Instant(v) => qb.push_bind(*v),
+            FilterValue::Int(v) => qb.push_bind(*v),
+            FilterValue::Text(v) => qb.push_bind(v.clone()),
+            FilterValue::Bool(v) => qb.push_bind(*v),
+            FilterValue::Instant(v) => qb.push_bind(*v),
         };
     }
 }
@@ -290,8 +239,8 @@ impl PostgresStore {
     async fn page_users(&self, query: &UserQuery) -> Outcome<Page<User>> {
         let mut filters = Vec::with_capacity(query.filters.len());
         for (field, value) in &query.filters {
-            match parse_filter(*field, value) {
-                Some(f) => filters.push((column(*field), f)),
+            match field.parse_filter(value) {
+                Some(f) => filters.push((field.column(), f)),
                 // A value that cannot fit the column matches no row.
                 None => {
                     return Ok(Page {
@@ -316,7 +265,7 @@ impl PostgresStore {
         };
         select
             .push(" ORDER BY ")
-            .push(column(query.order.field))
+            .push(query.order.field.column())
             .push(direction);
         if query.order.field == UserField::LastLogin {
             // Spelled out (it is PostgreSQL's default) so both backends page identically.

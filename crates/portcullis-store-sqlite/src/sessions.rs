@@ -130,14 +130,13 @@ impl SqliteStore {
         }
         let mut tx = self.write().await?;
         for (hash, expiry) in &latest {
-            // max(stored, given): a late or reordered batch can never shorten a session.
-            sqlx::query(
-                "UPDATE sessions SET idle_expires_at = MAX(idle_expires_at, ?1) WHERE hash = ?2",
-            )
-            .bind(*expiry)
-            .bind(hash.as_slice())
-            .execute(&mut *tx)
-            .await?;
+            // Set, not max: a lowered SESSION_COOKIE_AGE must shorten active sessions, and a
+            // stale write can only end a session early, never late.
+            sqlx::query("UPDATE sessions SET idle_expires_at = ?1 WHERE hash = ?2")
+                .bind(*expiry)
+                .bind(hash.as_slice())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -7,13 +7,12 @@ use portcullis_core::clock::{from_unix_ms, unix_ms};
 use portcullis_core::ids::UserId;
 use portcullis_core::user::User;
 use portcullis_store::{
-    NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserField, UserPatch,
-    UserQuery, UserStore,
+    FilterValue, NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserField,
+    UserPatch, UserQuery, UserStore,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// The user columns in the order `user_from_row` reads them, as a literal for `concat!`.
 macro_rules! user_columns {
@@ -46,55 +45,8 @@ pub(crate) fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
     })
 }
 
-/// A filter value parsed for its column's type.
-enum Filter {
-    /// Integer column.
-    Int(i64),
-    /// Text column.
-    Text(String),
-    /// Boolean column (stored as 0/1).
-    Bool(bool),
-}
-
-/// Column name of `field` (a fixed identifier, never user input).
-fn column(field: UserField) -> &'static str {
-    match field {
-        UserField::Id => "id",
-        UserField::Username => "username",
-        UserField::FirstName => "first_name",
-        UserField::LastName => "last_name",
-        UserField::Email => "email",
-        UserField::IsSuperuser => "is_superuser",
-        UserField::IsSystemAuditor => "is_system_auditor",
-        UserField::LdapDn => "ldap_dn",
-        UserField::LastLogin => "last_login",
-        UserField::Created => "created_at",
-    }
-}
-
-/// Parses a query-string value for `field`'s type; `None` when it cannot match anything.
-fn parse_filter(field: UserField, value: &str) -> Option<Filter> {
-    match field {
-        UserField::Id => value.parse().ok().map(Filter::Int),
-        UserField::Username
-        | UserField::FirstName
-        | UserField::LastName
-        | UserField::Email
-        | UserField::LdapDn => Some(Filter::Text(value.to_owned())),
-        // Django's BooleanField spellings.
-        UserField::IsSuperuser | UserField::IsSystemAuditor => match value {
-            "true" | "True" | "1" => Some(Filter::Bool(true)),
-            "false" | "False" | "0" => Some(Filter::Bool(false)),
-            _ => None,
-        },
-        UserField::LastLogin | UserField::Created => OffsetDateTime::parse(value, &Rfc3339)
-            .ok()
-            .map(|t| Filter::Int(unix_ms(t))),
-    }
-}
-
 /// Appends the `WHERE` clause of `query` (filters already parsed).
-fn push_where(qb: &mut QueryBuilder<Sqlite>, query: &UserQuery, filters: &[(&str, Filter)]) {
+fn push_where(qb: &mut QueryBuilder<Sqlite>, query: &UserQuery, filters: &[(&str, FilterValue)]) {
     qb.push(" WHERE 1 = 1");
     if let Some(only) = query.only {
         qb.push(" AND id = ").push_bind(only.0);
@@ -102,9 +54,10 @@ fn push_where(qb: &mut QueryBuilder<Sqlite>, query: &UserQuery, filters: &[(&str
     for (col, value) in filters {
         qb.push(" AND ").push(col).push(" = ");
         match value {
-            Filter::Int(v) => qb.push_bind(*v),
-            Filter::Text(v) => qb.push_bind(v.clone()),
-            Filter::Bool(v) => qb.push_bind(*v),
+            FilterValue::Int(v) => qb.push_bind(*v),
+            FilterValue::Text(v) => qb.push_bind(v.clone()),
+            FilterValue::Bool(v) => qb.push_bind(*v),
+            FilterValue::Instant(t) => qb.push_bind(unix_ms(*t)),
         };
     }
 }
@@ -290,8 +243,8 @@ impl SqliteStore {
     async fn page_users(&self, query: &UserQuery) -> Outcome<Page<User>> {
         let mut filters = Vec::with_capacity(query.filters.len());
         for (field, value) in &query.filters {
-            match parse_filter(*field, value) {
-                Some(f) => filters.push((column(*field), f)),
+            match field.parse_filter(value) {
+                Some(f) => filters.push((field.column(), f)),
                 // A value that cannot fit the column matches no row.
                 None => {
                     return Ok(Page {
@@ -309,7 +262,7 @@ impl SqliteStore {
         let mut select = QueryBuilder::<Sqlite>::new(concat!("SELECT ", user_columns!()));
         select.push(" FROM users");
         push_where(&mut select, query, &filters);
-        let order = column(query.order.field);
+        let order = query.order.field.column();
         let direction = if query.order.descending {
             " DESC"
         } else {

@@ -20,7 +20,7 @@ pub use activity::{ActivityEntry, ActivityQuery, ActivityStore, NewActivity};
 pub use error::{StoreError, StoreResult};
 pub use sessions::{NewSession, SessionRecord, SessionRekey, SessionStore};
 pub use settings::SettingsStore;
-pub use users::{NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
+pub use users::{FilterValue, NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
 
 /// One page of a listing plus the total count of matching rows.
 #[derive(Debug, Clone, PartialEq)]

@@ -60,8 +60,11 @@ pub trait SessionStore: Send + Sync {
         &self,
         hash: &TokenHash,
     ) -> StoreResult<Option<(SessionRecord, User)>>;
-    /// Batched idle-expiry renewals: for each pair, `idle_expires_at = max(stored, given)`.
-    /// Missing sessions are skipped.
+    /// Batched idle-expiry renewals: for each pair, `idle_expires_at = given` (the renewing
+    /// node's latest knowledge; a stale or reordered write can only make a session end
+    /// earlier, never later — and a lowered `SESSION_COOKIE_AGE` must be able to shorten a
+    /// session). Duplicates within one batch collapse to the later instant. Missing
+    /// sessions are skipped.
     async fn extend_sessions(&self, renewals: &[(TokenHash, OffsetDateTime)]) -> StoreResult<()>;
     /// Deletes one session; returns whether it existed.
     async fn delete_session(&self, hash: &TokenHash) -> StoreResult<bool>;

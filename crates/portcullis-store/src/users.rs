@@ -85,6 +85,60 @@ pub enum UserField {
     Created,
 }
 
+impl UserField {
+    /// Column name in both schemas (a fixed identifier, never user input).
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::Username => "username",
+            Self::FirstName => "first_name",
+            Self::LastName => "last_name",
+            Self::Email => "email",
+            Self::IsSuperuser => "is_superuser",
+            Self::IsSystemAuditor => "is_system_auditor",
+            Self::LdapDn => "ldap_dn",
+            Self::LastLogin => "last_login",
+            Self::Created => "created_at",
+        }
+    }
+
+    /// Parses a query-string value for this column's type; `None` when it cannot match
+    /// anything (so the listing is empty, never an error).
+    pub fn parse_filter(self, value: &str) -> Option<FilterValue> {
+        match self {
+            Self::Id => value.parse().ok().map(FilterValue::Int),
+            Self::Username | Self::FirstName | Self::LastName | Self::Email | Self::LdapDn => {
+                Some(FilterValue::Text(value.to_owned()))
+            }
+            // Django's BooleanField spellings.
+            Self::IsSuperuser | Self::IsSystemAuditor => match value {
+                "true" | "True" | "1" => Some(FilterValue::Bool(true)),
+                "false" | "False" | "0" => Some(FilterValue::Bool(false)),
+                _ => None,
+            },
+            // Stored instants are whole milliseconds; compare at the same precision.
+            Self::LastLogin | Self::Created => {
+                OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(|t| FilterValue::Instant(portcullis_core::clock::round_ms(t)))
+            }
+        }
+    }
+}
+
+/// A parsed exact-match filter value, typed for its column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterValue {
+    /// Integer column.
+    Int(i64),
+    /// Text column.
+    Text(String),
+    /// Boolean column.
+    Bool(bool),
+    /// Instant column.
+    Instant(OffsetDateTime),
+}
+
 /// Sort order for a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserOrder {

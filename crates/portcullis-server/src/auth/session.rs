@@ -49,24 +49,22 @@ impl SessionRenewals {
         }
     }
 
-    /// The idle expiry in force for a session whose stored expiry is `stored`.
+    /// The idle expiry in force for a session whose stored expiry is `stored`. This node's
+    /// pending renewal is the latest knowledge (it may also be a *shorter* expiry, after
+    /// `SESSION_COOKIE_AGE` was lowered), unless the stored value changed since it was
+    /// recorded: then another node renewed the session too, and the later of both holds.
     pub fn effective(&self, hash: &TokenHash, stored: OffsetDateTime) -> OffsetDateTime {
         match self.lock().get(hash) {
-            Some(r) if r.wanted > stored => r.wanted,
-            _ => stored,
+            Some(r) if r.stored == stored => r.wanted,
+            Some(r) => r.wanted.max(stored),
+            None => stored,
         }
     }
 
-    /// Records that the session should now expire at `wanted`.
+    /// Records that the session should now expire at `wanted` (set, not max: a lowered
+    /// idle timeout shortens the session at its next request).
     pub fn renew(&self, hash: TokenHash, stored: OffsetDateTime, wanted: OffsetDateTime) {
-        let mut map = self.lock();
-        let entry = map.entry(hash).or_insert(Renewal { stored, wanted });
-        if stored > entry.stored {
-            entry.stored = stored;
-        }
-        if wanted > entry.wanted {
-            entry.wanted = wanted;
-        }
+        self.lock().insert(hash, Renewal { stored, wanted });
     }
 
     /// Drops a pending renewal (logout, re-key).
@@ -95,7 +93,7 @@ impl SessionRenewals {
         let mut map = self.lock();
         for (h, written) in &due {
             // Remove only if no newer renewal arrived while we were writing.
-            if map.get(h).is_some_and(|r| r.wanted <= *written) {
+            if map.get(h).is_some_and(|r| r.wanted == *written) {
                 map.remove(h);
             } else if let Some(r) = map.get_mut(h) {
                 r.stored = *written;

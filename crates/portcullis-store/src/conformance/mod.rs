@@ -71,7 +71,7 @@ macro_rules! conformance_tests {
                 cap_evicts_the_oldest_sessions,
                 cap_breaks_creation_time_ties_by_insertion_order,
                 replace_deletes_the_presented_session,
-                extend_sessions_keeps_the_later_expiry,
+                extend_sessions_sets_the_given_expiry,
                 delete_session_reports_whether_it_existed,
                 delete_user_sessions_spares_the_exception,
                 purge_removes_sessions_at_or_past_a_deadline,

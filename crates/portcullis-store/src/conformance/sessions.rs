@@ -266,9 +266,9 @@ pub async fn replace_deletes_the_presented_session(store: Arc<dyn Store>) {
     assert!(exists(&*store, 6).await);
 }
 
-/// Renewals keep the later of stored and given expiries, skip missing sessions, collapse
-/// duplicates to the latest, and never touch the other deadlines.
-pub async fn extend_sessions_keeps_the_later_expiry(store: Arc<dyn Store>) {
+/// Renewals set the given expiry (also an earlier one), skip missing sessions, collapse
+/// duplicates within a batch to the latest, and never touch the other deadlines.
+pub async fn extend_sessions_sets_the_given_expiry(store: Arc<dyn Store>) {
     let alice = create(&*store, new_user("alice")).await;
     let s1 = new_session(alice.id, hash(1), at(0), 0);
     let s2 = new_session(alice.id, hash(2), at(0), 0);
@@ -287,8 +287,13 @@ pub async fn extend_sessions_keeps_the_later_expiry(store: Arc<dyn Store>) {
     );
     assert_eq!(
         idle_expiry(&*store, &hash(1)).await,
+        at(0) + Duration::minutes(10),
+        "an earlier expiry shortens the session (a lowered SESSION_COOKIE_AGE)"
+    );
+    assert_eq!(
+        idle_expiry(&*store, &hash(2)).await,
         start,
-        "an earlier expiry never shortens a session"
+        "other sessions untouched"
     );
 
     let later = at(0) + Duration::minutes(40);

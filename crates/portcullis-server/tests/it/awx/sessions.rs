@@ -452,7 +452,24 @@ async fn session_timeout_follows_a_changed_session_cookie_age(app: TestApp) {
     );
 }
 
+async fn lowering_session_cookie_age_shortens_active_sessions_never_late(app: TestApp) {
+    app.admin().await;
+    let s = app.login("admin", PASSWORD).await; // idle expiry: login + 1800 s
+    app.clock.advance(secs(10));
+    assert_eq!(s.get("/api/v2/me/").await.status, 200);
+    app.set(json!({"SESSION_COOKIE_AGE": 60})).await;
+    // The next request re-arms the session to now + 60 s, although 1790 s were left.
+    let r = s.get("/api/v2/me/").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("session-timeout").as_deref(), Some("60"));
+    // A shortening is written at the next flush, so other nodes see it too.
+    assert_eq!(app.flush_renewals().await, 1);
+    app.clock.advance(secs(61));
+    assert_generic_401(&s.get("/api/v2/me/").await);
+}
+
 on_both_backends!(
+    lowering_session_cookie_age_shortens_active_sessions_never_late,
     every_session_response_renews_the_cookie_and_reports_the_timeout,
     quiet_requests_neither_renew_nor_report_the_timeout,
     quiet_polling_does_not_keep_a_session_alive,
