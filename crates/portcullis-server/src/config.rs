@@ -380,7 +380,7 @@ impl Config {
         Ok(())
     }
 
-    /// The configuration as TOML with secrets redacted (for `check-config`).
+    /// The effective configuration as pretty JSON with secrets redacted (for `check-config`).
     pub fn redacted(&self) -> String {
         match serde_json::to_value(self) {
             Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),

@@ -97,9 +97,30 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             tracing::info!(backend = store.backend(), "migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve => {
+            warn_if_open(cli.config.as_deref());
+            serve(config).await.map(|()| ExitCode::SUCCESS)
+        }
         Command::Admin(cmd) => admin::run(config, cmd).await,
     }
+}
+
+/// security.md §3.4: the configuration file may hold secrets; warn when others can read it.
+fn warn_if_open(path: Option<&std::path::Path>) {
+    #[cfg(unix)]
+    if let Some(p) = path {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(p)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                file = %p.display(),
+                "the configuration file is readable by other users; chmod 600 it"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 async fn serve(config: Config) -> Result<()> {

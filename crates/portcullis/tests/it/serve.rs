@@ -186,3 +186,29 @@ async fn serves_from_postgresql() {
         "no SQLite file with a postgres URL"
     );
 }
+
+#[tokio::test]
+async fn a_config_file_readable_by_others_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &file,
+        "version = 1\nadmin_password = \"cfg-file-admin-pw\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let s = Server::start(dir.path(), &[("PORTCULLIS_CONFIG", file.to_str().unwrap())]).await;
+    assert!(s.log().contains("readable by other users"), "{}", s.log());
+    assert!(
+        !s.log().contains("cfg-file-admin-pw"),
+        "secrets never reach the log"
+    );
+    let r = client()
+        .get(s.url("/api/v2/me/"))
+        .basic_auth("admin", Some("cfg-file-admin-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the file's admin password was used");
+}
