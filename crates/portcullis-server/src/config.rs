@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
+/// Longest absolute session lifetime accepted: ten years.
+const MAX_ABSOLUTE_TIMEOUT: i64 = 10 * 365 * 24 * 3600;
+
 /// Environment variables under the prefix that are not configuration keys.
 const NOT_CONFIG: [&str; 3] = ["CONFIG", "PASSWORD", "LOG"];
 
@@ -343,10 +346,12 @@ impl Config {
                 "auth.settings_cache_ttl must be between 1 and 5 seconds".into(),
             ));
         }
-        if self.session.absolute_timeout < 60 {
-            return Err(ConfigError::Invalid(
-                "session.absolute_timeout must be at least 60 seconds".into(),
-            ));
+        // The upper bound keeps `login time + absolute_timeout` far from the end of the
+        // representable calendar (an overflow there would abort the login).
+        if !(60..=MAX_ABSOLUTE_TIMEOUT).contains(&self.session.absolute_timeout) {
+            return Err(ConfigError::Invalid(format!(
+                "session.absolute_timeout must be between 60 and {MAX_ABSOLUTE_TIMEOUT} seconds"
+            )));
         }
         if self.session.cookie_name.is_empty()
             || !self
@@ -478,6 +483,16 @@ mod tests {
             "s3cret-from-file"
         );
         assert!(!c.redacted().is_empty());
+    }
+
+    #[test]
+    fn absolute_timeout_is_bounded() {
+        for bad in ["59", "1000000000000000"] {
+            let err =
+                Config::load_from(None, env(&[("PORTCULLIS_SESSION__ABSOLUTE_TIMEOUT", bad)]))
+                    .unwrap_err();
+            assert!(err.to_string().contains("absolute_timeout"), "{err}");
+        }
     }
 
     #[test]

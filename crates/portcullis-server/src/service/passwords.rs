@@ -80,6 +80,12 @@ impl PasswordPool {
         let params = self.params;
         let dummy = self.dummy_hash.clone();
         self.run(move || match stored {
+            // Oversize or empty input never matches, but still costs a real hash so its
+            // timing says nothing (security.md §3.2).
+            Some(_) if !password::length_ok(password.expose_secret()) => {
+                password::dummy_verify(&params, &dummy);
+                Verification::Mismatch
+            }
             Some(h) => match password::verify_password(&params, &h, password.expose_secret()) {
                 Ok(v) => v,
                 // An unreadable stored hash is a failed check, never a pass.
