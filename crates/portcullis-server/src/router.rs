@@ -1,6 +1,8 @@
 //! The route table and the middleware stack around it.
 
-use crate::api::awx::{discovery, login, me, settings, users};
+use crate::api::awx::{
+    activity, applications, discovery, login, me, oauth, resources, settings, tokens, users,
+};
 use crate::auth::chain;
 use crate::auth::check::Authed;
 use crate::error::ApiError;
@@ -33,12 +35,12 @@ async fn no_route() -> ApiError {
 }
 
 /// A view: its methods, AWX's 405 for the rest, and the `Allow` header listing them.
-fn view(allow: &'static str, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
+pub(crate) fn view(allow: &'static str, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
     with_allow(allow, mr.fallback(method_not_allowed))
 }
 
 /// A view that requires authentication (see [`method_not_allowed_protected`]).
-fn protected(allow: &'static str, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
+pub(crate) fn protected(allow: &'static str, mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
     with_allow(allow, mr.fallback(method_not_allowed_protected))
 }
 
@@ -49,12 +51,12 @@ fn with_allow(allow: &'static str, mr: MethodRouter<AppState>) -> MethodRouter<A
     ))
 }
 
-const READ_ONLY: &str = "GET, HEAD, OPTIONS";
+pub(crate) const READ_ONLY: &str = "GET, HEAD, OPTIONS";
 
 /// Registers `path` (ending in `/`) and its slash-less twin. The twin answers `GET`/`HEAD`
 /// with AWX's 301 to the slashed path and handles other methods as if the slash were there
 /// (`awx-api.md` §2.4). Registering both keeps the rule out of every other request's path.
-fn awx_route(router: Router<AppState>, path: &str, mr: MethodRouter<AppState>) -> Router<AppState> {
+pub(crate) fn awx_route(router: Router<AppState>, path: &str, mr: MethodRouter<AppState>) -> Router<AppState> {
     let twin = path.trim_end_matches('/');
     let router = router.route(path, mr.clone());
     if twin.is_empty() || twin == path {
@@ -115,6 +117,12 @@ pub fn app(state: AppState) -> Router {
     ] {
         api_views = awx_route(api_views, path, mr);
     }
+    // Each AWX resource module registers its own views (tokens, applications, the
+    // compatibility lists, inventories and hosts, the activity stream).
+    let api_views = tokens::register(api_views);
+    let api_views = applications::register(api_views);
+    let api_views = resources::register(api_views);
+    let api_views = activity::register(api_views);
     let api_views = api_views.route_layer(from_fn_with_state(state.clone(), chain::layer));
 
     let mut other_views = Router::new();
@@ -138,6 +146,7 @@ pub fn app(state: AppState) -> Router {
     ] {
         other_views = awx_route(other_views, path, mr);
     }
+    let other_views = oauth::register(other_views);
     let other_views = other_views.route("/api/openapi.json", get(openapi::openapi_json));
 
     let timeout = Duration::from_secs(state.config.limits.request_timeout_seconds);

@@ -8,16 +8,33 @@
 //! [`StoreError::Unavailable`]); only the former may ever turn into a 401/403/404.
 
 pub mod activity;
+pub mod apps;
 pub mod error;
+pub mod resources;
 pub mod sessions;
 pub mod settings;
+pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
 pub use activity::{ActivityEntry, ActivityQuery, ActivityStore, NewActivity};
+pub use apps::{
+    AppStore, ApplicationField, ApplicationPatch, ApplicationQuery, ApplicationRecord,
+    AuthCodeRecord, NewApplication, NewAuthCode,
+};
 pub use error::{StoreError, StoreResult};
+pub use resources::{
+    HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewHost, NewInventory, ResourceQuery,
+    ResourceStore,
+};
+pub use throttle::{ThrottleDecision, ThrottleRule, ThrottleStore};
+pub use tokens::{
+    AccessTokenRecord, NewAccessToken, NewRefreshToken, RevokeOutcome, RotateOutcome, Rotation,
+    TokenField, TokenKindFilter, TokenQuery, TokenStore,
+};
 pub use sessions::{NewSession, SessionRecord, SessionRekey, SessionStore};
 pub use settings::SettingsStore;
 pub use users::{FilterValue, NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
@@ -33,7 +50,18 @@ pub struct Page<T> {
 
 /// Every capability the server needs, composed. Held as `Arc<dyn Store>`.
 #[async_trait::async_trait]
-pub trait Store: UserStore + SessionStore + SettingsStore + ActivityStore + Send + Sync {
+pub trait Store:
+    UserStore
+    + SessionStore
+    + SettingsStore
+    + ActivityStore
+    + TokenStore
+    + AppStore
+    + ResourceStore
+    + ThrottleStore
+    + Send
+    + Sync
+{
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
     /// `"sqlite"` or `"postgres"`, for logs.

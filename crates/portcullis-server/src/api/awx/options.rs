@@ -1,0 +1,1 @@
+//! Placeholder: AWX OPTIONS metadata (`awx-api.md` §12).

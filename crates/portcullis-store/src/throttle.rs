@@ -1,0 +1,93 @@
+//! Brute-force counters shared by every node (security.md §6, D11).
+//!
+//! Policy: reserve, then evaluate. [`ThrottleStore::throttle_reserve`] is one atomic step that
+//! either refuses (the key is locked) or counts the attempt as a failure *before* any password
+//! is hashed, so parallel guesses can never exceed the threshold; a success then clears the
+//! key. Attempts refused while locked are not counted, so they never extend a lock, and no
+//! lock is longer than the rule's `max_lock`.
+
+use crate::StoreResult;
+use time::{Duration, OffsetDateTime};
+
+/// The curve of one counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleRule {
+    /// Failures allowed before any lock.
+    pub free: u32,
+    /// Lock after the first failure beyond `free`; doubles with each further failure.
+    pub base_lock: Duration,
+    /// Upper bound of one lock.
+    pub max_lock: Duration,
+    /// A counter with no failure for this long starts again from zero.
+    pub reset_after: Duration,
+}
+
+impl ThrottleRule {
+    /// The lock that follows the `failures`-th counted failure (0 while within `free`).
+    pub fn lock_after(&self, failures: u32) -> Duration {
+        let Some(over) = failures.checked_sub(self.free) else {
+            return Duration::ZERO;
+        };
+        if over == 0 {
+            return Duration::ZERO;
+        }
+        let factor = 1i32.checked_shl(over.saturating_sub(1).min(30)).unwrap_or(i32::MAX);
+        let lock = self.base_lock.checked_mul(factor).unwrap_or(self.max_lock);
+        lock.min(self.max_lock)
+    }
+}
+
+/// The answer to a reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleDecision {
+    /// The attempt may be evaluated; it has been counted as a failure until cleared.
+    Granted,
+    /// Locked until this instant; nothing was counted.
+    Locked {
+        /// End of the lock.
+        until: OffsetDateTime,
+    },
+}
+
+/// Storage of throttle counters. Keys are opaque strings built by the server (hashes of
+/// normalised usernames, client networks, client ids), never raw secrets.
+#[async_trait::async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Atomically: if `key` was last counted at `last` with `n` failures and
+    /// `last + rule.lock_after(n) > now`, answers `Locked` and changes nothing. Otherwise
+    /// resets `n` to 0 when `last + rule.reset_after <= now`, then stores `n + 1` failures at
+    /// `now` and answers `Granted`.
+    async fn throttle_reserve(
+        &self,
+        key: &str,
+        rule: &ThrottleRule,
+        now: OffsetDateTime,
+    ) -> StoreResult<ThrottleDecision>;
+    /// Clears `key` (a successful attempt).
+    async fn throttle_clear(&self, key: &str) -> StoreResult<()>;
+    /// Remembers that `key` (an account + source pair) logged in successfully at `now`.
+    async fn remember_source(&self, key: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// True when `key` logged in successfully at or after `since`.
+    async fn source_known(&self, key: &str, since: OffsetDateTime) -> StoreResult<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_curve_doubles_up_to_the_cap() {
+        let r = ThrottleRule {
+            free: 5,
+            base_lock: Duration::seconds(60),
+            max_lock: Duration::seconds(900),
+            reset_after: Duration::hours(12),
+        };
+        assert_eq!(r.lock_after(5), Duration::ZERO);
+        assert_eq!(r.lock_after(6), Duration::seconds(60));
+        assert_eq!(r.lock_after(7), Duration::seconds(120));
+        assert_eq!(r.lock_after(9), Duration::seconds(480));
+        assert_eq!(r.lock_after(10), Duration::seconds(900));
+        assert_eq!(r.lock_after(1000), Duration::seconds(900));
+    }
+}
