@@ -30,6 +30,17 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
             }
         }
     }));
+    let s = state.clone();
+    handles.push(tokio::spawn(async move {
+        // Token uses are noted in memory on the request path and written here in batches.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = s.last_used.flush(&s).await {
+                tracing::warn!(error = %e, "last_used flush failed; will retry");
+            }
+        }
+    }));
     let s = state;
     handles.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -40,13 +51,21 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session purge failed; will retry"),
             }
+            match s.store.purge_expired_tokens(s.clock.now()).await {
+                Ok(n) if n > 0 => tracing::info!(count = n, "purged expired or revoked tokens"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "token purge failed; will retry"),
+            }
         }
     }));
     handles
 }
 
-/// Writes every pending renewal (at shutdown).
+/// Writes every pending renewal and `last_used` stamp (at shutdown).
 pub async fn flush_all(state: &AppState) {
+    if let Err(e) = state.last_used.flush(state).await {
+        tracing::warn!(error = %e, "final last_used flush failed");
+    }
     let idle = time::Duration::seconds(state.settings.get().auth.session_cookie_age);
     if let Err(e) = state.renewals.flush(state.store.as_ref(), idle, true).await {
         tracing::warn!(error = %e, "final session renewal flush failed");

@@ -76,6 +76,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// OAuth2 bounds.
     pub oauth2: OAuth2Config,
+    /// Brute-force protection of password checks (security.md §6).
+    pub throttle: ThrottleConfig,
     /// Request limits.
     pub limits: LimitsConfig,
 }
@@ -95,6 +97,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             auth: AuthConfig::default(),
             oauth2: OAuth2Config::default(),
+            throttle: ThrottleConfig::default(),
             limits: LimitsConfig::default(),
         }
     }
@@ -215,12 +218,57 @@ impl Default for AuthConfig {
 pub struct OAuth2Config {
     /// Highest `ACCESS_TOKEN_EXPIRE_SECONDS` the settings API accepts.
     pub token_max_lifetime: i64,
+    /// Seconds between two persisted `last_used` stamps of one token (1–3600).
+    pub last_used_interval: u64,
+    /// A refresh token presented again within this many milliseconds of its rotation lost a
+    /// race (400 `invalid_request`, nothing revoked) rather than being reused (0–5000).
+    pub refresh_race_tolerance_ms: u64,
+    /// `grant_type=password` at `/api/o/token/` (D12); off refuses it for every application.
+    pub password_grant: bool,
 }
 
 impl Default for OAuth2Config {
     fn default() -> Self {
         Self {
             token_max_lifetime: 63_072_000,
+            last_used_interval: 60,
+            refresh_race_tolerance_ms: 1000,
+            password_grant: true,
+        }
+    }
+}
+
+/// Brute-force counters, shared by all nodes through the store (security.md §6, D11).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    /// Failures per account before the first lock.
+    pub account_free_failures: u32,
+    /// First lock in seconds; doubles with each further failure.
+    pub account_lock_seconds: i64,
+    /// Longest lock in seconds (D11: at most 900).
+    pub account_max_lock_seconds: i64,
+    /// An account counter with no failure for this long starts again (seconds).
+    pub account_reset_seconds: i64,
+    /// Failures from one client network (/32, /64) before it gets 429.
+    pub source_failures: u32,
+    /// How long a limited source waits, and the quiet time that resets it (seconds).
+    pub source_window_seconds: i64,
+    /// A source that logged in to an account within this many days has its own counter
+    /// for that account, so an attacker elsewhere cannot lock the owner out.
+    pub known_source_days: i64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            account_free_failures: 5,
+            account_lock_seconds: 60,
+            account_max_lock_seconds: 900,
+            account_reset_seconds: 43_200,
+            source_failures: 30,
+            source_window_seconds: 600,
+            known_source_days: 30,
         }
     }
 }
@@ -339,6 +387,28 @@ impl Config {
         if self.auth.basic_cache_ttl > 300 {
             return Err(ConfigError::Invalid(
                 "auth.basic_cache_ttl must be at most 300 seconds".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.oauth2.last_used_interval) {
+            return Err(ConfigError::Invalid(
+                "oauth2.last_used_interval must be between 1 and 3600 seconds".into(),
+            ));
+        }
+        if self.oauth2.refresh_race_tolerance_ms > 5000 {
+            return Err(ConfigError::Invalid(
+                "oauth2.refresh_race_tolerance_ms must be at most 5000".into(),
+            ));
+        }
+        let t = &self.throttle;
+        if !(1..=900).contains(&t.account_max_lock_seconds)
+            || !(1..=t.account_max_lock_seconds).contains(&t.account_lock_seconds)
+            || t.account_reset_seconds < 60
+            || t.source_failures == 0
+            || t.source_window_seconds < 1
+            || t.known_source_days < 0
+        {
+            return Err(ConfigError::Invalid(
+                "throttle: locks must be 1..=900 s with account_lock_seconds <= account_max_lock_seconds, account_reset_seconds >= 60, source_failures >= 1, source_window_seconds >= 1".into(),
             ));
         }
         if self.auth.settings_cache_ttl == 0 || self.auth.settings_cache_ttl > 5 {

@@ -70,6 +70,13 @@ pub enum ApiError {
     /// A header field or the header section is too large.
     #[error("headers too large")]
     HeadersTooLarge,
+    /// Too many failed password checks from this client network (429 + `Retry-After`).
+    #[error("throttled for {0} s")]
+    Throttled(u64),
+    /// The account is locked for this source: answered exactly like bad credentials, plus
+    /// `Retry-After` (security.md §6).
+    #[error("locked for {0} s")]
+    Locked(u64),
     /// Storage, directory or password pool unavailable: fail closed.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -104,9 +111,15 @@ impl ApiError {
     /// Status and JSON body of this error.
     pub fn status_and_body(&self) -> (StatusCode, Value) {
         match self {
-            Self::NotAuthenticated | Self::InvalidToken => {
+            Self::NotAuthenticated | Self::InvalidToken | Self::Locked(_) => {
                 (StatusCode::UNAUTHORIZED, detail(NOT_AUTHENTICATED))
             }
+            Self::Throttled(s) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                detail(&format!(
+                    "Request was throttled. Expected available in {s} seconds."
+                )),
+            ),
             Self::PermissionDenied | Self::InsufficientScope => {
                 (StatusCode::FORBIDDEN, detail(NO_PERMISSION))
             }
@@ -167,7 +180,10 @@ const NOT_AUTHENTICATED_BODY: &str = "{\"detail\":\"Authentication credentials w
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut resp = if matches!(self, Self::NotAuthenticated | Self::InvalidToken) {
+        let mut resp = if matches!(
+            self,
+            Self::NotAuthenticated | Self::InvalidToken | Self::Locked(_)
+        ) {
             (
                 StatusCode::UNAUTHORIZED,
                 [(
@@ -183,6 +199,20 @@ impl IntoResponse for ApiError {
         };
         let h = resp.headers_mut();
         match &self {
+            Self::Throttled(secs) => {
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    h.insert(header::RETRY_AFTER, v);
+                }
+            }
+            Self::Locked(secs) => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(CHALLENGE),
+                );
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    h.insert(header::RETRY_AFTER, v);
+                }
+            }
             Self::NotAuthenticated => {
                 h.insert(
                     header::WWW_AUTHENTICATE,

@@ -54,6 +54,8 @@ pub struct Inner {
     pub bearer: Vec<Arc<dyn BearerVerifier>>,
     /// Origin expected from browsers, from `public_url`.
     pub public_origin: Option<String>,
+    /// Coalesced `last_used` stamps of Bearer tokens.
+    pub last_used: crate::service::tokens::LastUsed,
     /// Request id generator.
     pub request_ids: crate::middleware::request_id::RequestIds,
 }
@@ -120,7 +122,8 @@ impl AppState {
             csrf: CsrfKey::new(csrf_key),
             install_uuid,
             node,
-            bearer: Vec::new(),
+            bearer: vec![Arc::new(crate::auth::bearer::OpaqueTokens)],
+            last_used: crate::service::tokens::LastUsed::default(),
             public_origin,
             request_ids: crate::middleware::request_id::RequestIds::new(bytes(
                 rng_for_ids.as_ref(),

@@ -63,6 +63,16 @@ pub trait ThrottleStore: Send + Sync {
         rule: &ThrottleRule,
         now: OffsetDateTime,
     ) -> StoreResult<ThrottleDecision>;
+    /// Read-only: `Some(until)` when `key` is locked at `now` under `rule` (the same test
+    /// `throttle_reserve` makes), `None` otherwise. Counters that only count failures (the
+    /// per-source counter) are checked with this before an attempt and reserved after it
+    /// failed.
+    async fn throttle_locked(
+        &self,
+        key: &str,
+        rule: &ThrottleRule,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>>;
     /// Clears `key` (a successful attempt).
     async fn throttle_clear(&self, key: &str) -> StoreResult<()>;
     /// Remembers that `key` (an account + source pair) logged in successfully at `now`.

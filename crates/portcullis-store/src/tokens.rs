@@ -137,7 +137,7 @@ pub struct TokenQuery {
 pub enum RotateOutcome {
     /// The presented refresh token was consumed, its access token deleted, and the successor
     /// pair inserted in the same family.
-    Rotated(AccessTokenRecord),
+    Rotated(Box<AccessTokenRecord>),
     /// No such refresh token, or its family/user is revoked or inactive.
     Unknown,
     /// Presented with another client's credentials: nothing changed.
@@ -231,6 +231,13 @@ pub trait TokenStore: Send + Sync {
         rotation: Rotation,
         activity: Option<NewActivity>,
     ) -> StoreResult<RotateOutcome>;
+    /// The unconsumed, unrevoked refresh token with `hash` (whatever its expiry): its client,
+    /// owner and scope. Read before a rotation to check scope narrowing and the owner's
+    /// external-user rule; `rotate_refresh` re-checks everything itself.
+    async fn refresh_token_owner(
+        &self,
+        hash: &TokenHash,
+    ) -> StoreResult<Option<(ApplicationId, UserId, String)>>;
     /// RFC 7009 revocation of an application access or refresh token presented by `client`.
     async fn revoke_token_by_hash(
         &self,

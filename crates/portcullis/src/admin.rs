@@ -30,6 +30,17 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Revoke OAuth2 tokens. Without --all: access tokens only (of --user, or of every
+    /// user); with --all also refresh tokens. System-wide revocation is one mark, so it is
+    /// instant however many tokens exist. Prints counts, never token values.
+    RevokeTokens {
+        /// Only this user's tokens.
+        #[arg(long)]
+        user: Option<String>,
+        /// Also revoke refresh tokens (their applications must log in again).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 fn read_password(from_stdin: bool) -> Result<SecretString> {
@@ -107,6 +118,27 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<ExitCode> {
                 }
                 Err(e) => Err(anyhow::anyhow!("creating the user: {e}")),
             }
+        }
+        AdminCommand::RevokeTokens { user, all } => {
+            let store = crate::backend::open(config.database_url.expose()).await?;
+            let now = SystemClock.now();
+            let count = match user {
+                Some(name) => {
+                    let Some(u) = store.user_by_username(&name).await? else {
+                        eprintln!("error: no user {name:?}");
+                        return Ok(ExitCode::FAILURE);
+                    };
+                    store.revoke_user_tokens(u.id, all, now).await?
+                }
+                None => store.revoke_all_tokens(all, now).await?,
+            };
+            let what = if all {
+                "access and refresh tokens"
+            } else {
+                "access tokens"
+            };
+            println!("revoked {count} {what}");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -9,6 +9,7 @@
 
 use crate::auth::session::{self, LiveSession};
 use crate::auth::{bearer, cookies, csrf};
+use crate::error::ApiError;
 use crate::extract::client_ip::{RequestOrigin, request_origin};
 use crate::service::login;
 use crate::state::AppState;
@@ -32,6 +33,11 @@ pub enum Failure {
     /// The session won but the CSRF check failed (reason text), or a Basic unsafe request
     /// came from an untrusted Origin.
     Csrf(String),
+    /// The account is locked for this source (answered like bad credentials, with
+    /// `Retry-After` seconds).
+    Locked(u64),
+    /// The client network failed too often: 429 with `Retry-After` seconds.
+    Throttled(u64),
     /// Storage or the password pool could not answer: fail closed with 503.
     Unavailable(String),
 }
@@ -125,7 +131,15 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
     }
     match authorization {
         Some(Authorization::Basic { username, password }) => {
-            match login::check_password(state, &username, &password, true).await {
+            match login::check_password(
+                state,
+                &username,
+                &password,
+                true,
+                ctx.origin.client_ip,
+            )
+            .await
+            {
                 Ok(Some(user)) => {
                     if unsafe_method
                         && let Err(reason) = csrf::check_origin(state, &parts.headers, &ctx.origin)
@@ -154,6 +168,8 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
                     );
                     ctx.failure = Some(Failure::Credentials);
                 }
+                Err(ApiError::Locked(secs)) => ctx.failure = Some(Failure::Locked(secs)),
+                Err(ApiError::Throttled(secs)) => ctx.failure = Some(Failure::Throttled(secs)),
                 Err(e) => ctx.failure = Some(Failure::Unavailable(e.to_string())),
             }
         }

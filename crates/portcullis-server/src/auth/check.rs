@@ -40,6 +40,8 @@ impl FromRequestParts<AppState> for Authed {
                 Some(Failure::Token) => ApiError::InvalidToken,
                 Some(Failure::Csrf(reason)) => ApiError::Csrf(reason.clone()),
                 Some(Failure::Unavailable(m)) => ApiError::Unavailable(m.clone()),
+                Some(Failure::Locked(secs)) => ApiError::Locked(*secs),
+                Some(Failure::Throttled(secs)) => ApiError::Throttled(*secs),
                 Some(Failure::Credentials) | None => ApiError::NotAuthenticated,
             });
         };

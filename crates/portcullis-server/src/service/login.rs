@@ -3,46 +3,68 @@
 //! verified off the executor; a legacy or weaker hash is replaced by Argon2id with a
 //! conditional update that does not end the user's sessions.
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::service::throttle;
 use crate::state::AppState;
 use portcullis_core::password::Verification;
 use portcullis_core::user::User;
 use secrecy::{ExposeSecret, SecretString};
 
-/// Checks `username`/`password`. `Ok(None)` for any failed check (unknown user, inactive,
-/// external, local auth disabled, wrong password) — the caller cannot and must not tell
-/// them apart. `Err` only when storage or the password pool is unavailable.
+/// Checks `username`/`password` from `client`. `Ok(None)` for any failed check (unknown
+/// user, inactive, external, local auth disabled, wrong password) — the caller cannot and
+/// must not tell them apart. `Err(Locked)` / `Err(Throttled)` when the brute-force counters
+/// refuse the attempt (security.md §6); `Err(Unavailable)` when storage or the password pool
+/// cannot answer.
+///
+/// A Basic credential found in the verified-credential cache skips the counters: it was
+/// verified moments ago, and a guess can never hit the cache (its key is a MAC of the
+/// password), so the hot Basic path stays free of writes.
 pub async fn check_password(
     state: &AppState,
     username: &str,
     password: &SecretString,
     use_basic_cache: bool,
+    client: std::net::IpAddr,
 ) -> ApiResult<Option<User>> {
     let user = state.store.user_by_username(username).await?;
     let disable_local = state.settings.get().auth.disable_local_auth;
     let usable = user
         .as_ref()
         .filter(|u| u.is_active && !u.is_external() && !disable_local && u.password_hash.is_some());
-    let Some(user) = usable else {
-        // Same cost as a real check, so timing does not reveal which case applied.
-        state.passwords.verify(None, password.clone()).await?;
-        return Ok(None);
-    };
     let now = state.clock.now();
-    if use_basic_cache
+    if let Some(user) = usable
+        && use_basic_cache
         && state
             .basic_cache
             .hit(user.id, user.auth_generation, password.expose_secret(), now)
     {
         return Ok(Some(user.clone()));
     }
+    let attempt = match throttle::reserve(state, username, client).await {
+        Ok(a) => a,
+        Err(ApiError::Locked(secs)) => {
+            // Locked looks like a wrong password, timing included.
+            state.passwords.verify(None, password.clone()).await?;
+            return Err(ApiError::Locked(secs));
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(user) = usable else {
+        // Same cost as a real check, so timing does not reveal which case applied.
+        state.passwords.verify(None, password.clone()).await?;
+        throttle::failed(state, &attempt).await?;
+        return Ok(None);
+    };
     let stored = user.password_hash.clone();
     match state
         .passwords
         .verify(stored.clone(), password.clone())
         .await?
     {
-        Verification::Mismatch => Ok(None),
+        Verification::Mismatch => {
+            throttle::failed(state, &attempt).await?;
+            Ok(None)
+        }
         Verification::Match { needs_rehash } => {
             if needs_rehash && let Some(old) = stored {
                 let new = state.passwords.hash(password.clone()).await?;
@@ -52,6 +74,7 @@ pub async fn check_password(
                     .upgrade_password_hash(user.id, &old, &new)
                     .await?;
             }
+            throttle::succeeded(state, &attempt).await?;
             if use_basic_cache {
                 state.basic_cache.insert(
                     user.id,

@@ -5,4 +5,6 @@ pub mod bootstrap;
 pub mod login;
 pub mod passwords;
 pub mod settings;
+pub mod throttle;
+pub mod tokens;
 pub mod users;

@@ -62,7 +62,7 @@ fn add_cookie(resp: &mut Response, cookie: &str) {
 }
 
 /// Never-cache headers of the login and logout views.
-fn never_cache(state: &AppState, resp: &mut Response) {
+pub(crate) fn never_cache(state: &AppState, resp: &mut Response) {
     set(
         resp,
         "cache-control",
@@ -71,7 +71,7 @@ fn never_cache(state: &AppState, resp: &mut Response) {
     set(resp, "expires", &cookies::imf_fixdate(state.clock.now()));
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
     let mut resp = (status, body).into_response();
     set(&mut resp, "content-type", "text/html; charset=utf-8");
     resp
@@ -134,7 +134,7 @@ fn query_next(parts: &Parts) -> Option<String> {
 }
 
 /// The CSRF failure page of form views.
-fn csrf_failure(state: &AppState, reason: &str) -> Response {
+pub(crate) fn csrf_failure(state: &AppState, reason: &str) -> Response {
     tracing::info!(event = "csrf_failure", reason = %reason);
     let body = CsrfFailurePage { reason }.render().unwrap_or_default();
     let mut resp = html(StatusCode::FORBIDDEN, body);
@@ -159,7 +159,7 @@ fn check_form_csrf(
     }
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -219,7 +219,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         // Still spend a hash so timing says nothing about why it failed.
         state.passwords.verify(None, secret).await.map(|_| None)
     } else {
-        check_password(&state, &username, &secret, false).await
+        check_password(&state, &username, &secret, false, origin.client_ip).await
     };
     let user = match checked {
         Ok(Some(u)) => u,
@@ -233,6 +233,19 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
                 &username,
                 Some(BAD_LOGIN),
             );
+        }
+        Err(ApiError::Locked(secs)) => {
+            tracing::info!(event = "login_failure", reason = "locked", user = %username.escape_debug(), client = %origin.client_ip);
+            let mut resp = render_form(
+                &state,
+                &parts.headers,
+                StatusCode::UNAUTHORIZED,
+                &next,
+                &username,
+                Some(BAD_LOGIN),
+            );
+            set(&mut resp, "retry-after", &secs.to_string());
+            return resp;
         }
         Err(e) => return e.into_response(),
     };
@@ -266,7 +279,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-fn parse_form(bytes: &Bytes) -> Vec<(String, String)> {
+pub(crate) fn parse_form(bytes: &Bytes) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(bytes).unwrap_or_default()
 }
 

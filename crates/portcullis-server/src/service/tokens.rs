@@ -1,0 +1,453 @@
+//! OAuth2 access tokens: minting (personal and application tokens), the rules every minting
+//! path shares (scope grammar, lifetime from the settings read at creation, the external-user
+//! rule), visibility, updates, deletion, and the coalesced `last_used` stamps.
+//!
+//! Policy: a clear token value exists only in [`Issued`], which the one creating response
+//! consumes; storage and the activity stream only ever see hashes and the masked value.
+//! Every path that mints a token (the API, `/api/o/token/`, the admin CLI) goes through
+//! [`mint`], so the external-user rule and the lifetime can never be skipped (security.md P3).
+
+use crate::error::{ApiError, ApiResult, field_error};
+use crate::state::AppState;
+use portcullis_core::ids::{ApplicationId, TokenId};
+use portcullis_core::principal::Principal;
+use portcullis_core::scope::{SCOPE_ERROR, Scope};
+use portcullis_core::token::{PlainToken, TokenKind};
+use portcullis_core::user::User;
+use portcullis_store::{
+    AccessTokenRecord, ApplicationRecord, NewAccessToken, NewActivity, NewRefreshToken,
+};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use time::{Duration, OffsetDateTime};
+
+/// The masked value every response but the creating one shows.
+pub const MASKED: &str = "************";
+/// Activity-stream object type of tokens.
+pub const TOKEN_OBJECT: &str = "o_auth2_access_token";
+
+/// A freshly minted token with its clear values, for the one response that shows them.
+#[derive(Debug)]
+pub struct Issued {
+    /// The stored record.
+    pub record: AccessTokenRecord,
+    /// The clear access token.
+    pub token: PlainToken,
+    /// The clear refresh token (application tokens only).
+    pub refresh: Option<PlainToken>,
+}
+
+/// AWX's refusal for external users while `ALLOW_OAUTH2_FOR_EXTERNAL_USERS` is false.
+pub fn external_refusal(kind: &str) -> String {
+    format!(
+        "(access_denied) OAuth2 Tokens cannot be created by users associated with an external authentication provider ({kind})"
+    )
+}
+
+/// The external-user rule (`awx-api.md` §8.7), checked by every minting path at minting time.
+/// `Err(text)` carries AWX's refusal text; the surface decides how to render it.
+pub fn may_mint(state: &AppState, user: &User) -> Result<(), String> {
+    match &user.external_account {
+        Some(kind) if !state.settings.get().auth.allow_oauth2_for_external_users => {
+            Err(external_refusal(kind))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Validates a scope string as `awx-api.md` §8.5 wants it; the value is kept as given.
+pub fn validate_scope(s: &str) -> ApiResult<String> {
+    Scope::parse(s)
+        .map(|_| s.to_owned())
+        .ok_or_else(|| field_error("scope", SCOPE_ERROR))
+}
+
+/// What a create body asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateInput {
+    /// Free text.
+    pub description: String,
+    /// Application id, for application tokens.
+    pub application: Option<i64>,
+    /// Validated scope string.
+    pub scope: String,
+}
+
+/// Reads `{"description", "application", "scope"}` (all optional). Unknown keys are ignored,
+/// as DRF ignores read-only and unknown fields (`user` in the body never changes the owner).
+pub fn parse_create(body: &Map<String, Value>) -> ApiResult<CreateInput> {
+    let mut errors: Vec<(String, Vec<String>)> = Vec::new();
+    let description = match body.get("description") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => {
+            errors.push(("description".into(), vec!["Not a valid string.".into()]));
+            String::new()
+        }
+    };
+    let application = match body.get("application") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(id) => Some(id),
+            None => {
+                errors.push(("application".into(), vec![invalid_pk(&n.to_string())]));
+                None
+            }
+        },
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => match s.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.push((
+                    "application".into(),
+                    vec!["Incorrect type. Expected pk value, received str.".into()],
+                ));
+                None
+            }
+        },
+        Some(_) => {
+            errors.push((
+                "application".into(),
+                vec!["Incorrect type. Expected pk value.".into()],
+            ));
+            None
+        }
+    };
+    let scope = match body.get("scope") {
+        None | Some(Value::Null) => "write".to_owned(),
+        Some(Value::String(s)) => match Scope::parse(s) {
+            Some(_) => s.clone(),
+            None => {
+                errors.push(("scope".into(), vec![SCOPE_ERROR.into()]));
+                String::new()
+            }
+        },
+        Some(_) => {
+            errors.push(("scope".into(), vec![SCOPE_ERROR.into()]));
+            String::new()
+        }
+    };
+    if errors.is_empty() {
+        Ok(CreateInput {
+            description,
+            application,
+            scope,
+        })
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// DRF's text for a reference to a missing object.
+pub fn invalid_pk(id: &str) -> String {
+    format!("Invalid pk \"{id}\" - object does not exist.")
+}
+
+fn lifetime(seconds: i64) -> Duration {
+    Duration::seconds(seconds.max(1))
+}
+
+/// The activity entry of a created or deleted token: field → value, secrets masked.
+fn recorded(r: &AccessTokenRecord) -> Value {
+    json!({
+        "description": r.description,
+        "user": r.user_id.0,
+        "token": MASKED,
+        "refresh_token": if r.has_refresh { Value::from(MASKED) } else { Value::Null },
+        "application": r.application_id.map(|a| a.0),
+        "expires": crate::api::awx::render::awx_time(r.expires_at),
+        "scope": r.scope,
+    })
+}
+
+/// An activity entry about a token, when the stream is on. `id` `None` ⇒ the new token's id.
+pub fn activity(
+    state: &AppState,
+    actor: Option<&User>,
+    operation: &str,
+    id: Option<TokenId>,
+    changes: Value,
+) -> Option<NewActivity> {
+    state
+        .settings
+        .get()
+        .auth
+        .activity_stream_enabled
+        .then(|| NewActivity {
+            timestamp: state.clock.now(),
+            actor: actor.map(|u| u.id),
+            operation: operation.into(),
+            object1: TOKEN_OBJECT.into(),
+            object1_id: id.map(|t| t.0),
+            changes,
+        })
+}
+
+/// Mints a token for `owner`: a PAT when `application` is `None`, else an application token
+/// with a refresh token. Applies the external-user rule (as [`ApiError::Forbidden`] with
+/// AWX's text) and the lifetimes in force now. `actor` is recorded in the activity stream.
+pub async fn mint(
+    state: &AppState,
+    actor: Option<&User>,
+    owner: &User,
+    application: Option<&ApplicationRecord>,
+    scope: &str,
+    description: &str,
+) -> ApiResult<Issued> {
+    may_mint(state, owner).map_err(ApiError::Forbidden)?;
+    let now = state.clock.now();
+    let auth = state.settings.get().auth.clone();
+    let (kind, refresh) = match application {
+        None => (TokenKind::PersonalAccess, None),
+        Some(_) => (
+            TokenKind::AppAccess,
+            Some(PlainToken::generate(
+                TokenKind::AppRefresh,
+                state.rng.as_ref(),
+            )),
+        ),
+    };
+    let token = PlainToken::generate(kind, state.rng.as_ref());
+    let new = NewAccessToken {
+        hash: token.hash(),
+        user_id: owner.id,
+        application_id: application.map(|a| a.id),
+        scope: scope.to_owned(),
+        description: description.to_owned(),
+        created_at: now,
+        expires_at: now + lifetime(auth.access_token_expire_seconds),
+        refresh: refresh.as_ref().map(|r| NewRefreshToken {
+            hash: r.hash(),
+            expires_at: now + lifetime(auth.refresh_token_expire_seconds),
+        }),
+    };
+    // The entry is written in the same transaction; its changes are what the record will hold.
+    let preview = json!({
+        "description": description,
+        "user": owner.id.0,
+        "token": MASKED,
+        "refresh_token": if refresh.is_some() { Value::from(MASKED) } else { Value::Null },
+        "application": application.map(|a| a.id.0),
+        "expires": crate::api::awx::render::awx_time(new.expires_at),
+        "scope": scope,
+    });
+    let record = state
+        .store
+        .create_token(new, activity(state, actor, "create", None, preview))
+        .await?;
+    tracing::info!(
+        event = "token_created",
+        token = %token.hash().log_ref(),
+        user = %owner.username.escape_debug(),
+        application = ?application.map(|a| a.id.0),
+        "token created"
+    );
+    Ok(Issued {
+        record,
+        token,
+        refresh,
+    })
+}
+
+/// The API create path: validates `input` against the caller and mints for the caller.
+/// `force_personal` ignores `application` (`personal_tokens`); `require_application` refuses
+/// a PAT (`authorized_tokens`).
+pub async fn create_for_caller(
+    state: &AppState,
+    caller: &Principal,
+    input: CreateInput,
+    force_personal: bool,
+    require_application: bool,
+) -> ApiResult<Issued> {
+    let application = if force_personal {
+        None
+    } else {
+        match input.application {
+            None if require_application => {
+                return Err(field_error("application", "This field is required."));
+            }
+            None => None,
+            Some(id) => Some(
+                state
+                    .store
+                    .application_by_id(ApplicationId(id))
+                    .await?
+                    .ok_or_else(|| field_error("application", invalid_pk(&id.to_string())))?,
+            ),
+        }
+    };
+    // Every authenticated user may read applications (awx-api.md §9), so any existing
+    // application may be named here.
+    mint(
+        state,
+        Some(&caller.user),
+        &caller.user,
+        application.as_ref(),
+        &input.scope,
+        &input.description,
+    )
+    .await
+}
+
+/// True when `viewer` may read `token` (owner, superuser, auditor).
+pub fn can_read(viewer: &User, token: &AccessTokenRecord) -> bool {
+    viewer.can_read_all() || viewer.id == token.user_id
+}
+
+/// True when `viewer` may change or delete `token` (owner, superuser).
+pub fn can_change(viewer: &User, token: &AccessTokenRecord) -> bool {
+    viewer.is_superuser || viewer.id == token.user_id
+}
+
+/// The token `id` as `viewer` may see it; anyone else gets the 404 of a missing id.
+pub async fn visible(state: &AppState, viewer: &User, id: i64) -> ApiResult<AccessTokenRecord> {
+    match state.store.token_by_id(TokenId(id)).await? {
+        Some(t) if can_read(viewer, &t) => Ok(t),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// `PUT`/`PATCH /api/v2/tokens/<id>/`: only `description` and `scope` change.
+pub async fn update(
+    state: &AppState,
+    caller: &Principal,
+    token: &AccessTokenRecord,
+    body: &Map<String, Value>,
+) -> ApiResult<AccessTokenRecord> {
+    if !can_change(&caller.user, token) {
+        return Err(ApiError::PermissionDenied);
+    }
+    let description = match body.get("description") {
+        None => None,
+        Some(Value::Null) => Some(String::new()),
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(field_error("description", "Not a valid string.")),
+    };
+    let scope = match body.get("scope") {
+        None => None,
+        Some(Value::String(s)) => Some(validate_scope(s)?),
+        Some(_) => return Err(field_error("scope", SCOPE_ERROR)),
+    };
+    let mut changes = Map::new();
+    if let Some(d) = &description
+        && d != &token.description
+    {
+        changes.insert("description".into(), json!([token.description, d]));
+    }
+    if let Some(s) = &scope
+        && s != &token.scope
+    {
+        changes.insert("scope".into(), json!([token.scope, s]));
+    }
+    let entry = (!changes.is_empty())
+        .then(|| {
+            activity(
+                state,
+                Some(&caller.user),
+                "update",
+                Some(token.id),
+                Value::Object(changes),
+            )
+        })
+        .flatten();
+    Ok(state
+        .store
+        .update_token(token.id, description, scope, state.clock.now(), entry)
+        .await?)
+}
+
+/// `DELETE /api/v2/tokens/<id>/`: the token dies at once, with its refresh token.
+pub async fn delete(
+    state: &AppState,
+    caller: &Principal,
+    token: &AccessTokenRecord,
+) -> ApiResult<()> {
+    if !can_change(&caller.user, token) {
+        return Err(ApiError::PermissionDenied);
+    }
+    let entry = activity(
+        state,
+        Some(&caller.user),
+        "delete",
+        Some(token.id),
+        recorded(token),
+    );
+    state.store.delete_token(token.id, entry).await?;
+    tracing::info!(event = "token_revoked", token_id = token.id.0, "token deleted");
+    Ok(())
+}
+
+/// Coalesced `last_used` stamps: the request path only notes a use in memory when the
+/// token's stamp is older than the interval; a background task writes the noted uses in one
+/// batch. AWX writes twice per request; this writes at most once per token per interval.
+#[derive(Debug, Default)]
+pub struct LastUsed {
+    inner: Mutex<LastUsedInner>,
+}
+
+#[derive(Debug, Default)]
+struct LastUsedInner {
+    /// When this node last queued a stamp for each token.
+    queued: HashMap<TokenId, OffsetDateTime>,
+    /// Stamps waiting for the next flush.
+    pending: Vec<(TokenId, OffsetDateTime)>,
+}
+
+/// Entries kept in memory before old ones are dropped (they only suppress duplicate stamps).
+const LAST_USED_MEMORY: usize = 100_000;
+
+impl LastUsed {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LastUsedInner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Notes a use of `id` at `now`; `stored` is the stamp read with the token.
+    pub fn note(
+        &self,
+        id: TokenId,
+        stored: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+        interval: Duration,
+    ) {
+        if stored.is_some_and(|t| now - t < interval) {
+            return;
+        }
+        let mut g = self.lock();
+        if g.queued.get(&id).is_some_and(|t| now - *t < interval) {
+            return;
+        }
+        if g.queued.len() >= LAST_USED_MEMORY {
+            g.queued.retain(|_, t| now - *t < interval);
+        }
+        g.queued.insert(id, now);
+        g.pending.push((id, now));
+    }
+
+    /// Number of stamps waiting.
+    pub fn pending(&self) -> usize {
+        self.lock().pending.len()
+    }
+
+    /// Writes the waiting stamps in one batch; on failure they are put back for the next try.
+    pub async fn flush(&self, state: &AppState) -> ApiResult<usize> {
+        let batch = std::mem::take(&mut self.lock().pending);
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match state.store.stamp_last_used(&batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                let mut g = self.lock();
+                // Only `last_used` is lost if this keeps failing; it never affects access.
+                if g.pending.len() < LAST_USED_MEMORY {
+                    g.pending.extend(batch);
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
