@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the hot paths: password verification at the configured cost, the
 //! credential-format check, and the whole authenticator chain per scheme (anonymous 401,
-//! session cookie, Basic with the verified-credential cache) through the real router over
-//! a real SQLite store.
+//! session cookie, Basic with the verified-credential cache, Bearer personal access token)
+//! through the real router over a real SQLite store.
 
 #![allow(
     clippy::allow_attributes,
@@ -59,6 +59,7 @@ struct Fixture {
     app: axum::Router,
     session_cookie: String,
     basic: String,
+    bearer: String,
     _dir: tempfile::TempDir,
 }
 
@@ -120,10 +121,25 @@ async fn fixture() -> Fixture {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("bench:{PW}"))
     );
+    let created = send(
+        &app,
+        Request::post("/api/v2/tokens/")
+            .header("authorization", &basic)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let body = axum::body::to_bytes(created.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let token: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
     Fixture {
         app,
         session_cookie: format!("awx_sessionid={session}"),
         basic,
+        bearer,
         _dir: dir,
     }
 }
@@ -181,6 +197,19 @@ fn chain(c: &mut Criterion) {
                 &fx.app,
                 Request::get("/api/v2/me/")
                     .header("authorization", &fx.basic)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(r.status(), 200);
+        })
+    });
+    g.bench_function("bearer_pat", |b| {
+        b.to_async(&rt).iter(|| async {
+            let r = send(
+                &fx.app,
+                Request::get("/api/v2/me/")
+                    .header("authorization", &fx.bearer)
                     .body(Body::empty())
                     .unwrap(),
             )

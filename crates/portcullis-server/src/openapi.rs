@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and
 //! served at `/api/openapi.json`.
 
-use crate::api::awx::{discovery, login, me, render, settings, users};
+use crate::api::awx::{applications, discovery, login, me, oauth, render, settings, tokens, users};
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -19,6 +19,14 @@ use utoipa::OpenApi;
         me::get_me,
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         settings::list_settings, settings::get_settings, settings::update_settings, settings::reset_settings,
+        tokens::list_tokens, tokens::create_token, tokens::get_token, tokens::update_token, tokens::delete_token,
+        tokens::revoke_tokens,
+        tokens::list_user_tokens, tokens::create_user_token, tokens::list_personal_tokens,
+        tokens::create_personal_token, tokens::list_authorized_tokens, tokens::create_authorized_token,
+        applications::list_applications, applications::create_application, applications::get_application,
+        applications::update_application, applications::delete_application,
+        applications::list_application_tokens, applications::create_application_token,
+        oauth::token, oauth::revoke_token, oauth::introspect, oauth::authorize_form, oauth::authorize_decision,
     ),
     components(schemas(render::UserResponse)),
     tags(
@@ -26,6 +34,9 @@ use utoipa::OpenApi;
         (name = "session", description = "Session login with CSRF"),
         (name = "users", description = "Users and the caller"),
         (name = "settings", description = "Runtime authentication settings"),
+        (name = "tokens", description = "OAuth2 personal and application access tokens"),
+        (name = "applications", description = "OAuth2 applications"),
+        (name = "oauth2", description = "OAuth2 endpoints under /api/o/ (form-encoded)"),
     )
 )]
 pub struct ApiDoc;

@@ -56,7 +56,11 @@ pub(crate) const READ_ONLY: &str = "GET, HEAD, OPTIONS";
 /// Registers `path` (ending in `/`) and its slash-less twin. The twin answers `GET`/`HEAD`
 /// with AWX's 301 to the slashed path and handles other methods as if the slash were there
 /// (`awx-api.md` §2.4). Registering both keeps the rule out of every other request's path.
-pub(crate) fn awx_route(router: Router<AppState>, path: &str, mr: MethodRouter<AppState>) -> Router<AppState> {
+pub(crate) fn awx_route(
+    router: Router<AppState>,
+    path: &str,
+    mr: MethodRouter<AppState>,
+) -> Router<AppState> {
     let twin = path.trim_end_matches('/');
     let router = router.route(path, mr.clone());
     if twin.is_empty() || twin == path {

@@ -4,6 +4,7 @@ use crate::SqliteStore;
 use crate::error::{Outcome, corrupt};
 use portcullis_core::clock::{from_unix_ms, unix_ms};
 use portcullis_core::ids::UserId;
+use portcullis_store::activity::ActivityField;
 use portcullis_store::{
     ActivityEntry, ActivityQuery, ActivityStore, NewActivity, Page, StoreError, StoreResult,
 };
@@ -51,6 +52,17 @@ fn entry_from_row(row: &SqliteRow) -> Outcome<ActivityEntry> {
     })
 }
 
+/// The column of an order field (a fixed table: names are never interpolated from input).
+fn column(field: ActivityField) -> &'static str {
+    match field {
+        ActivityField::Id => "id",
+        ActivityField::Timestamp => "timestamp",
+        ActivityField::Operation => "operation",
+        ActivityField::Object1 => "object1",
+        ActivityField::Actor => "actor_id",
+    }
+}
+
 /// Appends the `WHERE` clause of `query`.
 fn push_where(qb: &mut QueryBuilder<Sqlite>, query: &ActivityQuery) {
     qb.push(" WHERE 1 = 1");
@@ -62,6 +74,45 @@ fn push_where(qb: &mut QueryBuilder<Sqlite>, query: &ActivityQuery) {
     }
     if let Some(actor) = query.actor {
         qb.push(" AND actor_id = ").push_bind(actor.0);
+    }
+    if let Some(id) = query.id {
+        qb.push(" AND id = ").push_bind(id);
+    }
+    if let Some(operation) = &query.operation {
+        qb.push(" AND operation = ").push_bind(operation.clone());
+    }
+    if let Some(ts) = query.timestamp {
+        qb.push(" AND timestamp = ").push_bind(unix_ms(ts));
+    }
+    if let Some(user) = query.involving {
+        qb.push(" AND (actor_id = ")
+            .push_bind(user.0)
+            .push(" OR (object1 = 'user' AND object1_id = ")
+            .push_bind(user.0)
+            .push("))");
+    }
+}
+
+/// Appends the `ORDER BY` clause of `query`: its order with the id tie-break, or newest first.
+fn push_order(qb: &mut QueryBuilder<Sqlite>, query: &ActivityQuery) {
+    let Some(order) = query.order else {
+        qb.push(" ORDER BY id DESC");
+        return;
+    };
+    let direction = if order.descending { " DESC" } else { " ASC" };
+    qb.push(" ORDER BY ")
+        .push(column(order.field))
+        .push(direction);
+    if order.field == ActivityField::Actor {
+        // Spelled out so both backends page identically.
+        qb.push(if order.descending {
+            " NULLS FIRST"
+        } else {
+            " NULLS LAST"
+        });
+    }
+    if order.field != ActivityField::Id {
+        qb.push(", id ASC");
     }
 }
 
@@ -77,8 +128,9 @@ impl SqliteStore {
              FROM activity_stream",
         );
         push_where(&mut select, query);
+        push_order(&mut select, query);
         select
-            .push(" ORDER BY id DESC LIMIT ")
+            .push(" LIMIT ")
             .push_bind(query.limit.max(0))
             .push(" OFFSET ")
             .push_bind(query.offset.max(0));

@@ -9,10 +9,14 @@
 //! time (`sqlx::query` + `bind`) and kept honest by the shared conformance suite.
 
 mod activity;
+mod apps;
 mod connect;
 mod error;
+mod resources;
 mod sessions;
 mod settings;
+mod throttle;
+mod tokens;
 mod users;
 
 pub use connect::Pragmas;

@@ -30,7 +30,31 @@ pub struct ActivityEntry {
     pub entry: NewActivity,
 }
 
-/// Filters for listing entries.
+/// A column entries can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityField {
+    /// Entry id.
+    Id,
+    /// When the change happened.
+    Timestamp,
+    /// `create`, `update`, `delete`.
+    Operation,
+    /// Object type.
+    Object1,
+    /// Acting user id; entries without an actor sort last ascending, first descending.
+    Actor,
+}
+
+/// An explicit order; ties are broken by id ascending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityOrder {
+    /// Order column.
+    pub field: ActivityField,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+/// Filters for listing entries. Every filter given must match (they combine with AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActivityQuery {
     /// Only this object type.
@@ -39,6 +63,17 @@ pub struct ActivityQuery {
     pub object1_id: Option<i64>,
     /// Only entries by this actor.
     pub actor: Option<UserId>,
+    /// Only the entry with this id.
+    pub id: Option<i64>,
+    /// Only this operation (`create`, `update`, `delete`).
+    pub operation: Option<String>,
+    /// Only entries written at exactly this instant (millisecond precision, as stored).
+    pub timestamp: Option<OffsetDateTime>,
+    /// Only entries that involve this user: those it is the actor of, and those whose object
+    /// is that user (`object1` `user` with its id).
+    pub involving: Option<UserId>,
+    /// Order of the rows; `None` is newest first by id.
+    pub order: Option<ActivityOrder>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -48,6 +83,6 @@ pub struct ActivityQuery {
 /// Reading the activity stream (writes happen inside the other stores' transactions).
 #[async_trait::async_trait]
 pub trait ActivityStore: Send + Sync {
-    /// Entries matching `query`, newest first by id.
+    /// Entries matching `query`, in its order (newest first by id unless it names one).
     async fn list_activity(&self, query: &ActivityQuery) -> StoreResult<Page<ActivityEntry>>;
 }

@@ -173,8 +173,7 @@ pub trait AppStore: Send + Sync {
         activity: Option<NewActivity>,
     ) -> StoreResult<ApplicationRecord>;
     /// By id.
-    async fn application_by_id(&self, id: ApplicationId)
-    -> StoreResult<Option<ApplicationRecord>>;
+    async fn application_by_id(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>>;
     /// By public client id (exact match).
     async fn application_by_client_id(
         &self,

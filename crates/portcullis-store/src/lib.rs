@@ -30,13 +30,13 @@ pub use resources::{
     HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewHost, NewInventory, ResourceQuery,
     ResourceStore,
 };
+pub use sessions::{NewSession, SessionRecord, SessionRekey, SessionStore};
+pub use settings::SettingsStore;
 pub use throttle::{ThrottleDecision, ThrottleRule, ThrottleStore};
 pub use tokens::{
     AccessTokenRecord, NewAccessToken, NewRefreshToken, RevokeOutcome, RotateOutcome, Rotation,
     TokenField, TokenKindFilter, TokenQuery, TokenStore,
 };
-pub use sessions::{NewSession, SessionRecord, SessionRekey, SessionStore};
-pub use settings::SettingsStore;
 pub use users::{FilterValue, NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
 
 /// One page of a listing plus the total count of matching rows.

@@ -145,8 +145,7 @@ pub trait ResourceStore: Send + Sync {
     /// By id.
     async fn inventory_by_id(&self, id: i64) -> StoreResult<Option<InventoryRecord>>;
     /// A page of inventories. An unknown field name matches nothing.
-    async fn list_inventories(&self, query: &ResourceQuery)
-    -> StoreResult<Page<InventoryRecord>>;
+    async fn list_inventories(&self, query: &ResourceQuery) -> StoreResult<Page<InventoryRecord>>;
     /// Applies `patch` (`modified_at = now`). `NotFound`, `Conflict("name")`.
     async fn update_inventory(
         &self,
@@ -158,8 +157,11 @@ pub trait ResourceStore: Send + Sync {
     async fn delete_inventory(&self, id: i64) -> StoreResult<()>;
     /// Inserts a host. `NotFound` if the inventory does not exist; `Conflict("name")` when
     /// the name is taken in that inventory.
-    async fn create_host(&self, new: NewHost, activity: Option<NewActivity>)
-    -> StoreResult<HostRecord>;
+    async fn create_host(
+        &self,
+        new: NewHost,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<HostRecord>;
     /// By id.
     async fn host_by_id(&self, id: i64) -> StoreResult<Option<HostRecord>>;
     /// A page of hosts.

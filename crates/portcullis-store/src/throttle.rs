@@ -31,7 +31,9 @@ impl ThrottleRule {
         if over == 0 {
             return Duration::ZERO;
         }
-        let factor = 1i32.checked_shl(over.saturating_sub(1).min(30)).unwrap_or(i32::MAX);
+        let factor = 1i32
+            .checked_shl(over.saturating_sub(1).min(30))
+            .unwrap_or(i32::MAX);
         let lock = self.base_lock.checked_mul(factor).unwrap_or(self.max_lock);
         lock.min(self.max_lock)
     }

@@ -256,8 +256,11 @@ pub trait TokenStore: Send + Sync {
     /// System-wide revocation as one mark: every access token that exists now (and, with
     /// `include_refresh`, every refresh token) is invalid from now on; tokens created later are
     /// not affected. Returns the number of live access tokens the mark covers.
-    async fn revoke_all_tokens(&self, include_refresh: bool, now: OffsetDateTime)
-    -> StoreResult<u64>;
+    async fn revoke_all_tokens(
+        &self,
+        include_refresh: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
     /// Revokes the access tokens of every user whose `external_account` is set (console
     /// action of D8). Returns how many.
     async fn revoke_external_users_tokens(&self, now: OffsetDateTime) -> StoreResult<u64>;

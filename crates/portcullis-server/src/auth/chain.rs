@@ -131,14 +131,8 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
     }
     match authorization {
         Some(Authorization::Basic { username, password }) => {
-            match login::check_password(
-                state,
-                &username,
-                &password,
-                true,
-                ctx.origin.client_ip,
-            )
-            .await
+            match login::check_password(state, &username, &password, true, ctx.origin.client_ip)
+                .await
             {
                 Ok(Some(user)) => {
                     if unsafe_method

@@ -26,7 +26,10 @@ pub struct Attempt {
 }
 
 fn hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The client network a source counter covers: /32 for IPv4, /64 for IPv6.
@@ -139,8 +142,13 @@ mod tests {
 
     #[test]
     fn networks_are_per_host_for_v4_and_per_64_for_v6() {
-        assert_eq!(network("192.0.2.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))), "192.0.2.7");
-        let v6: IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(
+            network("192.0.2.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
+            "192.0.2.7"
+        );
+        let v6: IpAddr = "2001:db8:1:2:3:4:5:6"
+            .parse()
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
         assert_eq!(network(v6), "2001:db8:1:2::/64");
     }
 }

@@ -374,7 +374,11 @@ pub async fn delete(
         recorded(token),
     );
     state.store.delete_token(token.id, entry).await?;
-    tracing::info!(event = "token_revoked", token_id = token.id.0, "token deleted");
+    tracing::info!(
+        event = "token_revoked",
+        token_id = token.id.0,
+        "token deleted"
+    );
     Ok(())
 }
 

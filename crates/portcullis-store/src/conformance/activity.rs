@@ -1,8 +1,10 @@
 //! Checks of the activity stream: entries are written in the same transaction as the change
-//! they record (and not at all when the change fails), and listing filters and pages them
-//! newest first.
+//! they record (and not at all when the change fails), and listing filters them (object,
+//! actor, operation, instant, id, "involving a user"), orders them (newest first unless told
+//! otherwise) and pages them.
 
 use super::{activity, at, create, new_user};
+use crate::activity::{ActivityField, ActivityOrder};
 use crate::{ActivityEntry, ActivityQuery, NewActivity, Store, StoreError, UserPatch};
 use portcullis_core::ids::UserId;
 use serde_json::json;
@@ -248,11 +250,27 @@ pub async fn password_change_and_disable_record_activity(store: Arc<dyn Store>) 
 pub async fn list_activity_filters_and_pages(store: Arc<dyn Store>) {
     let a = UserId(7001);
     let b = UserId(7002);
+    let stamped = |mut entry: NewActivity, ms: i64| {
+        entry.timestamp = at(ms);
+        entry
+    };
     let rows = vec![
-        activity("create", "user", Some(1), Some(a), json!({"n": 0})),
-        activity("update", "user", Some(1), Some(b), json!({"n": 1})),
-        activity("update", "user", Some(2), Some(a), json!({"n": 2})),
-        activity("update", "setting", None, Some(a), json!({"n": 3})),
+        stamped(
+            activity("create", "user", Some(1), Some(a), json!({"n": 0})),
+            3_000,
+        ),
+        stamped(
+            activity("update", "user", Some(1), Some(b), json!({"n": 1})),
+            1_000,
+        ),
+        stamped(
+            activity("update", "user", Some(2), Some(a), json!({"n": 2})),
+            1_000,
+        ),
+        stamped(
+            activity("update", "setting", None, Some(a), json!({"n": 3})),
+            5_000,
+        ),
         activity(
             "create",
             "o_auth2_access_token",
@@ -260,7 +278,10 @@ pub async fn list_activity_filters_and_pages(store: Arc<dyn Store>) {
             None,
             json!({"n": 4}),
         ),
-        activity("delete", "user", Some(1), Some(a), json!({"n": 5})),
+        stamped(
+            activity("delete", "user", Some(1), Some(a), json!({"n": 5})),
+            2_000,
+        ),
     ];
     store
         .write_settings(vec![], vec![], at(0), rows)
@@ -275,6 +296,7 @@ pub async fn list_activity_filters_and_pages(store: Arc<dyn Store>) {
             actor,
             limit: 100,
             offset: 0,
+            ..ActivityQuery::default()
         };
         async move {
             let page = store.list_activity(&q).await.expect("list_activity");
@@ -320,4 +342,207 @@ pub async fn list_activity_filters_and_pages(store: Arc<dyn Store>) {
         .await
         .expect("page");
     assert_eq!((beyond.total, beyond.items.len()), (6, 0));
+    list_activity_by_operation_instant_id_and_order(&store, a, b).await;
+}
+
+/// The `n` markers of the entries matching `query` (limit 100), and their total.
+async fn markers(store: &Arc<dyn Store>, query: ActivityQuery) -> (i64, Vec<i64>) {
+    let page = store
+        .list_activity(&ActivityQuery {
+            limit: 100,
+            ..query
+        })
+        .await
+        .expect("list_activity");
+    let ns = page
+        .items
+        .iter()
+        .filter_map(|e| e.entry.changes.get("n").and_then(serde_json::Value::as_i64))
+        .collect();
+    (page.total, ns)
+}
+
+/// Continues [`list_activity_filters_and_pages`] on its six rows: filters by operation,
+/// exact instant, entry id and "involving a user" (actor of, or the user as the object);
+/// explicit orders on every field with the id tie-break and the actor NULLs placed alike on
+/// both backends.
+async fn list_activity_by_operation_instant_id_and_order(
+    store: &Arc<dyn Store>,
+    a: UserId,
+    b: UserId,
+) {
+    let q = ActivityQuery::default;
+    let by = |field: ActivityField, descending: bool| Some(ActivityOrder { field, descending });
+    let update = Some("update".to_owned());
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                operation: update.clone(),
+                ..q()
+            }
+        )
+        .await,
+        (3, vec![3, 2, 1])
+    );
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                timestamp: Some(at(1_000)),
+                ..q()
+            }
+        )
+        .await,
+        (2, vec![2, 1])
+    );
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                timestamp: Some(at(1_001)),
+                ..q()
+            }
+        )
+        .await,
+        (0, vec![])
+    );
+    let orders = [
+        (ActivityField::Id, false, vec![0, 1, 2, 3, 4, 5]),
+        (ActivityField::Id, true, vec![5, 4, 3, 2, 1, 0]),
+        (ActivityField::Timestamp, false, vec![4, 1, 2, 5, 0, 3]),
+        (ActivityField::Timestamp, true, vec![3, 0, 5, 1, 2, 4]),
+        (ActivityField::Operation, false, vec![0, 4, 5, 1, 2, 3]),
+        (ActivityField::Operation, true, vec![1, 2, 3, 5, 0, 4]),
+        (ActivityField::Object1, false, vec![4, 3, 0, 1, 2, 5]),
+        (ActivityField::Object1, true, vec![0, 1, 2, 5, 3, 4]),
+        (ActivityField::Actor, false, vec![0, 2, 3, 5, 1, 4]),
+        (ActivityField::Actor, true, vec![4, 1, 0, 2, 3, 5]),
+    ];
+    for (field, descending, expected) in orders {
+        assert_eq!(
+            markers(
+                store,
+                ActivityQuery {
+                    order: by(field, descending),
+                    ..q()
+                }
+            )
+            .await,
+            (6, expected),
+            "order by {field:?}, descending {descending}"
+        );
+    }
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                operation: update,
+                order: by(ActivityField::Timestamp, false),
+                ..q()
+            }
+        )
+        .await,
+        (3, vec![1, 2, 3])
+    );
+    // Paging applies after the order.
+    let page = store
+        .list_activity(&ActivityQuery {
+            order: by(ActivityField::Timestamp, false),
+            limit: 2,
+            offset: 2,
+            ..q()
+        })
+        .await
+        .expect("page");
+    let ids: Vec<i64> = page.items.iter().map(|e| e.id).collect();
+    assert_eq!((page.total, ids.len()), (6, 2));
+
+    // One entry by id; an unknown id matches nothing.
+    let all = store
+        .list_activity(&ActivityQuery { limit: 100, ..q() })
+        .await
+        .expect("all");
+    let third = all
+        .items
+        .iter()
+        .find(|e| e.entry.changes.get("n") == Some(&json!(3)))
+        .expect("entry 3");
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                id: Some(third.id),
+                ..q()
+            }
+        )
+        .await,
+        (1, vec![3])
+    );
+    let missing = all.items.iter().map(|e| e.id).max().unwrap_or(0) + 100;
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                id: Some(missing),
+                ..q()
+            }
+        )
+        .await,
+        (0, vec![])
+    );
+
+    // "Involving" a user: entries it acted in, and those about that user.
+    let mut about_a = activity("update", "user", Some(a.0), Some(b), json!({"n": 6}));
+    about_a.timestamp = at(6_000);
+    store
+        .write_settings(vec![], vec![], at(0), vec![about_a])
+        .await
+        .expect("write activity");
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                involving: Some(a),
+                ..q()
+            }
+        )
+        .await,
+        (5, vec![6, 5, 3, 2, 0])
+    );
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                involving: Some(b),
+                ..q()
+            }
+        )
+        .await,
+        (2, vec![6, 1])
+    );
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                involving: Some(a),
+                actor: Some(b),
+                ..q()
+            }
+        )
+        .await,
+        (1, vec![6])
+    );
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                involving: Some(UserId(1)),
+                ..q()
+            }
+        )
+        .await,
+        (3, vec![5, 1, 0]),
+        "only `user` objects count: token 1 is not about user 1"
+    );
 }

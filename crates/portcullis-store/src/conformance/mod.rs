@@ -15,12 +15,16 @@
 )]
 
 pub mod activity;
+pub mod apps;
+pub mod resources;
 pub mod sessions;
 pub mod settings;
 pub mod store;
+pub mod throttle;
+pub mod tokens;
 pub mod users;
 
-use crate::{NewActivity, NewSession, NewUser, Store};
+use crate::{ApplicationRecord, NewActivity, NewApplication, NewSession, NewUser, Store};
 use portcullis_core::ids::UserId;
 use portcullis_core::session::SessionTimes;
 use portcullis_core::token::TokenHash;
@@ -87,6 +91,65 @@ macro_rules! conformance_tests {
                 settings_writes_record_activity,
                 password_change_and_disable_record_activity,
                 list_activity_filters_and_pages,
+            }
+            tokens {
+                create_token_round_trips_for_both_kinds,
+                create_token_for_a_missing_owner_is_not_found,
+                bearer_lookup_ends_at_the_deadline,
+                bearer_lookup_requires_an_active_user,
+                delete_token_also_kills_its_refresh_token,
+                list_tokens_filters_by_owner_application_and_kind,
+                list_tokens_applies_exact_match_filters,
+                list_tokens_orders_with_id_tiebreak_and_pages,
+                update_token_changes_only_description_and_scope,
+                stamp_last_used_keeps_the_latest_instant,
+                token_changes_write_activity,
+                rotate_refresh_issues_a_successor_in_the_family,
+                rotate_refresh_with_another_client_changes_nothing,
+                expired_refresh_token_is_refused_without_revoking,
+                refresh_presented_within_tolerance_is_a_lost_race,
+                reused_refresh_token_revokes_family,
+                concurrent_rotations_have_one_winner,
+                rotate_refresh_for_an_inactive_user_is_unknown,
+                revoke_access_token_by_hash_spares_its_refresh_token,
+                revoke_refresh_token_by_hash_kills_the_family,
+                revoke_by_hash_refuses_pats_and_other_clients,
+                revoke_user_tokens_counts_and_spares_other_users,
+                revoke_all_tokens_covers_only_existing_tokens,
+                revoke_all_tokens_with_refresh_covers_refresh_tokens,
+                revoke_external_users_tokens_hits_only_external_users,
+                purge_removes_expired_rows_and_keeps_reuse_detection,
+                refresh_token_owner_sees_only_usable_refresh_tokens,
+                delete_user_cascades_to_tokens,
+            }
+            apps {
+                create_application_round_trips_and_looks_up,
+                application_name_is_unique_per_organization,
+                list_applications_filters_orders_and_pages,
+                update_application_applies_the_patch,
+                delete_application_cascades_to_tokens_and_codes,
+                auth_code_is_consumed_once_with_its_fields,
+                auth_code_checks_expiry_and_client,
+                concurrent_code_consumption_has_one_winner,
+            }
+            resources {
+                create_inventory_round_trips_and_counts_hosts,
+                duplicate_inventory_name_is_a_conflict,
+                list_inventories_filters_orders_and_pages,
+                create_host_requires_its_inventory_and_a_unique_name,
+                list_hosts_filters_and_restricts_to_an_inventory,
+                update_and_delete_hosts,
+                update_and_delete_inventories,
+                unknown_filter_fields_match_nothing,
+            }
+            throttle {
+                throttle_locks_after_the_free_failures_and_doubles,
+                refused_attempts_never_extend_a_lock,
+                throttle_counter_resets_after_a_quiet_period,
+                throttle_clear_and_distinct_keys,
+                concurrent_reserves_grant_exactly_free_plus_one,
+                throttle_locked_reads_without_counting,
+                remember_source_honours_the_since_boundary,
             }
         }
     };
@@ -208,4 +271,32 @@ pub(crate) fn activity(
         object1_id: id,
         changes,
     }
+}
+
+/// An application named `name` in `organization`: confidential, password grant, with a
+/// client id and secret hash derived from the name.
+pub(crate) fn new_app(name: &str, organization: Option<i64>) -> NewApplication {
+    NewApplication {
+        name: name.to_owned(),
+        description: format!("about {name}"),
+        client_id: format!(
+            "{:x<40}",
+            format!("cid-{name}-{}", organization.unwrap_or(0))
+        ),
+        secret_hash: Some(TokenHash::of(&format!("pcl_cs_secret-of-{name}"))),
+        client_type: "confidential".to_owned(),
+        redirect_uris: format!("https://{name}.example.com/cb"),
+        authorization_grant_type: "password".to_owned(),
+        skip_authorization: false,
+        organization,
+        created_at: t0(),
+    }
+}
+
+/// Creates application `name` (no organization) without an activity entry.
+pub(crate) async fn create_app(store: &dyn Store, name: &str) -> ApplicationRecord {
+    store
+        .create_application(new_app(name, None), None)
+        .await
+        .expect("create_application failed")
 }

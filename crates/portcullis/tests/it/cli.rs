@@ -140,3 +140,78 @@ fn migrate_creates_the_sqlite_database() {
         "database file is private"
     );
 }
+
+async fn create_pat(s: &Server, user: &str, pw: &str) -> String {
+    let r = client()
+        .post(s.url("/api/v2/tokens/"))
+        .basic_auth(user, Some(pw))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: serde_json::Value = r.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn bearer_status(s: &Server, token: &str) -> u16 {
+    client()
+        .get(s.url("/api/v2/me/"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// `portcullis admin revoke-tokens`: per user, then system-wide; counts printed, never a
+/// token value; revocation takes effect on the running server's next request.
+#[tokio::test]
+async fn revoke_tokens_ends_a_users_tokens_then_every_token() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, pw) in [("bob", "bobs-password-1"), ("carol", "carols-password-1")] {
+        let (code, out, err) = portcullis(
+            dir.path(),
+            &["admin", "create-user", name, "--password-stdin"],
+            &[],
+            &format!("{pw}\n"),
+        );
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    let s = Server::start(dir.path(), &[]).await;
+    let bob1 = create_pat(&s, "bob", "bobs-password-1").await;
+    let bob2 = create_pat(&s, "bob", "bobs-password-1").await;
+    let carol = create_pat(&s, "carol", "carols-password-1").await;
+    assert_eq!(bearer_status(&s, &bob1).await, 200);
+
+    let (code, out, err) = portcullis(
+        dir.path(),
+        &["admin", "revoke-tokens", "--user", "bob"],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), "revoked 2 access tokens");
+    assert!(!out.contains("pcl_") && !err.contains("pcl_"));
+    assert_eq!(bearer_status(&s, &bob1).await, 401);
+    assert_eq!(bearer_status(&s, &bob2).await, 401);
+    assert_eq!(bearer_status(&s, &carol).await, 200);
+
+    let (code, _, err) = portcullis(
+        dir.path(),
+        &["admin", "revoke-tokens", "--user", "nobody"],
+        &[],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("no user"), "{err}");
+
+    let (code, out, err) = portcullis(dir.path(), &["admin", "revoke-tokens", "--all"], &[], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.trim(), "revoked 1 access and refresh tokens");
+    assert_eq!(bearer_status(&s, &carol).await, 401);
+    // Tokens minted after the system-wide mark work.
+    let fresh = create_pat(&s, "carol", "carols-password-1").await;
+    assert_eq!(bearer_status(&s, &fresh).await, 200);
+    s.stop().await;
+}

@@ -213,7 +213,12 @@ fn parse(body: &Map<String, Value>, existing: Option<&ApplicationRecord>) -> Api
         _ => {}
     }
     let description = string(body, "description", &mut errors);
-    let client_type = choice(body, "client_type", &["confidential", "public"], &mut errors);
+    let client_type = choice(
+        body,
+        "client_type",
+        &["confidential", "public"],
+        &mut errors,
+    );
     if creating && client_type.is_none() && !body.contains_key("client_type") {
         push(&mut errors, "client_type", "This field is required.");
     }
@@ -244,7 +249,11 @@ fn parse(body: &Map<String, Value>, existing: Option<&ApplicationRecord>) -> Api
         None => None,
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => {
-            push(&mut errors, "skip_authorization", "Must be a valid boolean.");
+            push(
+                &mut errors,
+                "skip_authorization",
+                "Must be a valid boolean.",
+            );
             None
         }
     };
@@ -257,11 +266,7 @@ fn parse(body: &Map<String, Value>, existing: Option<&ApplicationRecord>) -> Api
             let shown = other
                 .as_str()
                 .map_or_else(|| other.to_string(), str::to_owned);
-            push(
-                &mut errors,
-                "organization",
-                tokens::invalid_pk(&shown),
-            );
+            push(&mut errors, "organization", tokens::invalid_pk(&shown));
             None
         }
     };
@@ -459,9 +464,9 @@ pub async fn update_application(
     // Turning a public client confidential mints its first secret; it cannot be shown
     // later, so the operator recreates the application instead (AWX behaves the same).
     let secret_hash = match input.client_type.as_deref() {
-        Some("confidential") if app.client_type != "confidential" => Some(
-            PlainToken::generate(TokenKind::ClientSecret, state.rng.as_ref()).hash(),
-        ),
+        Some("confidential") if app.client_type != "confidential" => {
+            Some(PlainToken::generate(TokenKind::ClientSecret, state.rng.as_ref()).hash())
+        }
         _ => None,
     };
     let patch = ApplicationPatch {

@@ -1,15 +1,15 @@
 //! The AWX / Astra Automation Controller-compatible API (`awx-api.md`).
 
+pub mod activity;
+pub mod applications;
 pub mod discovery;
 pub mod login;
 pub mod me;
-pub mod paging;
-pub mod render;
-pub mod settings;
-pub mod users;
-pub mod activity;
-pub mod applications;
 pub mod oauth;
 pub mod options;
+pub mod paging;
+pub mod render;
 pub mod resources;
+pub mod settings;
 pub mod tokens;
+pub mod users;

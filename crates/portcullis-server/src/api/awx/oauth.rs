@@ -156,10 +156,12 @@ impl Form {
 async fn read_form(state: &AppState, parts: &Parts, body: Body) -> OAuthResult<Form> {
     let query: Vec<(String, String)> =
         serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).map_err(|_| INVALID_REQUEST)?;
-    if query
-        .iter()
-        .any(|(k, _)| matches!(k.as_str(), "client_secret" | "password" | "refresh_token" | "code"))
-    {
+    if query.iter().any(|(k, _)| {
+        matches!(
+            k.as_str(),
+            "client_secret" | "password" | "refresh_token" | "code"
+        )
+    }) {
         return Err(INVALID_REQUEST);
     }
     if !is_form(&parts.headers) {
@@ -194,7 +196,8 @@ async fn authenticate_client(
         None => match form.get("client_id") {
             Some(id) => (
                 id.to_owned(),
-                form.get("client_secret").map(|s| SecretString::from(s.to_owned())),
+                form.get("client_secret")
+                    .map(|s| SecretString::from(s.to_owned())),
             ),
             None => return Err(OAuthError::InvalidClient),
         },
@@ -205,8 +208,7 @@ async fn authenticate_client(
     match (&app.secret_hash, secret) {
         (None, _) => Ok(app),
         (Some(stored), Some(presented)) => {
-            let Ok(hash) = token::parse(TokenKind::ClientSecret, presented.expose_secret())
-            else {
+            let Ok(hash) = token::parse(TokenKind::ClientSecret, presented.expose_secret()) else {
                 return Err(OAuthError::InvalidClient);
             };
             if bool::from(hash.as_bytes().ct_eq(stored.as_bytes())) {
@@ -274,7 +276,9 @@ async fn grant(state: &AppState, parts: &Parts, body: Body) -> OAuthResult<Respo
     let grant_type = form.get("grant_type");
     if !matches!(
         grant_type,
-        Some("password" | "refresh_token" | "authorization_code" | "client_credentials" | "implicit")
+        Some(
+            "password" | "refresh_token" | "authorization_code" | "client_credentials" | "implicit"
+        )
     ) {
         return Err(OAuthError::BadRequest("unsupported_grant_type", None));
     }
@@ -373,8 +377,7 @@ async fn refresh_grant(
             expires_at: now + time::Duration::seconds(auth.access_token_expire_seconds.max(1)),
             refresh: Some(portcullis_store::NewRefreshToken {
                 hash: refresh.hash(),
-                expires_at: now
-                    + time::Duration::seconds(auth.refresh_token_expire_seconds.max(1)),
+                expires_at: now + time::Duration::seconds(auth.refresh_token_expire_seconds.max(1)),
             }),
         },
         now,
@@ -391,7 +394,11 @@ async fn refresh_grant(
     );
     match state.store.rotate_refresh(rotation, entry).await? {
         RotateOutcome::Rotated(record) => {
-            tracing::info!(event = "refresh_rotated", application = app.id.0, token_id = record.id.0);
+            tracing::info!(
+                event = "refresh_rotated",
+                application = app.id.0,
+                token_id = record.id.0
+            );
             let issued = tokens::Issued {
                 record: *record,
                 token: access,
@@ -405,10 +412,17 @@ async fn refresh_grant(
         )),
         RotateOutcome::RaceLost => Err(OAuthError::BadRequest(
             "invalid_request",
-            Some("This refresh token was just rotated by another request; use the newest refresh token."),
+            Some(
+                "This refresh token was just rotated by another request; use the newest refresh token.",
+            ),
         )),
         RotateOutcome::Reused { user_id } => {
-            tracing::warn!(event = "refresh_token_reuse", application = app.id.0, user_id = user_id.0, "spent refresh token presented again: family revoked");
+            tracing::warn!(
+                event = "refresh_token_reuse",
+                application = app.id.0,
+                user_id = user_id.0,
+                "spent refresh token presented again: family revoked"
+            );
             Err(OAuthError::BadRequest("invalid_grant", None))
         }
         RotateOutcome::Unknown | RotateOutcome::WrongClient => {
@@ -640,7 +654,9 @@ async fn authz_request(
     };
     let bad = |m: &str| error_page(state, m);
     if get("response_type").as_deref() != Some("code") {
-        return Err(bad("Unsupported response type: only response_type=code is offered."));
+        return Err(bad(
+            "Unsupported response type: only response_type=code is offered.",
+        ));
     }
     let Some(client_id) = get("client_id") else {
         return Err(bad("Missing client_id."));
@@ -653,7 +669,10 @@ async fn authz_request(
     let registered: Vec<&str> = app.redirect_uris.split_whitespace().collect();
     let redirect_uri = match get("redirect_uri") {
         Some(r) if registered.contains(&r.as_str()) => r,
-        None if registered.len() == 1 => registered.first().map(|s| (*s).to_owned()).unwrap_or_default(),
+        None if registered.len() == 1 => registered
+            .first()
+            .map(|s| (*s).to_owned())
+            .unwrap_or_default(),
         _ => return Err(bad("Mismatching redirect URI.")),
     };
     let scope = get("scope").unwrap_or_else(|| "read write".into());
@@ -672,7 +691,9 @@ async fn authz_request(
     };
     // Public clients cannot keep a secret: they must bind the code with PKCE S256.
     if app.secret_hash.is_none() && !matches!(&challenge, Some((_, m)) if m == "S256") {
-        return Err(bad("Public clients must use PKCE with code_challenge_method=S256."));
+        return Err(bad(
+            "Public clients must use PKCE with code_challenge_method=S256.",
+        ));
     }
     Ok(AuthzRequest {
         app,
@@ -704,7 +725,12 @@ async fn approve(state: &AppState, user: &User, req: &AuthzRequest) -> Response 
     let raw: [u8; 32] = portcullis_core::rng::bytes(state.rng.as_ref());
     let code = URL_SAFE_NO_PAD.encode(raw);
     let now = state.clock.now();
-    let ttl = state.settings.get().auth.authorization_code_expire_seconds.max(1);
+    let ttl = state
+        .settings
+        .get()
+        .auth
+        .authorization_code_expire_seconds
+        .max(1);
     let new = NewAuthCode {
         hash: TokenHash::of(&code),
         application_id: req.app.id,
@@ -838,8 +864,14 @@ pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
     let mut router = router;
     for (path, mr) in [
         ("/api/o/token/", view("POST, OPTIONS", post(token))),
-        ("/api/o/revoke_token/", view("POST, OPTIONS", post(revoke_token))),
-        ("/api/o/introspect/", view("POST, OPTIONS", post(introspect))),
+        (
+            "/api/o/revoke_token/",
+            view("POST, OPTIONS", post(revoke_token)),
+        ),
+        (
+            "/api/o/introspect/",
+            view("POST, OPTIONS", post(introspect)),
+        ),
         (
             "/api/o/authorize/",
             view(
@@ -863,7 +895,11 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mJ0kQr5ZT2MVF6Jyq2LNtqC5OLbCq0";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_matches(verifier, challenge, "S256"));
-        assert!(!pkce_matches(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cX", "S256"));
+        assert!(!pkce_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cX",
+            "S256"
+        ));
         assert!(!pkce_matches("short", "short", "plain"));
     }
 

@@ -55,7 +55,10 @@ fn field(name: &str) -> Option<TokenField> {
 pub fn render(r: &AccessTokenRecord, clear: Option<&Issued>) -> Value {
     let id = r.id.0;
     let mut related = Map::new();
-    related.insert("user".into(), json!(format!("/api/v2/users/{}/", r.user_id)));
+    related.insert(
+        "user".into(),
+        json!(format!("/api/v2/users/{}/", r.user_id)),
+    );
     if let Some(app) = r.application_id {
         related.insert(
             "application".into(),

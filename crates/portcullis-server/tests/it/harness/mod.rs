@@ -777,3 +777,116 @@ pub fn html_escape(text: &str) -> String {
         .replace('"', "&#34;")
         .replace('\'', "&#39;")
 }
+
+/// `Authorization: Bearer <token>`.
+impl RequestBuilder<'_> {
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+}
+
+/// An OAuth2 application as its creating 201 showed it.
+#[derive(Debug, Clone)]
+pub struct CreatedApp {
+    /// Application id.
+    pub id: i64,
+    /// Public client id.
+    pub client_id: String,
+    /// Clear client secret (confidential clients only).
+    pub secret: Option<String>,
+    /// The whole 201 body.
+    pub body: Value,
+}
+
+impl TestApp {
+    /// Creates a personal access token for `user` over Basic (`POST /api/v2/tokens/`) and
+    /// returns its id and clear value; panics unless the answer is 201.
+    pub async fn create_pat(&self, user: &str, pw: &str, scope: &str) -> (i64, String) {
+        let r = self
+            .post("/api/v2/tokens/")
+            .basic(user, pw)
+            .json(&serde_json::json!({ "scope": scope }))
+            .send()
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "create PAT: {}", r.text());
+        let body = r.json();
+        (
+            body["id"].as_i64().expect("token id"),
+            body["token"].as_str().expect("clear token").to_owned(),
+        )
+    }
+
+    /// Creates an application as `admin` (default password, which must exist) from `body`;
+    /// panics unless the answer is 201.
+    pub async fn create_app(&self, body: Value) -> CreatedApp {
+        let r = self
+            .post("/api/v2/applications/")
+            .basic("admin", PASSWORD)
+            .json(&body)
+            .send()
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "create app: {}", r.text());
+        let body = r.json();
+        CreatedApp {
+            id: body["id"].as_i64().expect("application id"),
+            client_id: body["client_id"].as_str().expect("client_id").to_owned(),
+            secret: body["client_secret"].as_str().map(str::to_owned),
+            body,
+        }
+    }
+
+    /// Creates a confidential `password`-grant application named `name`.
+    pub async fn password_app(&self, name: &str) -> CreatedApp {
+        self.create_app(serde_json::json!({
+            "name": name,
+            "client_type": "confidential",
+            "authorization_grant_type": "password",
+        }))
+        .await
+    }
+
+    /// `POST /api/o/token/` with Basic client authentication and a form body.
+    pub async fn oauth_token(&self, client: &CreatedApp, pairs: &[(&str, &str)]) -> Resp {
+        self.post("/api/o/token/")
+            .basic(&client.client_id, client.secret.as_deref().unwrap_or(""))
+            .form(pairs)
+            .send()
+            .await
+    }
+
+    /// A password grant for `user` (default password) through `client`; returns the
+    /// access and refresh tokens, panicking unless the answer is 200.
+    pub async fn password_grant(
+        &self,
+        client: &CreatedApp,
+        user: &str,
+        scope: Option<&str>,
+    ) -> (String, String) {
+        let mut pairs = vec![
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", PASSWORD),
+        ];
+        if let Some(s) = scope {
+            pairs.push(("scope", s));
+        }
+        let r = self.oauth_token(client, &pairs).await;
+        assert_eq!(r.status, StatusCode::OK, "password grant: {}", r.text());
+        let body = r.json();
+        (
+            body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_owned(),
+            body["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_owned(),
+        )
+    }
+
+    /// `GET /api/v2/me/` with `token`: the status only.
+    pub async fn me_with(&self, token: &str) -> StatusCode {
+        self.get("/api/v2/me/").bearer(token).send().await.status
+    }
+}

@@ -1,0 +1,375 @@
+//! [`AppStore`] on SQLite.
+//!
+//! Policy: deleting an application takes its tokens, refresh families and codes with it
+//! through `ON DELETE CASCADE`; an authorization code is consumed by one conditional
+//! `UPDATE … RETURNING`, so of any number of racing exchanges exactly one gets the code.
+
+use crate::SqliteStore;
+use crate::activity::insert_activity;
+use crate::error::{Failure, Outcome};
+use crate::tokens::{
+    Cell, ColumnKind, empty_page, hash_from_blob, push_match, push_order_and_page,
+};
+use portcullis_core::clock::{from_unix_ms, unix_ms};
+use portcullis_core::ids::{ApplicationId, UserId};
+use portcullis_core::token::TokenHash;
+use portcullis_store::{
+    AppStore, ApplicationField, ApplicationPatch, ApplicationQuery, ApplicationRecord,
+    AuthCodeRecord, NewActivity, NewApplication, NewAuthCode, Page, StoreError, StoreResult,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use time::OffsetDateTime;
+
+/// The application columns in the order `app_from_row` reads them, as a literal for `concat!`.
+macro_rules! app_columns {
+    () => {
+        "id, name, description, client_id, secret_hash, client_type, redirect_uris, \
+         authorization_grant_type, skip_authorization, organization, created_at, modified_at"
+    };
+}
+
+/// Decodes an application from a row holding [`app_columns!`].
+fn app_from_row(row: &SqliteRow) -> Outcome<ApplicationRecord> {
+    let secret_hash = row
+        .try_get::<Option<Vec<u8>>, _>("secret_hash")?
+        .map(|blob| hash_from_blob(blob, "application secret hash (not 32 bytes)"))
+        .transpose()?;
+    Ok(ApplicationRecord {
+        id: ApplicationId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        client_id: row.try_get("client_id")?,
+        secret_hash,
+        client_type: row.try_get("client_type")?,
+        redirect_uris: row.try_get("redirect_uris")?,
+        authorization_grant_type: row.try_get("authorization_grant_type")?,
+        skip_authorization: row.try_get("skip_authorization")?,
+        organization: row.try_get("organization")?,
+        created_at: from_unix_ms(row.try_get("created_at")?),
+        modified_at: from_unix_ms(row.try_get("modified_at")?),
+    })
+}
+
+/// Fixed column and filter kind of each application field (never caller text in SQL).
+fn app_column(field: ApplicationField) -> (&'static str, ColumnKind) {
+    match field {
+        ApplicationField::Id => ("id", ColumnKind::Int),
+        ApplicationField::Name => ("name", ColumnKind::Text),
+        ApplicationField::Description => ("description", ColumnKind::Text),
+        ApplicationField::ClientId => ("client_id", ColumnKind::Text),
+        ApplicationField::ClientType => ("client_type", ColumnKind::Text),
+        ApplicationField::RedirectUris => ("redirect_uris", ColumnKind::Text),
+        ApplicationField::AuthorizationGrantType => ("authorization_grant_type", ColumnKind::Text),
+        ApplicationField::SkipAuthorization => ("skip_authorization", ColumnKind::Bool),
+        ApplicationField::Organization => ("organization", ColumnKind::Related),
+        ApplicationField::Created => ("created_at", ColumnKind::Instant),
+        ApplicationField::Modified => ("modified_at", ColumnKind::Instant),
+    }
+}
+
+/// Appends the `WHERE` clause of an application listing (filters already parsed).
+fn push_app_where(qb: &mut QueryBuilder<Sqlite>, filters: &[(&'static str, Cell)]) {
+    qb.push(" WHERE 1 = 1");
+    for (column, cell) in filters {
+        push_match(qb, column, cell);
+    }
+}
+
+impl SqliteStore {
+    /// See [`AppStore::create_application`].
+    async fn insert_application(
+        &self,
+        new: NewApplication,
+        activity: Option<NewActivity>,
+    ) -> Outcome<ApplicationRecord> {
+        let mut tx = self.write().await?;
+        // A taken name fails on UNIQUE (name, organization_key), reported as Conflict("name").
+        let row = sqlx::query(concat!(
+            "INSERT INTO oauth_applications (name, description, client_id, secret_hash, \
+             client_type, redirect_uris, authorization_grant_type, skip_authorization, \
+             organization, created_at, modified_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) RETURNING ",
+            app_columns!()
+        ))
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(&new.client_id)
+        .bind(new.secret_hash.as_ref().map(|h| h.as_bytes().as_slice()))
+        .bind(&new.client_type)
+        .bind(&new.redirect_uris)
+        .bind(&new.authorization_grant_type)
+        .bind(new.skip_authorization)
+        .bind(new.organization)
+        .bind(unix_ms(new.created_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let app = app_from_row(&row)?;
+        if let Some(mut entry) = activity {
+            entry.object1_id = entry.object1_id.or(Some(app.id.0));
+            insert_activity(&mut tx, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    /// One application by a unique column.
+    async fn application_where(
+        &self,
+        sql: &'static str,
+        key: AppKey<'_>,
+    ) -> Outcome<Option<ApplicationRecord>> {
+        let q = sqlx::query(sql);
+        let q = match key {
+            AppKey::Id(id) => q.bind(id.0),
+            AppKey::ClientId(client_id) => q.bind(client_id),
+        };
+        let row = q.fetch_optional(&self.pool).await?;
+        row.as_ref().map(app_from_row).transpose()
+    }
+
+    /// See [`AppStore::list_applications`].
+    async fn page_applications(
+        &self,
+        query: &ApplicationQuery,
+    ) -> Outcome<Page<ApplicationRecord>> {
+        let mut filters = Vec::with_capacity(query.filters.len());
+        for (field, value) in &query.filters {
+            let (column, kind) = app_column(*field);
+            match kind.parse(value) {
+                Some(cell) => filters.push((column, cell)),
+                None => return Ok(empty_page()),
+            }
+        }
+
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM oauth_applications");
+        push_app_where(&mut count, &filters);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut select = QueryBuilder::<Sqlite>::new(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM oauth_applications"
+        ));
+        push_app_where(&mut select, &filters);
+        let order = query.order.map(|(field, descending)| {
+            let (column, _) = app_column(field);
+            (column, descending, field == ApplicationField::Organization)
+        });
+        push_order_and_page(&mut select, order, "id", query.limit, query.offset);
+        let rows = select.build().fetch_all(&self.pool).await?;
+        let items = rows.iter().map(app_from_row).collect::<Outcome<Vec<_>>>()?;
+        Ok(Page { total, items })
+    }
+
+    /// See [`AppStore::update_application`].
+    async fn patch_application(
+        &self,
+        id: ApplicationId,
+        patch: ApplicationPatch,
+        now: OffsetDateTime,
+        activity: Option<NewActivity>,
+    ) -> Outcome<ApplicationRecord> {
+        let mut tx = self.write().await?;
+        // Every right-hand side reads the row as it was before this statement, so the secret
+        // rule sees the new client type (?4) against the old one without a second read: a new
+        // secret wins, a switch to public drops the secret, anything else keeps it.
+        let row = sqlx::query(concat!(
+            "UPDATE oauth_applications SET \
+               name = COALESCE(?1, name), \
+               description = COALESCE(?2, description), \
+               secret_hash = CASE \
+                 WHEN ?3 IS NOT NULL THEN ?3 \
+                 WHEN COALESCE(?4, client_type) = 'public' THEN NULL \
+                 ELSE secret_hash END, \
+               client_type = COALESCE(?4, client_type), \
+               redirect_uris = COALESCE(?5, redirect_uris), \
+               skip_authorization = COALESCE(?6, skip_authorization), \
+               organization = CASE WHEN ?7 THEN ?8 ELSE organization END, \
+               modified_at = ?9 \
+             WHERE id = ?10 RETURNING ",
+            app_columns!()
+        ))
+        .bind(&patch.name)
+        .bind(&patch.description)
+        .bind(patch.secret_hash.as_ref().map(|h| h.as_bytes().as_slice()))
+        .bind(&patch.client_type)
+        .bind(&patch.redirect_uris)
+        .bind(patch.skip_authorization)
+        .bind(patch.organization.is_some())
+        .bind(patch.organization.flatten())
+        .bind(unix_ms(now))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let app = app_from_row(&row)?;
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    /// See [`AppStore::delete_application`].
+    async fn remove_application(
+        &self,
+        id: ApplicationId,
+        activity: Option<NewActivity>,
+    ) -> Outcome<()> {
+        let mut tx = self.write().await?;
+        // Tokens, refresh families (and their tokens) and codes go with the row (ON DELETE
+        // CASCADE; foreign_keys is checked at connect).
+        let deleted = sqlx::query("DELETE FROM oauth_applications WHERE id = ?1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(Failure::Store(StoreError::NotFound));
+        }
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// See [`AppStore::create_auth_code`].
+    async fn insert_auth_code(&self, new: NewAuthCode) -> Outcome<()> {
+        let mut tx = self.write().await?;
+        // A missing application or user is a foreign-key violation: NotFound.
+        sqlx::query(
+            "INSERT INTO oauth_auth_codes (hash, application_id, user_id, redirect_uri, scope, \
+             code_challenge, code_challenge_method, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .bind(new.hash.as_bytes().as_slice())
+        .bind(new.application_id.0)
+        .bind(new.user_id.0)
+        .bind(&new.redirect_uri)
+        .bind(&new.scope)
+        .bind(&new.code_challenge)
+        .bind(&new.code_challenge_method)
+        .bind(unix_ms(new.created_at))
+        .bind(unix_ms(new.expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// See [`AppStore::consume_auth_code`].
+    async fn take_auth_code(
+        &self,
+        hash: &TokenHash,
+        client: ApplicationId,
+        now: OffsetDateTime,
+    ) -> Outcome<Option<AuthCodeRecord>> {
+        let mut tx = self.write().await?;
+        // Every condition in the one UPDATE: a second exchange finds used_at set and gets
+        // nothing, and the caller cannot tell why (unknown, used, expired, other client).
+        let row = sqlx::query(
+            "UPDATE oauth_auth_codes SET used_at = ?1 \
+             WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1 AND application_id = ?3 \
+             RETURNING user_id, redirect_uri, scope, code_challenge, code_challenge_method",
+        )
+        .bind(unix_ms(now))
+        .bind(hash.as_bytes().as_slice())
+        .bind(client.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let code = match row {
+            None => None,
+            Some(row) => Some(AuthCodeRecord {
+                user_id: UserId(row.try_get("user_id")?),
+                redirect_uri: row.try_get("redirect_uri")?,
+                scope: row.try_get("scope")?,
+                code_challenge: row.try_get("code_challenge")?,
+                code_challenge_method: row.try_get("code_challenge_method")?,
+            }),
+        };
+        tx.commit().await?;
+        Ok(code)
+    }
+}
+
+/// A unique key of an application row.
+enum AppKey<'a> {
+    /// By id.
+    Id(ApplicationId),
+    /// By exact public client id.
+    ClientId(&'a str),
+}
+
+#[async_trait::async_trait]
+impl AppStore for SqliteStore {
+    async fn create_application(
+        &self,
+        new: NewApplication,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<ApplicationRecord> {
+        Ok(self.insert_application(new, activity).await?)
+    }
+
+    async fn application_by_id(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>> {
+        let sql = concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM oauth_applications WHERE id = ?1"
+        );
+        Ok(self.application_where(sql, AppKey::Id(id)).await?)
+    }
+
+    async fn application_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> StoreResult<Option<ApplicationRecord>> {
+        let sql = concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM oauth_applications WHERE client_id = ?1"
+        );
+        Ok(self
+            .application_where(sql, AppKey::ClientId(client_id))
+            .await?)
+    }
+
+    async fn list_applications(
+        &self,
+        query: &ApplicationQuery,
+    ) -> StoreResult<Page<ApplicationRecord>> {
+        Ok(self.page_applications(query).await?)
+    }
+
+    async fn update_application(
+        &self,
+        id: ApplicationId,
+        patch: ApplicationPatch,
+        now: OffsetDateTime,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<ApplicationRecord> {
+        Ok(self.patch_application(id, patch, now, activity).await?)
+    }
+
+    async fn delete_application(
+        &self,
+        id: ApplicationId,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<()> {
+        Ok(self.remove_application(id, activity).await?)
+    }
+
+    async fn create_auth_code(&self, new: NewAuthCode) -> StoreResult<()> {
+        Ok(self.insert_auth_code(new).await?)
+    }
+
+    async fn consume_auth_code(
+        &self,
+        hash: &TokenHash,
+        client: ApplicationId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<AuthCodeRecord>> {
+        Ok(self.take_auth_code(hash, client, now).await?)
+    }
+}

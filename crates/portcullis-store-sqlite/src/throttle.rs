@@ -1,0 +1,154 @@
+//! [`ThrottleStore`] on SQLite.
+//!
+//! Policy: a reservation reads and writes its counter inside one `BEGIN IMMEDIATE`
+//! transaction, so every node's attempts on one key are serialised by the write lock and
+//! parallel guesses can never all see the same "not yet locked" count.
+
+use crate::SqliteStore;
+use crate::error::Outcome;
+use crate::tokens::add_ms;
+use portcullis_core::clock::{from_unix_ms, unix_ms};
+use portcullis_store::{StoreResult, ThrottleDecision, ThrottleRule, ThrottleStore};
+use time::OffsetDateTime;
+
+/// The end of the lock on a counter last counted at `last` (Unix ms) with `failures`, if it
+/// is still running at `now`: the one test `throttle_reserve` and `throttle_locked` share.
+fn lock_end(rule: &ThrottleRule, failures: i64, last: i64, now: i64) -> Option<i64> {
+    // A stored count beyond u32 can only mean "very many": lock as hard as allowed.
+    let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+    let until = add_ms(last, rule.lock_after(failures));
+    (until > now).then_some(until)
+}
+
+impl SqliteStore {
+    /// See [`ThrottleStore::throttle_reserve`].
+    async fn reserve(
+        &self,
+        key: &str,
+        rule: &ThrottleRule,
+        now: OffsetDateTime,
+    ) -> Outcome<ThrottleDecision> {
+        let now = unix_ms(now);
+        let mut tx = self.write().await?;
+        let counter: Option<(i64, i64)> =
+            sqlx::query_as("SELECT failures, last_failure FROM throttle_counters WHERE key = ?1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let failures = match counter {
+            None => 0,
+            Some((failures, last)) => {
+                if let Some(until) = lock_end(rule, failures, last, now) {
+                    // Refused attempts are not counted, so they never extend the lock.
+                    return Ok(ThrottleDecision::Locked {
+                        until: from_unix_ms(until),
+                    });
+                }
+                if add_ms(last, rule.reset_after) <= now {
+                    0
+                } else {
+                    failures
+                }
+            }
+        };
+        sqlx::query(
+            "INSERT INTO throttle_counters (key, failures, last_failure) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, \
+               last_failure = excluded.last_failure",
+        )
+        .bind(key)
+        .bind(failures.saturating_add(1))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ThrottleDecision::Granted)
+    }
+
+    /// Runs one statement binding `key` (and `now`, if given) in a write transaction.
+    async fn write_key(&self, sql: &'static str, key: &str, now: Option<i64>) -> Outcome<()> {
+        let mut tx = self.write().await?;
+        let q = sqlx::query(sql).bind(key);
+        let q = match now {
+            Some(now) => q.bind(now),
+            None => q,
+        };
+        q.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// See [`ThrottleStore::throttle_locked`].
+    async fn locked_until(
+        &self,
+        key: &str,
+        rule: &ThrottleRule,
+        now: OffsetDateTime,
+    ) -> Outcome<Option<OffsetDateTime>> {
+        let counter: Option<(i64, i64)> =
+            sqlx::query_as("SELECT failures, last_failure FROM throttle_counters WHERE key = ?1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(counter
+            .and_then(|(failures, last)| lock_end(rule, failures, last, unix_ms(now)))
+            .map(from_unix_ms))
+    }
+
+    /// See [`ThrottleStore::source_known`].
+    async fn known_since(&self, key: &str, since: OffsetDateTime) -> Outcome<bool> {
+        let known: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM throttle_known_sources \
+             WHERE key = ?1 AND last_success >= ?2)",
+        )
+        .bind(key)
+        .bind(unix_ms(since))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(known)
+    }
+}
+
+#[async_trait::async_trait]
+impl ThrottleStore for SqliteStore {
+    async fn throttle_reserve(
+        &self,
+        key: &str,
+        rule: &ThrottleRule,
+        now: OffsetDateTime,
+    ) -> StoreResult<ThrottleDecision> {
+        Ok(self.reserve(key, rule, now).await?)
+    }
+
+    async fn throttle_locked(
+        &self,
+        key: &str,
+        rule: &ThrottleRule,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>> {
+        Ok(self.locked_until(key, rule, now).await?)
+    }
+
+    async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
+        Ok(self
+            .write_key("DELETE FROM throttle_counters WHERE key = ?1", key, None)
+            .await?)
+    }
+
+    async fn remember_source(&self, key: &str, now: OffsetDateTime) -> StoreResult<()> {
+        // max(): a delayed write from another node never moves the last success backwards.
+        Ok(self
+            .write_key(
+                "INSERT INTO throttle_known_sources (key, last_success) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE \
+                 SET last_success = MAX(last_success, excluded.last_success)",
+                key,
+                Some(unix_ms(now)),
+            )
+            .await?)
+    }
+
+    async fn source_known(&self, key: &str, since: OffsetDateTime) -> StoreResult<bool> {
+        Ok(self.known_since(key, since).await?)
+    }
+}
