@@ -134,7 +134,7 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     let token: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    let bearer = format!("Bearer {}", token.get("token").unwrap().as_str().unwrap());
     Fixture {
         app,
         session_cookie: format!("awx_sessionid={session}"),

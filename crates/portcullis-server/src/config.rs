@@ -225,6 +225,9 @@ pub struct OAuth2Config {
     pub refresh_race_tolerance_ms: u64,
     /// `grant_type=password` at `/api/o/token/` (D12); off refuses it for every application.
     pub password_grant: bool,
+    /// Absolute lifetime of a refresh family in seconds (D7): no refresh token of a grant
+    /// outlives the grant's first token by more than this. 0 = no cap.
+    pub refresh_family_max_lifetime: i64,
 }
 
 impl Default for OAuth2Config {
@@ -234,6 +237,7 @@ impl Default for OAuth2Config {
             last_used_interval: 60,
             refresh_race_tolerance_ms: 1000,
             password_grant: true,
+            refresh_family_max_lifetime: 7_776_000,
         }
     }
 }
@@ -392,6 +396,12 @@ impl Config {
         if !(1..=3600).contains(&self.oauth2.last_used_interval) {
             return Err(ConfigError::Invalid(
                 "oauth2.last_used_interval must be between 1 and 3600 seconds".into(),
+            ));
+        }
+        if self.oauth2.refresh_family_max_lifetime < 0 {
+            return Err(ConfigError::Invalid(
+                "oauth2.refresh_family_max_lifetime must be 0 (no cap) or a number of seconds"
+                    .into(),
             ));
         }
         if self.oauth2.refresh_race_tolerance_ms > 5000 {

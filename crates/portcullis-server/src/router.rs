@@ -86,12 +86,20 @@ pub fn app(state: AppState) -> Router {
             "/api/v2/auth/",
             view(READ_ONLY, get(discovery::sso_backends)),
         ),
-        ("/api/v2/me/", protected(READ_ONLY, get(me::get_me))),
+        (
+            "/api/v2/me/",
+            protected(
+                READ_ONLY,
+                get(me::get_me).options(crate::api::awx::options::me_options),
+            ),
+        ),
         (
             "/api/v2/users/",
             protected(
                 "GET, POST, HEAD, OPTIONS",
-                get(users::list_users).post(users::create_user),
+                get(users::list_users)
+                    .post(users::create_user)
+                    .options(crate::api::awx::options::users_options),
             ),
         ),
         (
@@ -101,12 +109,17 @@ pub fn app(state: AppState) -> Router {
                 get(users::get_user)
                     .put(users::update_user)
                     .patch(users::update_user)
-                    .delete(users::delete_user),
+                    .delete(users::delete_user)
+                    .options(crate::api::awx::options::user_options),
             ),
         ),
         (
             "/api/v2/settings/",
-            protected(READ_ONLY, get(settings::list_settings)),
+            protected(
+                READ_ONLY,
+                get(settings::list_settings)
+                    .options(crate::api::awx::options::settings_list_options),
+            ),
         ),
         (
             "/api/v2/settings/{slug}/",
@@ -115,7 +128,8 @@ pub fn app(state: AppState) -> Router {
                 get(settings::get_settings)
                     .put(settings::update_settings)
                     .patch(settings::update_settings)
-                    .delete(settings::reset_settings),
+                    .delete(settings::reset_settings)
+                    .options(crate::api::awx::options::settings_options),
             ),
         ),
     ] {

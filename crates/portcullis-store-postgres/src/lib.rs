@@ -10,11 +10,15 @@
 //! conformance suite.
 
 mod activity;
+mod apps;
 mod connect;
 mod error;
+mod resources;
 mod sessions;
 mod settings;
 pub mod testing;
+mod throttle;
+mod tokens;
 mod users;
 
 use error::map_db_error;

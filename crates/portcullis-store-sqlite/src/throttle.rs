@@ -16,7 +16,13 @@ use time::OffsetDateTime;
 fn lock_end(rule: &ThrottleRule, failures: i64, last: i64, now: i64) -> Option<i64> {
     // A stored count beyond u32 can only mean "very many": lock as hard as allowed.
     let failures = u32::try_from(failures).unwrap_or(u32::MAX);
-    let until = add_ms(last, rule.lock_after(failures));
+    let lock = rule.lock_after(failures);
+    // No lock yet. Checked explicitly: a concurrent attempt may have stamped `last` a
+    // moment after this request read its clock, and `last > now` must not read as locked.
+    if lock.is_zero() {
+        return None;
+    }
+    let until = add_ms(last, lock);
     (until > now).then_some(until)
 }
 

@@ -680,7 +680,7 @@ impl SqliteStore {
         let mut tx = self.write().await?;
         let row = sqlx::query(
             "SELECT r.id, r.family_id, r.application_id, r.user_id, r.access_token_id, r.scope, \
-               r.expires_at, r.consumed_at, \
+               r.expires_at, r.consumed_at, f.created_at AS family_created_at, \
                (r.revoked_at IS NOT NULL OR f.revoked_at IS NOT NULL OR u.is_active = 0 \
                 OR r.id <= (SELECT max_id FROM token_revocation_marks WHERE kind = 'refresh')) \
                  AS dead \
@@ -712,6 +712,21 @@ impl SqliteStore {
         if old.application != rotation.client.0 {
             return Ok(RotateOutcome::WrongClient);
         }
+        // Expiry first: an expired token, even a spent one, is only expired and revokes
+        // nothing (security.md §8, retention).
+        if old.expires_at <= now {
+            return Ok(RotateOutcome::Expired);
+        }
+        // The family's absolute cap (D7) bounds the successor, and ends the family once passed.
+        let mut next_refresh = next_refresh;
+        if !rotation.family_max_lifetime.is_zero() {
+            let family_created: i64 = row.try_get("family_created_at")?;
+            let cap = add_ms(family_created, rotation.family_max_lifetime);
+            if cap <= now {
+                return Ok(RotateOutcome::Expired);
+            }
+            next_refresh.expires_at = next_refresh.expires_at.min(from_unix_ms(cap));
+        }
         if let Some(consumed) = old.consumed_at {
             if now <= add_ms(consumed, rotation.race_tolerance) {
                 return Ok(RotateOutcome::RaceLost);
@@ -724,9 +739,6 @@ impl SqliteStore {
             return Ok(RotateOutcome::Reused {
                 user_id: UserId(old.user),
             });
-        }
-        if old.expires_at <= now {
-            return Ok(RotateOutcome::Expired);
         }
         // Conditional, as a second guard behind the write lock: only one rotation can ever
         // consume a given token.

@@ -145,6 +145,8 @@ pub enum RotateOutcome {
     /// Older than its deadline (nothing changed, nothing revoked).
     Expired,
     /// Already consumed at most `race_tolerance` before `now`: a concurrent rotation won.
+    /// (Expiry is checked first: an expired token, consumed or not, is `Expired` and revokes
+    /// nothing — security.md §8, retention.)
     /// Nothing changed; the client should load its newest token.
     RaceLost,
     /// Already consumed earlier: reuse. The whole family (refresh and access tokens) was
@@ -184,6 +186,9 @@ pub struct Rotation {
     /// A consumed token presented within this long after its consumption is a lost race,
     /// not reuse.
     pub race_tolerance: time::Duration,
+    /// Absolute cap of a refresh family (D7): the successor refresh token expires no later
+    /// than the family's creation plus this. Zero means no cap.
+    pub family_max_lifetime: time::Duration,
 }
 
 /// Storage of OAuth2 tokens.

@@ -148,6 +148,27 @@ fn lifetime(seconds: i64) -> Duration {
     Duration::seconds(seconds.max(1))
 }
 
+/// The family's absolute lifetime (D7); zero means no cap.
+pub fn family_cap(state: &AppState) -> Duration {
+    Duration::seconds(state.config.oauth2.refresh_family_max_lifetime.max(0))
+}
+
+/// A new refresh token's deadline: `REFRESH_TOKEN_EXPIRE_SECONDS` from `now`, never past the
+/// family's cap counted from `family_start`.
+pub fn refresh_deadline(
+    state: &AppState,
+    now: OffsetDateTime,
+    family_start: OffsetDateTime,
+) -> OffsetDateTime {
+    let own = now + lifetime(state.settings.get().auth.refresh_token_expire_seconds);
+    let cap = family_cap(state);
+    if cap.is_zero() {
+        own
+    } else {
+        own.min(family_start + cap)
+    }
+}
+
 /// The activity entry of a created or deleted token: field → value, secrets masked.
 fn recorded(r: &AccessTokenRecord) -> Value {
     json!({
@@ -219,7 +240,7 @@ pub async fn mint(
         expires_at: now + lifetime(auth.access_token_expire_seconds),
         refresh: refresh.as_ref().map(|r| NewRefreshToken {
             hash: r.hash(),
-            expires_at: now + lifetime(auth.refresh_token_expire_seconds),
+            expires_at: refresh_deadline(state, now, now),
         }),
     };
     // The entry is written in the same transaction; its changes are what the record will hold.

@@ -646,6 +646,7 @@ pub async fn delete_application_cascades_to_tokens_and_codes(store: Arc<dyn Stor
         successor: token(3, doomed.id),
         now,
         race_tolerance: Duration::seconds(1),
+        family_max_lifetime: Duration::ZERO,
     };
     assert_eq!(
         store.rotate_refresh(rotation, None).await,

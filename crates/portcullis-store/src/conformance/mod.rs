@@ -107,6 +107,8 @@ macro_rules! conformance_tests {
                 rotate_refresh_issues_a_successor_in_the_family,
                 rotate_refresh_with_another_client_changes_nothing,
                 expired_refresh_token_is_refused_without_revoking,
+                a_spent_token_past_its_deadline_is_expired_not_reuse,
+                the_family_cap_bounds_successors,
                 refresh_presented_within_tolerance_is_a_lost_race,
                 reused_refresh_token_revokes_family,
                 concurrent_rotations_have_one_winner,
@@ -148,6 +150,7 @@ macro_rules! conformance_tests {
                 throttle_counter_resets_after_a_quiet_period,
                 throttle_clear_and_distinct_keys,
                 concurrent_reserves_grant_exactly_free_plus_one,
+                a_stamp_later_than_now_is_not_a_lock_below_the_free_count,
                 throttle_locked_reads_without_counting,
                 remember_source_honours_the_since_boundary,
             }

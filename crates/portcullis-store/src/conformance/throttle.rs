@@ -329,3 +329,26 @@ pub async fn remember_source_honours_the_since_boundary(store: Arc<dyn Store>) {
     assert!(!known("alice|198.51.100.0/24", at(20 * S + 1)).await);
     assert!(!known("bob|198.51.100.0/24", at(0)).await);
 }
+
+/// Nodes and requests read their clocks before they wait for the write lock, so a counter
+/// may carry a `last_failure` later than a reservation's `now`. Below the free count that is
+/// no lock (found under load: concurrent correct logins were refused as "locked").
+pub async fn a_stamp_later_than_now_is_not_a_lock_below_the_free_count(store: Arc<dyn Store>) {
+    let r = rule();
+    assert_eq!(
+        reserve(store.as_ref(), "skew", &r, at(10 * S)).await,
+        ThrottleDecision::Granted
+    );
+    // A request whose clock read 1 ms earlier arrives second.
+    assert_eq!(
+        reserve(store.as_ref(), "skew", &r, at(10 * S - 1)).await,
+        ThrottleDecision::Granted
+    );
+    assert_eq!(
+        store
+            .throttle_locked("skew", &r, at(10 * S - 2))
+            .await
+            .expect("throttle_locked failed"),
+        None
+    );
+}

@@ -106,6 +106,7 @@ fn rotation(presented: u8, client: ApplicationId, next: u8, now: OffsetDateTime)
         },
         now,
         race_tolerance: Duration::milliseconds(TOLERANCE_MS),
+        family_max_lifetime: Duration::ZERO,
     }
 }
 
@@ -1433,6 +1434,14 @@ pub async fn revoke_all_tokens_covers_only_existing_tokens(store: Arc<dyn Store>
     issue(&*store, pat(bob.id, 3, t0())).await;
     let gone = issue(&*store, pat(bob.id, 4, t0())).await;
     store.delete_token(gone.id, None).await.expect("delete");
+    // Revoked already: not live, so not counted.
+    issue(&*store, app_token(bob.id, app.id, 8, t0())).await;
+    assert_eq!(
+        store
+            .revoke_token_by_hash(&hash(8), app.id, at(5_000))
+            .await,
+        Ok(RevokeOutcome::Revoked)
+    );
     let now = at(10_000);
 
     assert_eq!(store.revoke_all_tokens(false, now).await, Ok(3));
@@ -1787,4 +1796,100 @@ pub async fn delete_user_cascades_to_tokens(store: Arc<dyn Store>) {
     let t = issue(&*store, pat(again.id, 1, now)).await;
     assert_ne!(t.id, a1.id);
     assert!(live(&*store, 1, now).await);
+}
+
+/// Expiry is checked before consumption: a spent refresh token presented at or after its own
+/// deadline is only `Expired` and revokes nothing (security.md §8, retention), so the
+/// successor keeps working; before its deadline the same replay is reuse.
+pub async fn a_spent_token_past_its_deadline_is_expired_not_reuse(store: Arc<dyn Store>) {
+    let alice = create(&*store, new_user("alice")).await;
+    let app = create_app(&*store, "cli").await;
+    let mut new = app_token(alice.id, app.id, 1, t0());
+    new.refresh = Some(NewRefreshToken {
+        hash: refresh_hash(1),
+        expires_at: at(HOUR),
+    });
+    issue(&*store, new).await;
+    let next = rotated(&*store, rotation(1, app.id, 2, at(10_000))).await;
+
+    for now in [at(HOUR), at(HOUR + 1), at(2 * HOUR)] {
+        assert_eq!(
+            rotate(&*store, rotation(1, app.id, 3, now)).await,
+            RotateOutcome::Expired,
+            "spent and expired at {now}"
+        );
+    }
+    let later = at(2 * HOUR);
+    let (rec, _) = bearer(&*store, 2, later)
+        .await
+        .expect("the successor survives");
+    assert_eq!(rec, next);
+    assert!(!live(&*store, 3, later).await);
+    assert_eq!(
+        refresh_owner(&*store, 2).await,
+        Some((app.id, alice.id, "read".to_owned())),
+        "the successor's refresh token survives too"
+    );
+    // One millisecond before its deadline the same replay is reuse.
+    assert_eq!(
+        rotate(&*store, rotation(1, app.id, 4, at(HOUR - 1))).await,
+        RotateOutcome::Reused { user_id: alice.id }
+    );
+    assert!(!live(&*store, 2, later).await);
+}
+
+/// The family cap (D7) bounds every successor's stored deadline by the family's creation
+/// (its first token's) plus the cap; an earlier nominal deadline is kept; a zero cap caps
+/// nothing.
+pub async fn the_family_cap_bounds_successors(store: Arc<dyn Store>) {
+    let alice = create(&*store, new_user("alice")).await;
+    let app = create_app(&*store, "cli").await;
+    let capped = |presented: u8, next: u8, now: OffsetDateTime| Rotation {
+        family_max_lifetime: Duration::hours(24),
+        ..rotation(presented, app.id, next, now)
+    };
+    let cap = t0() + Duration::hours(24);
+    // The family starts with its first token, at t0.
+    issue(&*store, app_token(alice.id, app.id, 1, t0())).await;
+    rotated(&*store, capped(1, 2, at(10 * HOUR))).await;
+    // Successor 2 asked for 30 days but was stored with t0 + 24 h: even a rotation that
+    // passes no cap finds it expired there.
+    assert_eq!(
+        rotate(&*store, rotation(2, app.id, 3, cap)).await,
+        RotateOutcome::Expired
+    );
+    assert_eq!(
+        rotate(&*store, capped(2, 3, cap)).await,
+        RotateOutcome::Expired
+    );
+    assert!(live(&*store, 2, cap).await, "Expired revokes nothing");
+    // Before the cap it rotates, and the cap still holds one generation later.
+    let early = cap - Duration::hours(1);
+    rotated(&*store, capped(2, 4, early)).await;
+    assert_eq!(
+        rotate(&*store, rotation(4, app.id, 5, cap)).await,
+        RotateOutcome::Expired,
+        "the cap counts from the family's creation, not from the rotation"
+    );
+    assert!(live(&*store, 4, cap).await);
+
+    // A nominal deadline before the cap is kept.
+    issue(&*store, app_token(alice.id, app.id, 10, t0())).await;
+    let soon = at(HOUR) + Duration::minutes(10);
+    let mut r = capped(10, 11, at(HOUR));
+    if let Some(refresh) = r.successor.refresh.as_mut() {
+        refresh.expires_at = soon;
+    }
+    rotated(&*store, r).await;
+    assert_eq!(
+        rotate(&*store, capped(11, 12, soon)).await,
+        RotateOutcome::Expired
+    );
+    rotated(&*store, capped(11, 12, soon - Duration::milliseconds(1))).await;
+
+    // Without a cap the successor keeps its 30 days.
+    issue(&*store, app_token(alice.id, app.id, 20, t0())).await;
+    rotated(&*store, rotation(20, app.id, 21, at(HOUR))).await;
+    rotated(&*store, rotation(21, app.id, 22, cap + Duration::days(1))).await;
+    assert!(live(&*store, 22, cap + Duration::days(1)).await);
 }

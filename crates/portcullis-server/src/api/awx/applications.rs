@@ -4,6 +4,7 @@
 //! only superusers create, change or delete them. The client secret is a `pcl_cs_`
 //! credential shown once in the creating 201 and stored only as its SHA-256.
 
+use crate::api::awx::options;
 use crate::api::awx::paging::ListParams;
 use crate::api::awx::render::awx_time;
 use crate::api::awx::tokens::{self as token_views, all_tokens, parse_id};
@@ -564,6 +565,43 @@ pub async fn create_application_token(
     Ok(token_views::created(&issued))
 }
 
+/// `OPTIONS /api/v2/applications/`: `actions.POST` for superusers.
+pub async fn applications_options(Authed(p): Authed) -> Json<Value> {
+    options::list_options(&options::APPLICATIONS, options::superuser_writes(&p))
+}
+
+/// `OPTIONS /api/v2/applications/<id>/`: 200 whether or not it exists.
+pub async fn application_options(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    AwxPath(id): AwxPath<String>,
+) -> ApiResult<Json<Value>> {
+    let exists = match load(&state, &id).await {
+        Ok(_) => true,
+        Err(ApiError::NotFound) => false,
+        Err(e) => return Err(e),
+    };
+    Ok(options::detail_options(
+        &options::APPLICATIONS,
+        exists && options::superuser_writes(&p),
+    ))
+}
+
+/// `GET /api/v2/applications/<id>/activity_stream/`: entries about an application (the
+/// client secret is never recorded).
+#[utoipa::path(get, path = "/api/v2/applications/{id}/activity_stream/", tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    responses((status = 200, description = "Entries about the application"), (status = 404, description = "Not found")))]
+pub async fn application_activity(
+    State(state): State<AppState>,
+    Authed(_): Authed,
+    AwxPath(id): AwxPath<String>,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Json<Value>> {
+    let app = load(&state, &id).await?;
+    crate::api::awx::activity::object_activity(&state, APPLICATION_OBJECT, app.id.0, &uri).await
+}
+
 /// Registers the application views.
 pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
     let mut router = router;
@@ -572,7 +610,9 @@ pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
             "/api/v2/applications/",
             protected(
                 "GET, POST, HEAD, OPTIONS",
-                get(list_applications).post(create_application),
+                get(list_applications)
+                    .post(create_application)
+                    .options(applications_options),
             ),
         ),
         (
@@ -582,14 +622,24 @@ pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
                 get(get_application)
                     .put(update_application)
                     .patch(update_application)
-                    .delete(delete_application),
+                    .delete(delete_application)
+                    .options(application_options),
+            ),
+        ),
+        (
+            "/api/v2/applications/{id}/activity_stream/",
+            protected(
+                crate::router::READ_ONLY,
+                get(application_activity).options(crate::api::awx::activity::activity_options),
             ),
         ),
         (
             "/api/v2/applications/{id}/tokens/",
             protected(
                 "GET, POST, HEAD, OPTIONS",
-                get(list_application_tokens).post(create_application_token),
+                get(list_application_tokens)
+                    .post(create_application_token)
+                    .options(token_views::tokens_options),
             ),
         ),
     ] {

@@ -159,7 +159,7 @@ async fn read_form(state: &AppState, parts: &Parts, body: Body) -> OAuthResult<F
     if query.iter().any(|(k, _)| {
         matches!(
             k.as_str(),
-            "client_secret" | "password" | "refresh_token" | "code"
+            "client_id" | "client_secret" | "password" | "refresh_token" | "code"
         )
     }) {
         return Err(INVALID_REQUEST);
@@ -384,6 +384,8 @@ async fn refresh_grant(
         race_tolerance: time::Duration::milliseconds(
             i64::try_from(state.config.oauth2.refresh_race_tolerance_ms).unwrap_or(1000),
         ),
+        // The store lowers the successor's deadline to the family's cap (it knows its start).
+        family_max_lifetime: tokens::family_cap(state),
     };
     let entry = tokens::activity(
         state,

@@ -4,6 +4,7 @@
 //! superusers change or delete it; for anyone else it does not exist (404, as for a missing
 //! id — AWX answers 403). Clear values appear only in the 201 of the creating POST.
 
+use crate::api::awx::options;
 use crate::api::awx::paging::ListParams;
 use crate::api::awx::render::awx_time;
 use crate::api::awx::users::resolve;
@@ -434,6 +435,43 @@ pub async fn revoke_tokens(
     Ok(Json(json!({ "revoked": count })))
 }
 
+/// `OPTIONS` of every token list: anyone authenticated with a write scope may create.
+pub async fn tokens_options(Authed(p): Authed) -> Json<Value> {
+    options::list_options(&options::TOKENS, p.scope.allows_write())
+}
+
+/// `OPTIONS /api/v2/tokens/<id>/`: 200 whether or not the token exists; `actions.PUT` when
+/// the caller may change it.
+pub async fn token_options(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    AwxPath(id): AwxPath<String>,
+) -> ApiResult<Json<Value>> {
+    let can_change = match parse_id(&id) {
+        Ok(n) => match tokens::visible(&state, &p.user, n).await {
+            Ok(t) => p.scope.allows_write() && tokens::can_change(&p.user, &t),
+            Err(ApiError::NotFound) => false,
+            Err(e) => return Err(e),
+        },
+        Err(_) => false,
+    };
+    Ok(options::detail_options(&options::TOKENS, can_change))
+}
+
+/// `GET /api/v2/tokens/<id>/activity_stream/`: entries about a token the caller may see.
+#[utoipa::path(get, path = "/api/v2/tokens/{id}/activity_stream/", tag = "tokens",
+    params(("id" = i64, Path, description = "Token id")),
+    responses((status = 200, description = "Entries about the token (values masked)"), (status = 404, description = "Not found or not visible")))]
+pub async fn token_activity(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    AwxPath(id): AwxPath<String>,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Json<Value>> {
+    let t = tokens::visible(&state, &p.user, parse_id(&id)?).await?;
+    crate::api::awx::activity::object_activity(&state, tokens::TOKEN_OBJECT, t.id.0, &uri).await
+}
+
 /// Registers the token views.
 pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
     let list_create = "GET, POST, HEAD, OPTIONS";
@@ -441,7 +479,10 @@ pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
     for (path, mr) in [
         (
             "/api/v2/tokens/",
-            protected(list_create, get(list_tokens).post(create_token)),
+            protected(
+                list_create,
+                get(list_tokens).post(create_token).options(tokens_options),
+            ),
         ),
         (
             "/api/v2/tokens/revoke/",
@@ -454,25 +495,42 @@ pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
                 get(get_token)
                     .put(update_token)
                     .patch(update_token)
-                    .delete(delete_token),
+                    .delete(delete_token)
+                    .options(token_options),
+            ),
+        ),
+        (
+            "/api/v2/tokens/{id}/activity_stream/",
+            protected(
+                crate::router::READ_ONLY,
+                get(token_activity).options(crate::api::awx::activity::activity_options),
             ),
         ),
         (
             "/api/v2/users/{u}/tokens/",
-            protected(list_create, get(list_user_tokens).post(create_user_token)),
+            protected(
+                list_create,
+                get(list_user_tokens)
+                    .post(create_user_token)
+                    .options(tokens_options),
+            ),
         ),
         (
             "/api/v2/users/{u}/personal_tokens/",
             protected(
                 list_create,
-                get(list_personal_tokens).post(create_personal_token),
+                get(list_personal_tokens)
+                    .post(create_personal_token)
+                    .options(tokens_options),
             ),
         ),
         (
             "/api/v2/users/{u}/authorized_tokens/",
             protected(
                 list_create,
-                get(list_authorized_tokens).post(create_authorized_token),
+                get(list_authorized_tokens)
+                    .post(create_authorized_token)
+                    .options(tokens_options),
             ),
         ),
     ] {

@@ -2,9 +2,7 @@
 //! creation with a one-time client secret, masking, public clients, validation, who may
 //! manage them, application tokens, and deletion with their tokens.
 
-use crate::harness::{
-    PASSWORD, TestApp, assert_generic_401, assert_generic_403, assert_token_401,
-};
+use crate::harness::{PASSWORD, TestApp, assert_generic_401, assert_generic_403, assert_token_401};
 use crate::on_both_backends;
 use portcullis_store::{ActivityEntry, ActivityQuery};
 use serde_json::{Value, json};
@@ -323,12 +321,7 @@ async fn only_superusers_manage_applications(app: TestApp) {
             .await;
         assert_generic_403(&r);
     }
-    assert_generic_401(
-        &app.post("/api/v2/applications/")
-            .json(&body)
-            .send()
-            .await,
-    );
+    assert_generic_401(&app.post("/api/v2/applications/").json(&body).send().await);
     // A superuser's read-scope token cannot either.
     let (_, read) = app.create_pat("admin", PASSWORD, "read").await;
     let r = app
@@ -436,6 +429,23 @@ async fn patch_changes_fields_but_not_the_grant_type_or_client_id(app: TestApp) 
     assert_eq!(b["created"], T0);
     assert_eq!(b["modified"], "2026-03-01T12:00:03.000000Z");
     assert!(r.header("cache-control").is_none_or(|v| v != "no-store"));
+    // An authorization-code application cannot lose its redirect URIs.
+    let web = app
+        .create_app(json!({"name": "web", "client_type": "confidential",
+                           "authorization_grant_type": "authorization-code",
+                           "redirect_uris": "https://c.example/cb"}))
+        .await;
+    let r = app
+        .patch(&format!("/api/v2/applications/{}/", web.id))
+        .basic("admin", PASSWORD)
+        .json(&json!({"redirect_uris": ""}))
+        .send()
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"__all__": ["redirect_uris cannot be empty with grant_type authorization-code"]})
+    );
     // The secret still authenticates the client.
     app.user("alice").await;
     app.password_grant(&ci, "alice", None).await;
@@ -660,7 +670,10 @@ async fn deleting_an_application_kills_its_tokens(app: TestApp) {
     let r = app
         .oauth_token(
             &ci,
-            &[("grant_type", "refresh_token"), ("refresh_token", &alice_refresh)],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &alice_refresh),
+            ],
         )
         .await;
     assert_eq!(r.status, 401, "{}", r.text());
@@ -700,6 +713,105 @@ async fn application_changes_are_recorded_without_the_secret(app: TestApp) {
     assert_eq!(entries[1].entry.changes, json!({"name": ["ci", "ci2"]}));
 }
 
+async fn the_token_summary_shows_ten_of_the_count(app: TestApp) {
+    app.admin().await;
+    let ci = app.password_app("ci").await;
+    let mut ids = Vec::new();
+    for _ in 0..11 {
+        let r = app
+            .post(&format!("/api/v2/applications/{}/tokens/", ci.id))
+            .basic("admin", PASSWORD)
+            .send()
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        ids.push(r.json()["id"].as_i64().unwrap());
+    }
+    let r = app
+        .get(&format!("/api/v2/applications/{}/", ci.id))
+        .basic("admin", PASSWORD)
+        .send()
+        .await;
+    let tokens = &r.json()["summary_fields"]["tokens"];
+    assert_eq!(tokens["count"], 11);
+    let results = tokens["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10);
+    for t in results {
+        assert_eq!(keys(t), ["id", "token", "scope"]);
+        assert_eq!(t["token"], MASKED);
+        assert_eq!(t["scope"], "write");
+        assert!(ids.contains(&t["id"].as_i64().unwrap()));
+    }
+}
+
+async fn application_lists_filter_and_order(app: TestApp) {
+    app.admin().await;
+    let a = app.password_app("alpha").await;
+    let b = app
+        .create_app(
+            json!({"name": "beta", "client_type": "public", "authorization_grant_type": "password",
+                           "organization": 1}),
+        )
+        .await;
+    let c = app
+        .create_app(json!({"name": "gamma", "client_type": "confidential",
+                           "authorization_grant_type": "authorization-code",
+                           "redirect_uris": "https://c.example/cb", "skip_authorization": true}))
+        .await;
+    let ids = |v: &Value| -> Vec<i64> {
+        v["results"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    for (query, expected) in [
+        ("", vec![a.id, b.id, c.id]),
+        ("?name=beta", vec![b.id]),
+        ("?client_type=confidential", vec![a.id, c.id]),
+        ("?authorization_grant_type=authorization-code", vec![c.id]),
+        ("?skip_authorization=true", vec![c.id]),
+        ("?skip_authorization=false", vec![a.id, b.id]),
+        ("?organization=1", vec![b.id]),
+        (&format!("?client_id={}", a.client_id) as &str, vec![a.id]),
+        ("?order_by=-name", vec![c.id, b.id, a.id]),
+        ("?name=delta", vec![]),
+    ] {
+        let r = app
+            .get(&format!("/api/v2/applications/{query}"))
+            .basic("admin", PASSWORD)
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{query}: {}", r.text());
+        assert_eq!(ids(&r.json()), expected, "{query}");
+        assert_eq!(r.json()["count"], expected.len(), "{query}");
+    }
+    let r = app
+        .get("/api/v2/applications/?client_secret=x")
+        .basic("admin", PASSWORD)
+        .send()
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+}
+
+async fn an_applications_activity_stream_never_shows_the_secret(app: TestApp) {
+    app.admin().await;
+    let ci = app.password_app("ci").await;
+    let r = app
+        .get(&format!("/api/v2/applications/{}/activity_stream/", ci.id))
+        .basic("admin", PASSWORD)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["count"], 1, "{}", r.text());
+    let e = &r.json()["results"][0];
+    assert_eq!(e["object1"], "o_auth2_application");
+    assert_eq!(e["operation"], "create");
+    assert_eq!(e["changes"]["name"], "ci");
+    assert!(e["changes"].get("client_secret").is_none());
+    assert!(!r.text().contains(ci.secret.as_deref().unwrap()));
+}
+
 on_both_backends!(
     a_superuser_creates_a_confidential_application,
     the_client_secret_is_masked_afterwards,
@@ -712,4 +824,7 @@ on_both_backends!(
     deleting_a_token_revokes_its_refresh_token,
     deleting_an_application_kills_its_tokens,
     application_changes_are_recorded_without_the_secret,
+    an_applications_activity_stream_never_shows_the_secret,
+    the_token_summary_shows_ten_of_the_count,
+    application_lists_filter_and_order,
 );

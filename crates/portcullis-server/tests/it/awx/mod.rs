@@ -1,5 +1,6 @@
 //! AWX-compatible surface, every scenario on SQLite and on PostgreSQL.
 
+mod activity;
 mod applications;
 mod basic;
 mod csrf;
@@ -7,7 +8,9 @@ mod discovery;
 mod input;
 mod login;
 mod oauth;
+mod options;
 mod outage;
+mod resources;
 mod sessions;
 mod settings;
 mod throttle;

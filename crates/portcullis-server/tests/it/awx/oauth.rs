@@ -153,7 +153,10 @@ fn authorize_query(client: &CreatedApp, extra: &[(&str, &str)]) -> String {
 
 fn html_unescape(s: &str) -> String {
     s.replace("&lt;", "<")
+        .replace("&#60;", "<")
         .replace("&gt;", ">")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
         .replace("&#34;", "\"")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
@@ -210,7 +213,14 @@ async fn consent(s: &Session<'_>, query: &str, allow: bool) -> Resp {
             .any(|(k, v)| k == "csrfmiddlewaretoken" && *v == csrf),
         "{fields:?}"
     );
-    fields.push(("allow".into(), if allow { "Authorize".into() } else { String::new() }));
+    fields.push((
+        "allow".into(),
+        if allow {
+            "Authorize".into()
+        } else {
+            String::new()
+        },
+    ));
     let pairs: Vec<(&str, &str)> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -233,18 +243,18 @@ async fn code_for(s: &Session<'_>, query: &str) -> String {
     assert_eq!(r.status, 302, "{}", r.text());
     let loc = location(&r);
     assert_eq!(
-        format!("{}://{}{}", loc.scheme(), loc.host_str().unwrap(), loc.path()),
+        format!(
+            "{}://{}{}",
+            loc.scheme(),
+            loc.host_str().unwrap(),
+            loc.path()
+        ),
         REDIRECT
     );
     query_param(&loc, "code").expect("code")
 }
 
-async fn exchange(
-    app: &TestApp,
-    client: &CreatedApp,
-    code: &str,
-    verifier: Option<&str>,
-) -> Resp {
+async fn exchange(app: &TestApp, client: &CreatedApp, code: &str, verifier: Option<&str>) -> Resp {
     let mut pairs = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -305,6 +315,10 @@ async fn the_password_grant_issues_an_application_token_pair(app: TestApp) {
     let me = app.get("/api/v2/me/").bearer(&access).send().await;
     assert_eq!(me.status, 200);
     assert_eq!(me.json()["results"][0]["username"], "alice");
+    // Neither the refresh token nor the client secret is a Bearer credential.
+    for not_bearer in [refresh_token.as_str(), ci.secret.as_deref().unwrap()] {
+        assert_token_401(&app.get("/api/v2/me/").bearer(not_bearer).send().await);
+    }
     // An application token in the API, with an activity entry.
     let list = app
         .get("/api/v2/tokens/")
@@ -335,7 +349,13 @@ async fn the_password_grant_issues_an_application_token_pair(app: TestApp) {
     assert_eq!(entries[0].entry.object1_id, t["id"].as_i64());
     assert_eq!(entries[0].entry.changes["token"], "************");
     assert!(!entries[0].entry.changes.to_string().contains(&access));
-    assert!(!entries[0].entry.changes.to_string().contains(&refresh_token));
+    assert!(
+        !entries[0]
+            .entry
+            .changes
+            .to_string()
+            .contains(&refresh_token)
+    );
     // The default scope is "read write".
     let r = app
         .oauth_token(
@@ -377,7 +397,9 @@ async fn client_credentials_may_come_in_the_form(app: TestApp) {
     assert_invalid_client(&r);
     // A public client sends its id only.
     let cli = app
-        .create_app(json!({"name": "cli", "client_type": "public", "authorization_grant_type": "password"}))
+        .create_app(
+            json!({"name": "cli", "client_type": "public", "authorization_grant_type": "password"}),
+        )
         .await;
     assert!(cli.secret.is_none());
     let r = with_form_client(&app, "/api/o/token/", &cli, &grant).await;
@@ -629,8 +651,7 @@ async fn an_expired_refresh_token_is_refused_with_its_description(app: TestApp) 
     app.user("alice").await;
     let ci = app.password_app("ci").await;
     let (a1, r1) = app.password_grant(&ci, "alice", None).await;
-    app.clock
-        .advance(time::Duration::seconds(2_628_000 + 1));
+    app.clock.advance(time::Duration::seconds(2_628_000 + 1));
     let r = refresh(&app, &ci, &r1).await;
     assert_oauth_error(
         &r,
@@ -759,7 +780,9 @@ async fn a_public_client_id_in_the_query_string_is_refused(app: TestApp) {
     app.admin().await;
     app.user("alice").await;
     let cli = app
-        .create_app(json!({"name": "cli", "client_type": "public", "authorization_grant_type": "password"}))
+        .create_app(
+            json!({"name": "cli", "client_type": "public", "authorization_grant_type": "password"}),
+        )
         .await;
     let r = app
         .post(&format!("/api/o/token/?client_id={}", cli.client_id))
@@ -933,13 +956,88 @@ async fn the_consent_page_escapes_the_application_name(app: TestApp) {
         }))
         .await;
     let s = app.login("alice", PASSWORD).await;
-    let page = s
-        .get(&authorize_query(&evil, &[("state", "\"><script>x</script>")]))
-        .await;
+    let q = format!(
+        "/api/o/authorize/?{}",
+        serde_urlencoded::to_string([
+            ("response_type", "code"),
+            ("client_id", evil.client_id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("state", "\"><script>x</script>"),
+        ])
+        .unwrap()
+    );
+    let page = s.get(&q).await;
     assert_eq!(page.status, 200, "{}", page.text());
     let body = page.text();
     assert!(!body.contains("<script>"), "{body}");
-    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{body}");
+    assert!(
+        body.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+            || body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{body}"
+    );
+    // The state round-trips through the hidden field intact.
+    let fields = hidden_fields(&body);
+    assert!(
+        fields
+            .iter()
+            .any(|(k, v)| k == "state" && v == "\"><script>x</script>"),
+        "{fields:?}"
+    );
+}
+
+async fn concurrent_rotations_of_one_refresh_token_yield_one_successor(app: TestApp) {
+    app.admin().await;
+    app.user("alice").await;
+    let ci = app.password_app("ci").await;
+    let (_, r1) = app.password_grant(&ci, "alice", None).await;
+    let (a, b, c, d) = tokio::join!(
+        refresh(&app, &ci, &r1),
+        refresh(&app, &ci, &r1),
+        refresh(&app, &ci, &r1),
+        refresh(&app, &ci, &r1),
+    );
+    let all = [a, b, c, d];
+    let winners: Vec<&Resp> = all.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{:?}",
+        all.iter().map(Resp::text).collect::<Vec<_>>()
+    );
+    for r in all.iter().filter(|r| r.status != 200) {
+        assert_error_code(r, "invalid_request");
+    }
+    // The family is intact: the one successor works and rotates.
+    let (access, refresh_token) = pair(winners[0]);
+    assert_eq!(app.me_with(&access).await, 200);
+    pair(&refresh(&app, &ci, &refresh_token).await);
+    let list = app
+        .get("/api/v2/tokens/")
+        .basic("alice", PASSWORD)
+        .send()
+        .await
+        .json();
+    assert_eq!(list["count"], 1);
+}
+
+async fn concurrent_exchanges_of_one_code_yield_one_pair(app: TestApp) {
+    app.admin().await;
+    app.user("alice").await;
+    let web = web_app(&app, "confidential", true).await;
+    let s = app.login("alice", PASSWORD).await;
+    let r = s.get(&authorize_query(&web, &[])).await;
+    let code = query_param(&location(&r), "code").unwrap();
+    let (a, b, c, d) = tokio::join!(
+        exchange(&app, &web, &code, None),
+        exchange(&app, &web, &code, None),
+        exchange(&app, &web, &code, None),
+        exchange(&app, &web, &code, None),
+    );
+    let all = [a, b, c, d];
+    assert_eq!(all.iter().filter(|r| r.status == 200).count(), 1);
+    for r in all.iter().filter(|r| r.status != 200) {
+        assert_error_code(r, "invalid_grant");
+    }
 }
 
 // --- external users on the token endpoint (row 44, §8.7) ---------------------------------
@@ -1020,7 +1118,9 @@ async fn revoking_a_refresh_token_kills_its_access_token(app: TestApp) {
     // Revoked after a rotation: the family's current access token dies.
     let (_, r2) = app.password_grant(&ci, "alice", None).await;
     let (a3, r3) = pair(&refresh(&app, &ci, &r2).await);
-    assert_revoked_ok(&with_form_client(&app, "/api/o/revoke_token/", &ci, &[("token", &r3)]).await);
+    assert_revoked_ok(
+        &with_form_client(&app, "/api/o/revoke_token/", &ci, &[("token", &r3)]).await,
+    );
     assert_token_401(&app.get("/api/v2/me/").bearer(&a3).send().await);
 }
 
@@ -1122,7 +1222,13 @@ async fn authorize_without_a_session_redirects_to_the_login_form(app: TestApp) {
     app.admin().await;
     app.user("alice").await;
     let web = web_app(&app, "confidential", false).await;
-    let q = authorize_query(&web, &[("code_challenge", &challenge(VERIFIER)), ("code_challenge_method", "S256")]);
+    let q = authorize_query(
+        &web,
+        &[
+            ("code_challenge", &challenge(VERIFIER)),
+            ("code_challenge_method", "S256"),
+        ],
+    );
     let r = app.get(&q).send().await;
     assert_eq!(r.status, 302, "{}", r.text());
     let loc = r.header("location").unwrap();
@@ -1204,15 +1310,24 @@ async fn the_code_flow_with_pkce_s256(app: TestApp) {
     let me = app.get("/api/v2/me/").bearer(&access).send().await;
     assert_eq!(me.json()["results"][0]["id"], alice.id.0);
     // Single use.
-    assert_error_code(&exchange(&app, &web, &code, Some(VERIFIER)).await, "invalid_grant");
+    assert_error_code(
+        &exchange(&app, &web, &code, Some(VERIFIER)).await,
+        "invalid_grant",
+    );
     // The pair behaves like any other.
     pair(&refresh(&app, &web, &refresh_token).await);
 
     // A wrong verifier spends the code.
     let code = code_for(&s, &q).await;
     let wrong = "A".repeat(43);
-    assert_error_code(&exchange(&app, &web, &code, Some(&wrong)).await, "invalid_grant");
-    assert_error_code(&exchange(&app, &web, &code, Some(VERIFIER)).await, "invalid_grant");
+    assert_error_code(
+        &exchange(&app, &web, &code, Some(&wrong)).await,
+        "invalid_grant",
+    );
+    assert_error_code(
+        &exchange(&app, &web, &code, Some(VERIFIER)).await,
+        "invalid_grant",
+    );
     // A missing verifier when a challenge was sent.
     let code = code_for(&s, &q).await;
     let r = exchange(&app, &web, &code, None).await;
@@ -1235,12 +1350,18 @@ async fn the_code_flow_with_pkce_s256(app: TestApp) {
     // Bound to the client.
     let code = code_for(&s, &q).await;
     let other = web_app(&app, "confidential", true).await;
-    assert_error_code(&exchange(&app, &other, &code, Some(VERIFIER)).await, "invalid_grant");
+    assert_error_code(
+        &exchange(&app, &other, &code, Some(VERIFIER)).await,
+        "invalid_grant",
+    );
     // Codes expire (AUTHORIZATION_CODE_EXPIRE_SECONDS 600).
     let code = code_for(&s, &q).await;
     app.clock.advance(time::Duration::seconds(601));
     let s = app.login("alice", PASSWORD).await;
-    assert_error_code(&exchange(&app, &web, &code, Some(VERIFIER)).await, "invalid_grant");
+    assert_error_code(
+        &exchange(&app, &web, &code, Some(VERIFIER)).await,
+        "invalid_grant",
+    );
     // A code within its lifetime works without PKCE for a confidential client.
     let q_plain = authorize_query(&web, &[]);
     let code = code_for(&s, &q_plain).await;
@@ -1275,7 +1396,10 @@ async fn the_consent_can_be_denied_and_needs_csrf(app: TestApp) {
         .collect();
     let r = app
         .post("/api/o/authorize/")
-        .header("cookie", &format!("csrftoken={csrf}; awx_sessionid={}", s.id()))
+        .header(
+            "cookie",
+            &format!("csrftoken={csrf}; awx_sessionid={}", s.id()),
+        )
         .header("referer", "http://127.0.0.1:8052/api/o/authorize/")
         .form(&pairs)
         .send()
@@ -1291,7 +1415,10 @@ async fn a_public_client_must_use_pkce_s256(app: TestApp) {
     let s = app.login("alice", PASSWORD).await;
     for extra in [
         vec![],
-        vec![("code_challenge", VERIFIER), ("code_challenge_method", "plain")],
+        vec![
+            ("code_challenge", VERIFIER),
+            ("code_challenge_method", "plain"),
+        ],
         vec![("code_challenge", VERIFIER)],
     ] {
         let q = authorize_query(&public, &extra);
@@ -1398,6 +1525,8 @@ on_both_backends!(
     a_refresh_token_of_another_client_is_invalid_grant,
     refresh_families_end_at_their_absolute_cap,
     a_public_client_id_in_the_query_string_is_refused,
+    concurrent_rotations_of_one_refresh_token_yield_one_successor,
+    concurrent_exchanges_of_one_code_yield_one_pair,
     a_locked_account_gets_invalid_grant_with_retry_after,
     the_token_endpoint_reads_the_lifetimes_at_creation,
     a_spent_refresh_token_past_its_expiry_is_expired_not_reuse,

@@ -5,8 +5,8 @@
 //! coalesced `last_used` stamps.
 
 use crate::harness::{
-    Backend, PASSWORD, Resp, TestApp, assert_csrf_403, assert_generic_401,
-    assert_generic_403, assert_token_401,
+    Backend, PASSWORD, Resp, TestApp, assert_csrf_403, assert_generic_401, assert_generic_403,
+    assert_token_401,
 };
 use crate::on_both_backends;
 use axum::http::Method;
@@ -170,10 +170,7 @@ async fn basic_post_with_an_empty_body_and_no_content_type_creates_a_pat(app: Te
     let id = tid(&r);
     let token = clear(&r);
     assert_credential(&token, "pcl_pat_");
-    assert_eq!(
-        r.header("location"),
-        Some(format!("/api/v2/tokens/{id}/"))
-    );
+    assert_eq!(r.header("location"), Some(format!("/api/v2/tokens/{id}/")));
     // expires = now + 31536000 s with the fake clock.
     assert_eq!(
         body,
@@ -371,11 +368,7 @@ async fn a_failed_bearer_token_gets_the_token_401(app: TestApp) {
         assert_token_401(&r);
         assert!(!r.text().contains("Invalid"), "{what}");
         // Also with a live session cookie: the failed Bearer ends the chain.
-        let r = s
-            .req(Method::GET, "/api/v2/me/")
-            .bearer(value)
-            .send()
-            .await;
+        let r = s.req(Method::GET, "/api/v2/me/").bearer(value).send().await;
         assert_token_401(&r);
         // Ignored on open views.
         let r = app.get("/api/").bearer(value).send().await;
@@ -424,6 +417,92 @@ async fn a_disabled_or_deleted_users_tokens_fail(app: TestApp) {
         .await;
     assert_eq!(r.status, 204, "{}", r.text());
     assert_token_401(&app.get("/api/v2/me/").bearer(&b).send().await);
+}
+
+async fn a_token_in_the_query_string_is_never_accepted(app: TestApp) {
+    app.user("alice").await;
+    let (_, token) = app.create_pat("alice", PASSWORD, "write").await;
+    for q in ["access_token", "token", "bearer"] {
+        let r = app.get(&format!("/api/v2/me/?{q}={token}")).send().await;
+        assert_generic_401(&r);
+    }
+}
+
+async fn token_lists_filter_order_and_page(app: TestApp) {
+    app.admin().await;
+    let alice = app.user("alice").await;
+    let ci = app.password_app("ci").await;
+    let (t1, _) = app.create_pat("alice", PASSWORD, "read").await;
+    let (t2, _) = app.create_pat("alice", PASSWORD, "write").await;
+    let r = app
+        .post("/api/v2/tokens/")
+        .basic("alice", PASSWORD)
+        .json(&json!({"application": ci.id, "description": "app", "scope": "read"}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let t3 = tid(&r);
+    let (t4, _) = app.create_pat("admin", PASSWORD, "read").await;
+    let ids = |v: &Value| -> Vec<i64> {
+        v["results"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    for (query, expected) in [
+        ("", vec![t1, t2, t3, t4]),
+        ("?scope=read", vec![t1, t3, t4]),
+        (&format!("?user={}", alice.id) as &str, vec![t1, t2, t3]),
+        (&format!("?application={}", ci.id) as &str, vec![t3]),
+        ("?application=null", vec![t1, t2, t4]),
+        ("?description=app", vec![t3]),
+        ("?order_by=-id", vec![t4, t3, t2, t1]),
+        ("?scope=read&order_by=-id", vec![t4, t3, t1]),
+        (&format!("?id={t2}") as &str, vec![t2]),
+        ("?scope=nothing", vec![]),
+    ] {
+        let r = app
+            .get(&format!("/api/v2/tokens/{query}"))
+            .basic("admin", PASSWORD)
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{query}: {}", r.text());
+        assert_eq!(ids(&r.json()), expected, "{query}");
+        assert_eq!(r.json()["count"], expected.len(), "{query}");
+    }
+    let r = app
+        .get("/api/v2/tokens/?page_size=2")
+        .basic("admin", PASSWORD)
+        .send()
+        .await
+        .json();
+    assert_eq!(r["count"], 4);
+    assert_eq!(ids(&r), [t1, t2]);
+    assert_eq!(r["next"], "/api/v2/tokens/?page_size=2&page=2");
+    assert_eq!(r["previous"], json!(null));
+    let r = app
+        .get("/api/v2/tokens/?page_size=2&page=2")
+        .basic("admin", PASSWORD)
+        .send()
+        .await
+        .json();
+    assert_eq!(ids(&r), [t3, t4]);
+    assert_eq!(r["next"], json!(null));
+    let r = app
+        .get("/api/v2/tokens/?token=x")
+        .basic("admin", PASSWORD)
+        .send()
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    // A normal user's filters stay inside their own tokens.
+    let r = app
+        .get("/api/v2/tokens/?scope=read")
+        .basic("alice", PASSWORD)
+        .send()
+        .await;
+    assert_eq!(ids(&r.json()), [t1, t3]);
 }
 
 // --- scopes (rows 28, 29) ----------------------------------------------------------------
@@ -615,13 +694,15 @@ async fn a_deleted_token_fails_at_once(app: TestApp) {
     assert_eq!(r.status, 204, "{}", r.text());
     assert!(r.body.is_empty());
     assert_token_401(&app.get("/api/v2/me/").bearer(&token).send().await);
-    let r = app
-        .get(&format!("/api/v2/tokens/{id}/"))
-        .basic("alice", PASSWORD)
-        .send()
-        .await;
-    assert_eq!(r.status, 404);
-    assert_eq!(r.json(), json!({"detail": "Not found."}));
+    for missing in [id.to_string(), "0".into(), "abc".into(), "99999".into()] {
+        let r = app
+            .get(&format!("/api/v2/tokens/{missing}/"))
+            .basic("alice", PASSWORD)
+            .send()
+            .await;
+        assert_eq!(r.status, 404, "{missing}");
+        assert_eq!(r.json(), json!({"detail": "Not found."}), "{missing}");
+    }
     let r = app
         .delete(&format!("/api/v2/tokens/{id}/"))
         .basic("alice", PASSWORD)
@@ -647,7 +728,10 @@ async fn personal_tokens_by_username_id_and_encoded_username(app: TestApp) {
     let cli = json!({"description": "AWX CLI", "application": null, "scope": "write"});
     for (who, path) in [
         (&admin, "/api/v2/users/admin/personal_tokens/".to_owned()),
-        (&admin, format!("/api/v2/users/{}/personal_tokens/", admin.id)),
+        (
+            &admin,
+            format!("/api/v2/users/{}/personal_tokens/", admin.id),
+        ),
         (
             &ops,
             "/api/v2/users/ops%40example.com/personal_tokens/".to_owned(),
@@ -942,7 +1026,10 @@ async fn external_users_need_the_setting_checked_only_at_creation(app: TestApp) 
     }
     let ci = app.password_app("ci").await;
     let r = s
-        .csrf_req(Method::POST, &format!("/api/v2/applications/{}/tokens/", ci.id))
+        .csrf_req(
+            Method::POST,
+            &format!("/api/v2/applications/{}/tokens/", ci.id),
+        )
         .send()
         .await;
     assert_eq!(r.status, 403, "{}", r.text());
@@ -1045,8 +1132,16 @@ async fn the_revoke_action_kills_existing_tokens_only(app: TestApp) {
     assert_eq!(app.me_with(&b1).await, 200);
     assert_eq!(app.me_with(&admin_t).await, 200);
     // Tokens created afterwards work.
-    let (_, a3) = app.create_pat("alice", PASSWORD, "write").await;
+    let (a3_id, a3) = app.create_pat("alice", PASSWORD, "write").await;
     assert_eq!(app.me_with(&a3).await, 200);
+    let list = app
+        .get("/api/v2/tokens/")
+        .basic("alice", PASSWORD)
+        .send()
+        .await
+        .json();
+    assert_eq!(list["count"], 1, "{list}");
+    assert_eq!(list["results"][0]["id"], a3_id);
 
     let r = app
         .post("/api/v2/tokens/revoke/")
@@ -1059,8 +1154,17 @@ async fn the_revoke_action_kills_existing_tokens_only(app: TestApp) {
     for t in [&admin_t, &b1, &a3] {
         assert_token_401(&app.get("/api/v2/me/").bearer(t).send().await);
     }
-    let (_, b2) = app.create_pat("bob", PASSWORD, "write").await;
+    let (b2_id, b2) = app.create_pat("bob", PASSWORD, "write").await;
     assert_eq!(app.me_with(&b2).await, 200);
+    // Revoked tokens are no longer listed; only the new one is.
+    let list = app
+        .get("/api/v2/tokens/")
+        .basic("admin", PASSWORD)
+        .send()
+        .await
+        .json();
+    assert_eq!(list["count"], 1, "{list}");
+    assert_eq!(list["results"][0]["id"], b2_id);
     let (_, admin2) = app.create_pat("admin", PASSWORD, "write").await;
     assert_eq!(app.me_with(&admin2).await, 200);
     // The revoked ones stay dead.
@@ -1104,7 +1208,10 @@ async fn the_revoke_action_spares_refresh_tokens_unless_asked(app: TestApp) {
     let r = app
         .oauth_token(
             &ci,
-            &[("grant_type", "refresh_token"), ("refresh_token", &refresh2)],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh2),
+            ],
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.text());
@@ -1123,7 +1230,10 @@ async fn the_revoke_action_spares_refresh_tokens_unless_asked(app: TestApp) {
     let r = app
         .oauth_token(
             &ci,
-            &[("grant_type", "refresh_token"), ("refresh_token", &refresh3)],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh3),
+            ],
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.text());
@@ -1176,7 +1286,10 @@ async fn token_changes_are_in_the_activity_stream_masked(app: TestApp) {
     let entries = token_activity(&app).await;
     let ops: Vec<&str> = entries.iter().map(|e| e.entry.operation.as_str()).collect();
     assert_eq!(ops, ["create", "update", "delete"]);
-    assert_eq!(entries[1].entry.changes, json!({"scope": ["write", "read"]}));
+    assert_eq!(
+        entries[1].entry.changes,
+        json!({"scope": ["write", "read"]})
+    );
     assert_eq!(entries[1].entry.object1_id, Some(id));
     assert_eq!(entries[2].entry.changes["token"], MASKED);
     assert_eq!(entries[2].entry.object1_id, Some(id));
@@ -1184,6 +1297,56 @@ async fn token_changes_are_in_the_activity_stream_masked(app: TestApp) {
         assert!(!e.entry.changes.to_string().contains(&token));
         assert!(e.entry.changes.get("last_used").is_none());
     }
+}
+
+/// The keys of an activity-stream entry (`awx-api.md` §15).
+const ENTRY_KEYS: [&str; 12] = [
+    "id",
+    "type",
+    "url",
+    "related",
+    "summary_fields",
+    "timestamp",
+    "operation",
+    "changes",
+    "object1",
+    "object2",
+    "object_association",
+    "object_type",
+];
+
+async fn a_tokens_activity_stream_shows_its_creation_masked(app: TestApp) {
+    let admin = app.admin().await;
+    app.user("bob").await;
+    let (id, token) = app.create_pat("admin", PASSWORD, "write").await;
+    let path = format!("/api/v2/tokens/{id}/activity_stream/");
+    let r = app.get(&path).basic("admin", PASSWORD).send().await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["count"], 1, "{body}");
+    let e = &body["results"][0];
+    assert_eq!(keys(e), ENTRY_KEYS);
+    assert_eq!(e["type"], "activity_stream");
+    assert_eq!(
+        e["url"],
+        format!("/api/v2/activity_stream/{}/", e["id"].as_i64().unwrap())
+    );
+    assert_eq!(e["object1"], "o_auth2_access_token");
+    assert_eq!(e["operation"], "create");
+    assert_eq!(e["timestamp"], T0);
+    assert_eq!(e["changes"]["token"], MASKED);
+    assert_eq!(
+        e["related"],
+        json!({"actor": format!("/api/v2/users/{}/", admin.id)})
+    );
+    assert_eq!(
+        e["summary_fields"],
+        json!({"actor": {"id": admin.id.0, "username": "admin", "first_name": "", "last_name": ""}})
+    );
+    assert!(!r.text().contains(&token));
+    // Someone who may not see the token does not see its history either.
+    let r = app.get(&path).basic("bob", PASSWORD).send().await;
+    assert_eq!(r.status, 404, "{}", r.text());
 }
 
 async fn no_token_activity_while_the_stream_is_off(app: TestApp) {
@@ -1208,7 +1371,10 @@ async fn find_in_store(app: &TestApp, needle: &[u8]) -> Vec<String> {
             .fetch_all(&mut conn)
             .await
             .unwrap();
-            assert!(tables.iter().any(|t| t == "oauth_access_tokens"), "{tables:?}");
+            assert!(
+                tables.iter().any(|t| t == "oauth_access_tokens"),
+                "{tables:?}"
+            );
             for t in &tables {
                 let cols: Vec<String> =
                     sqlx::query_scalar("SELECT name FROM pragma_table_xinfo(?1)")
@@ -1247,7 +1413,8 @@ async fn find_in_store(app: &TestApp, needle: &[u8]) -> Vec<String> {
             );
             let utf8 = std::str::from_utf8(needle).is_ok();
             for row in &cols {
-                let (t, c, d): (String, String, String) = (row.get("t"), row.get("c"), row.get("d"));
+                let (t, c, d): (String, String, String) =
+                    (row.get("t"), row.get("c"), row.get("d"));
                 if d != "bytea" && !utf8 {
                     continue;
                 }
@@ -1309,7 +1476,10 @@ async fn the_store_holds_only_hashes_of_tokens_and_secrets(app: TestApp) {
     let r = app
         .oauth_token(
             &ci,
-            &[("grant_type", "refresh_token"), ("refresh_token", &grant_refresh)],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &grant_refresh),
+            ],
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -1398,6 +1568,19 @@ async fn a_hundred_bearer_requests_stamp_last_used_once(app: TestApp) {
         stored.last_used,
         Some(time::macros::datetime!(2026-03-01 12:01:02 UTC))
     );
+    // A stamp of a token deleted before the flush is skipped; the batch still succeeds.
+    let (gone_id, gone) = app.create_pat("alice", PASSWORD, "write").await;
+    assert_eq!(app.me_with(&gone).await, 200);
+    assert_eq!(app.me_with(&token).await, 200);
+    assert_eq!(app.state.last_used.pending(), 1);
+    let r = app
+        .delete(&format!("/api/v2/tokens/{gone_id}/"))
+        .basic("alice", PASSWORD)
+        .send()
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(app.state.last_used.flush(&app.state).await.unwrap(), 1);
+    assert_eq!(app.state.last_used.pending(), 0);
     // `last_used` is not part of the API.
     let r = app
         .get(&format!("/api/v2/tokens/{id}/"))
@@ -1418,6 +1601,8 @@ on_both_backends!(
     a_failed_bearer_token_gets_the_token_401,
     a_token_expires_at_its_deadline,
     a_disabled_or_deleted_users_tokens_fail,
+    a_token_in_the_query_string_is_never_accepted,
+    token_lists_filter_order_and_page,
     a_read_token_reads_but_cannot_write_even_for_a_superuser,
     invalid_scopes_get_awx_message,
     patch_changes_only_description_and_scope,
@@ -1431,6 +1616,7 @@ on_both_backends!(
     the_revoke_action_kills_existing_tokens_only,
     the_revoke_action_spares_refresh_tokens_unless_asked,
     token_changes_are_in_the_activity_stream_masked,
+    a_tokens_activity_stream_shows_its_creation_masked,
     no_token_activity_while_the_stream_is_off,
     the_store_holds_only_hashes_of_tokens_and_secrets,
     a_hundred_bearer_requests_stamp_last_used_once,

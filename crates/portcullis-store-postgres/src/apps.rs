@@ -1,0 +1,379 @@
+//! [`AppStore`] on PostgreSQL.
+//!
+//! Policy: deleting an application takes its tokens, refresh families and codes with it
+//! through `ON DELETE CASCADE`; an authorization code is consumed by one conditional
+//! `UPDATE … RETURNING`, so of any number of racing exchanges, on any number of nodes,
+//! exactly one gets the code (the others wait on its row lock, then find `used_at` set).
+
+use crate::PostgresStore;
+use crate::activity::insert_activity;
+use crate::error::{Failure, Outcome, retry};
+use crate::tokens::{
+    Cell, ColumnKind, db_failure, empty_page, hash_from_bytes, push_match, push_order_and_page,
+};
+use portcullis_core::clock::round_ms;
+use portcullis_core::ids::{ApplicationId, UserId};
+use portcullis_core::token::TokenHash;
+use portcullis_store::{
+    AppStore, ApplicationField, ApplicationPatch, ApplicationQuery, ApplicationRecord,
+    AuthCodeRecord, NewActivity, NewApplication, NewAuthCode, Page, StoreError, StoreResult,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+use time::OffsetDateTime;
+
+/// The application columns `app_from_row` reads, as a literal for `concat!`.
+macro_rules! app_columns {
+    () => {
+        "id, name, description, client_id, secret_hash, client_type, redirect_uris, \
+         authorization_grant_type, skip_authorization, organization, created_at, modified_at"
+    };
+}
+
+/// Decodes an application from a row holding [`app_columns!`].
+fn app_from_row(row: &PgRow) -> Outcome<ApplicationRecord> {
+    let secret_hash = row
+        .try_get::<Option<Vec<u8>>, _>("secret_hash")?
+        .map(|bytes| hash_from_bytes(bytes, "application secret hash (not 32 bytes)"))
+        .transpose()?;
+    Ok(ApplicationRecord {
+        id: ApplicationId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        client_id: row.try_get("client_id")?,
+        secret_hash,
+        client_type: row.try_get("client_type")?,
+        redirect_uris: row.try_get("redirect_uris")?,
+        authorization_grant_type: row.try_get("authorization_grant_type")?,
+        skip_authorization: row.try_get("skip_authorization")?,
+        organization: row.try_get("organization")?,
+        created_at: row.try_get("created_at")?,
+        modified_at: row.try_get("modified_at")?,
+    })
+}
+
+/// Fixed column, filter kind and nullability of each application field (never caller text in
+/// SQL).
+fn app_column(field: ApplicationField) -> (&'static str, ColumnKind, bool) {
+    match field {
+        ApplicationField::Id => ("id", ColumnKind::Int, false),
+        ApplicationField::Name => ("name", ColumnKind::Text, false),
+        ApplicationField::Description => ("description", ColumnKind::Text, false),
+        ApplicationField::ClientId => ("client_id", ColumnKind::Text, false),
+        ApplicationField::ClientType => ("client_type", ColumnKind::Text, false),
+        ApplicationField::RedirectUris => ("redirect_uris", ColumnKind::Text, false),
+        ApplicationField::AuthorizationGrantType => {
+            ("authorization_grant_type", ColumnKind::Text, false)
+        }
+        ApplicationField::SkipAuthorization => ("skip_authorization", ColumnKind::Bool, false),
+        ApplicationField::Organization => ("organization", ColumnKind::Related, true),
+        ApplicationField::Created => ("created_at", ColumnKind::Instant, false),
+        ApplicationField::Modified => ("modified_at", ColumnKind::Instant, false),
+    }
+}
+
+/// Appends the `WHERE` clause of an application listing (filters already parsed).
+fn push_app_where(qb: &mut QueryBuilder<Postgres>, filters: &[(&'static str, Cell)]) {
+    qb.push(" WHERE TRUE");
+    for (column, cell) in filters {
+        push_match(qb, column, cell);
+    }
+}
+
+impl PostgresStore {
+    /// One attempt of [`AppStore::create_application`].
+    async fn insert_application(
+        &self,
+        new: &NewApplication,
+        activity: Option<&NewActivity>,
+    ) -> Outcome<ApplicationRecord> {
+        let mut tx = self.pool.begin().await?;
+        // A taken name fails on one of the two partial unique indexes (with or without an
+        // organization), reported as Conflict("name").
+        let row = sqlx::query(concat!(
+            "INSERT INTO oauth_applications (name, description, client_id, secret_hash, \
+             client_type, redirect_uris, authorization_grant_type, skip_authorization, \
+             organization, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ",
+            app_columns!()
+        ))
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(&new.client_id)
+        .bind(new.secret_hash.as_ref().map(|h| h.as_bytes().as_slice()))
+        .bind(&new.client_type)
+        .bind(&new.redirect_uris)
+        .bind(&new.authorization_grant_type)
+        .bind(new.skip_authorization)
+        .bind(new.organization)
+        .bind(round_ms(new.created_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_failure)?;
+        let app = app_from_row(&row)?;
+        if let Some(entry) = activity {
+            let mut entry = entry.clone();
+            entry.object1_id = entry.object1_id.or(Some(app.id.0));
+            insert_activity(&mut tx, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    /// See [`AppStore::application_by_id`].
+    async fn find_application(&self, id: ApplicationId) -> Outcome<Option<ApplicationRecord>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM oauth_applications WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(app_from_row).transpose()
+    }
+
+    /// See [`AppStore::application_by_client_id`].
+    async fn find_client(&self, client_id: &str) -> Outcome<Option<ApplicationRecord>> {
+        // Exact match: the column is COLLATE "C", so no case folding or locale rule applies.
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM oauth_applications WHERE client_id = $1"
+        ))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(app_from_row).transpose()
+    }
+
+    /// See [`AppStore::list_applications`].
+    async fn page_applications(
+        &self,
+        query: &ApplicationQuery,
+    ) -> Outcome<Page<ApplicationRecord>> {
+        let mut filters = Vec::with_capacity(query.filters.len());
+        for (field, value) in &query.filters {
+            let (column, kind, _) = app_column(*field);
+            match kind.parse(value) {
+                Some(cell) => filters.push((column, cell)),
+                // A value that cannot fit the column matches no row.
+                None => return Ok(empty_page()),
+            }
+        }
+
+        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM oauth_applications");
+        push_app_where(&mut count, &filters);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut select = QueryBuilder::<Postgres>::new(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM oauth_applications"
+        ));
+        push_app_where(&mut select, &filters);
+        let order = query.order.map(|(field, descending)| {
+            let (column, _, nullable) = app_column(field);
+            (column, descending, nullable)
+        });
+        push_order_and_page(&mut select, order, "id", query.limit, query.offset);
+        let rows = select.build().fetch_all(&self.pool).await?;
+        let items = rows.iter().map(app_from_row).collect::<Outcome<Vec<_>>>()?;
+        Ok(Page { total, items })
+    }
+
+    /// One attempt of [`AppStore::update_application`].
+    async fn patch_application(
+        &self,
+        id: ApplicationId,
+        patch: &ApplicationPatch,
+        now: OffsetDateTime,
+        activity: Option<&NewActivity>,
+    ) -> Outcome<ApplicationRecord> {
+        let mut tx = self.pool.begin().await?;
+        // Every right-hand side reads the row as it was before this statement, so the secret
+        // rule sees the new client type ($4) against the old one without a second read: a new
+        // secret wins, a switch to public drops the secret, anything else keeps it. The casts
+        // give PostgreSQL a type for parameters that may be bound as NULL.
+        let row = sqlx::query(concat!(
+            "UPDATE oauth_applications SET \
+               name = COALESCE($1, name), \
+               description = COALESCE($2, description), \
+               secret_hash = CASE \
+                 WHEN $3::bytea IS NOT NULL THEN $3::bytea \
+                 WHEN COALESCE($4, client_type) = 'public' THEN NULL \
+                 ELSE secret_hash END, \
+               client_type = COALESCE($4, client_type), \
+               redirect_uris = COALESCE($5, redirect_uris), \
+               skip_authorization = COALESCE($6, skip_authorization), \
+               organization = CASE WHEN $7 THEN $8::bigint ELSE organization END, \
+               modified_at = $9 \
+             WHERE id = $10 RETURNING ",
+            app_columns!()
+        ))
+        .bind(&patch.name)
+        .bind(&patch.description)
+        .bind(patch.secret_hash.as_ref().map(|h| h.as_bytes().as_slice()))
+        .bind(&patch.client_type)
+        .bind(&patch.redirect_uris)
+        .bind(patch.skip_authorization)
+        .bind(patch.organization.is_some())
+        .bind(patch.organization.flatten())
+        .bind(round_ms(now))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_failure)?
+        .ok_or(StoreError::NotFound)?;
+        let app = app_from_row(&row)?;
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    /// One attempt of [`AppStore::delete_application`].
+    async fn remove_application(
+        &self,
+        id: ApplicationId,
+        activity: Option<&NewActivity>,
+    ) -> Outcome<()> {
+        let mut tx = self.pool.begin().await?;
+        // Tokens, refresh families (and their tokens) and codes go with the row (ON DELETE
+        // CASCADE), in this same transaction.
+        let deleted = sqlx::query("DELETE FROM oauth_applications WHERE id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(Failure::Store(StoreError::NotFound));
+        }
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One attempt of [`AppStore::create_auth_code`].
+    async fn insert_auth_code(&self, new: &NewAuthCode) -> Outcome<()> {
+        // One statement, so it commits on its own. A missing application or user is a
+        // foreign-key violation: NotFound.
+        sqlx::query(
+            "INSERT INTO oauth_auth_codes (hash, application_id, user_id, redirect_uri, scope, \
+             code_challenge, code_challenge_method, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(new.hash.as_bytes().as_slice())
+        .bind(new.application_id.0)
+        .bind(new.user_id.0)
+        .bind(&new.redirect_uri)
+        .bind(&new.scope)
+        .bind(&new.code_challenge)
+        .bind(&new.code_challenge_method)
+        .bind(round_ms(new.created_at))
+        .bind(round_ms(new.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_failure)?;
+        Ok(())
+    }
+
+    /// One attempt of [`AppStore::consume_auth_code`].
+    async fn take_auth_code(
+        &self,
+        hash: &TokenHash,
+        client: ApplicationId,
+        now: OffsetDateTime,
+    ) -> Outcome<Option<AuthCodeRecord>> {
+        // Every condition in the one UPDATE: a second exchange waits for the first one's row
+        // lock, re-reads the row, finds used_at set and gets nothing; the caller cannot tell
+        // why (unknown, used, expired, other client).
+        let row = sqlx::query(
+            "UPDATE oauth_auth_codes SET used_at = $1 \
+             WHERE hash = $2 AND used_at IS NULL AND expires_at > $1 AND application_id = $3 \
+             RETURNING user_id, redirect_uri, scope, code_challenge, code_challenge_method",
+        )
+        .bind(round_ms(now))
+        .bind(hash.as_bytes().as_slice())
+        .bind(client.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some(AuthCodeRecord {
+                user_id: UserId(row.try_get("user_id")?),
+                redirect_uri: row.try_get("redirect_uri")?,
+                scope: row.try_get("scope")?,
+                code_challenge: row.try_get("code_challenge")?,
+                code_challenge_method: row.try_get("code_challenge_method")?,
+            })),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AppStore for PostgresStore {
+    async fn create_application(
+        &self,
+        new: NewApplication,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<ApplicationRecord> {
+        let (new, activity) = (&new, activity.as_ref());
+        retry(move || self.insert_application(new, activity)).await
+    }
+
+    async fn application_by_id(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>> {
+        Ok(self.find_application(id).await?)
+    }
+
+    async fn application_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> StoreResult<Option<ApplicationRecord>> {
+        Ok(self.find_client(client_id).await?)
+    }
+
+    async fn list_applications(
+        &self,
+        query: &ApplicationQuery,
+    ) -> StoreResult<Page<ApplicationRecord>> {
+        Ok(self.page_applications(query).await?)
+    }
+
+    async fn update_application(
+        &self,
+        id: ApplicationId,
+        patch: ApplicationPatch,
+        now: OffsetDateTime,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<ApplicationRecord> {
+        let (patch, activity) = (&patch, activity.as_ref());
+        retry(move || self.patch_application(id, patch, now, activity)).await
+    }
+
+    async fn delete_application(
+        &self,
+        id: ApplicationId,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<()> {
+        let activity = activity.as_ref();
+        retry(move || self.remove_application(id, activity)).await
+    }
+
+    async fn create_auth_code(&self, new: NewAuthCode) -> StoreResult<()> {
+        let new = &new;
+        retry(move || self.insert_auth_code(new)).await
+    }
+
+    async fn consume_auth_code(
+        &self,
+        hash: &TokenHash,
+        client: ApplicationId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<AuthCodeRecord>> {
+        retry(move || self.take_auth_code(hash, client, now)).await
+    }
+}
