@@ -872,6 +872,7 @@ impl PostgresStore {
         hash: &TokenHash,
         client: ApplicationId,
         now: OffsetDateTime,
+        activity: Option<&NewActivity>,
     ) -> Outcome<RevokeOutcome> {
         let now = round_ms(now);
         let mut tx = self.pool.begin().await?;
@@ -897,6 +898,11 @@ impl PostgresStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            if let Some(entry) = activity {
+                let mut entry = entry.clone();
+                entry.object1_id = entry.object1_id.or(Some(id));
+                insert_activity(&mut tx, &entry).await?;
+            }
             tx.commit().await?;
             return Ok(RevokeOutcome::Revoked);
         }
@@ -917,6 +923,9 @@ impl PostgresStore {
         }
         // Revoking a refresh token revokes the grant: the whole family and its access tokens.
         revoke_family(&mut tx, family, now).await?;
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, entry).await?;
+        }
         tx.commit().await?;
         Ok(RevokeOutcome::Revoked)
     }
@@ -1158,8 +1167,10 @@ impl TokenStore for PostgresStore {
         hash: &TokenHash,
         client: ApplicationId,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<RevokeOutcome> {
-        retry(move || self.revoke_hash(hash, client, now)).await
+        let activity = activity.as_ref();
+        retry(move || self.revoke_hash(hash, client, now, activity)).await
     }
 
     async fn revoke_user_tokens(

@@ -819,6 +819,7 @@ impl SqliteStore {
         hash: &TokenHash,
         client: ApplicationId,
         now: OffsetDateTime,
+        activity: Option<&NewActivity>,
     ) -> Outcome<RevokeOutcome> {
         let now = unix_ms(now);
         let mut tx = self.write().await?;
@@ -841,6 +842,11 @@ impl SqliteStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            if let Some(entry) = activity {
+                let mut entry = entry.clone();
+                entry.object1_id = entry.object1_id.or(Some(id));
+                insert_activity(&mut tx, &entry).await?;
+            }
             tx.commit().await?;
             return Ok(RevokeOutcome::Revoked);
         }
@@ -861,6 +867,9 @@ impl SqliteStore {
         }
         // Revoking a refresh token revokes the grant: the whole family and its access tokens.
         revoke_family(&mut tx, family, now).await?;
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, entry).await?;
+        }
         tx.commit().await?;
         Ok(RevokeOutcome::Revoked)
     }
@@ -1070,8 +1079,11 @@ impl TokenStore for SqliteStore {
         hash: &TokenHash,
         client: ApplicationId,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<RevokeOutcome> {
-        Ok(self.revoke_hash(hash, client, now).await?)
+        Ok(self
+            .revoke_hash(hash, client, now, activity.as_ref())
+            .await?)
     }
 
     async fn revoke_user_tokens(

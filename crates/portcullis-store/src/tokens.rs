@@ -244,11 +244,14 @@ pub trait TokenStore: Send + Sync {
         hash: &TokenHash,
     ) -> StoreResult<Option<(ApplicationId, UserId, String)>>;
     /// RFC 7009 revocation of an application access or refresh token presented by `client`.
+    /// On `Revoked`, `activity` is written in the same transaction; when its `object1_id` is
+    /// `None` it is stored with the revoked access token's id (a refresh token: as given).
     async fn revoke_token_by_hash(
         &self,
         hash: &TokenHash,
         client: ApplicationId,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<RevokeOutcome>;
     /// Revokes every access token of `user` (and, with `include_refresh`, their refresh
     /// tokens and families). Returns the number of access tokens revoked.

@@ -523,9 +523,16 @@ pub async fn revoke_token(State(state): State<AppState>, req: Request) -> Respon
         let Some(hash) = hash else {
             return Ok(RevokeOutcome::Unknown);
         };
+        let entry = tokens::activity(
+            &state,
+            None,
+            "delete",
+            None,
+            json!({"application": app.id.0, "token": tokens::MASKED, "via": "revoke_token"}),
+        );
         Ok(state
             .store
-            .revoke_token_by_hash(&hash, app.id, state.clock.now())
+            .revoke_token_by_hash(&hash, app.id, state.clock.now(), entry)
             .await?)
     }
     .await;
@@ -894,7 +901,7 @@ mod tests {
     #[test]
     fn pkce_s256_matches_the_rfc_7636_example() {
         // RFC 7636 Appendix B.
-        let verifier = "dBjftJeZ4CVP-mJ0kQr5ZT2MVF6Jyq2LNtqC5OLbCq0";
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_matches(verifier, challenge, "S256"));
         assert!(!pkce_matches(
