@@ -56,11 +56,24 @@ pub async fn api_root(
 
 /// The resources this build serves, in AWX's order. Every key becomes an AWX CLI
 /// sub-command, so only served resources may appear.
-pub const V2_RESOURCES: [(&str, &str); 4] = [
+pub const V2_RESOURCES: [(&str, &str); 16] = [
     ("ping", "/api/v2/ping/"),
+    ("instance_groups", "/api/v2/instance_groups/"),
     ("settings", "/api/v2/settings/"),
     ("me", "/api/v2/me/"),
+    ("organizations", "/api/v2/organizations/"),
     ("users", "/api/v2/users/"),
+    ("projects", "/api/v2/projects/"),
+    ("teams", "/api/v2/teams/"),
+    ("credentials", "/api/v2/credentials/"),
+    ("applications", "/api/v2/applications/"),
+    ("tokens", "/api/v2/tokens/"),
+    // AWX names the inventories list `inventory` in its root map.
+    ("inventory", "/api/v2/inventories/"),
+    ("hosts", "/api/v2/hosts/"),
+    ("job_templates", "/api/v2/job_templates/"),
+    ("activity_stream", "/api/v2/activity_stream/"),
+    ("workflow_job_templates", "/api/v2/workflow_job_templates/"),
 ];
 
 /// `GET /api/v2/`
