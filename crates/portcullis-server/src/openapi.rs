@@ -54,6 +54,9 @@ use utoipa::OpenApi;
         (name = "tokens", description = "OAuth2 personal and application access tokens"),
         (name = "applications", description = "OAuth2 applications"),
         (name = "oauth2", description = "OAuth2 endpoints under /api/o/ (form-encoded)"),
+        (name = "compatibility", description = "Lists AWX clients probe; Portcullis does not manage these resources"),
+        (name = "inventories", description = "The minimal inventory and host registry"),
+        (name = "activity", description = "The AWX activity stream"),
     )
 )]
 pub struct ApiDoc;

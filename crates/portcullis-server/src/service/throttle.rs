@@ -67,6 +67,22 @@ fn source_rule(state: &AppState) -> ThrottleRule {
     }
 }
 
+/// The counter of failed client authentications of one `client_id` at `/api/o/`.
+pub fn client_key(client_id: &str) -> String {
+    format!("client:{}", hex(client_id.as_bytes()))
+}
+
+/// 20 failed client authentications, then the client id waits 10 minutes (security.md §6).
+pub fn client_rule() -> ThrottleRule {
+    let window = Duration::minutes(10);
+    ThrottleRule {
+        free: 19,
+        base_lock: window,
+        max_lock: window,
+        reset_after: window,
+    }
+}
+
 fn retry_after(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
     u64::try_from((until - now).whole_seconds().max(1)).unwrap_or(1)
 }

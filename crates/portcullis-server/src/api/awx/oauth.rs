@@ -202,22 +202,40 @@ async fn authenticate_client(
             None => return Err(OAuthError::InvalidClient),
         },
     };
-    let Some(app) = state.store.application_by_client_id(&client_id).await? else {
-        return Err(OAuthError::InvalidClient);
+    // Failed client authentications are counted per client id (security.md §6: 20 in
+    // 10 min → 429), whether or not the id exists, so guessing a secret is bounded too.
+    let key = crate::service::throttle::client_key(&client_id);
+    let rule = crate::service::throttle::client_rule();
+    let now = state.clock.now();
+    if let Some(until) = state.store.throttle_locked(&key, &rule, now).await? {
+        let secs = u64::try_from((until - now).whole_seconds().max(1)).unwrap_or(1);
+        return Err(OAuthError::Throttled(secs));
+    }
+    let verdict = client_verdict(state, &client_id, secret).await?;
+    if verdict.is_none() {
+        state.store.throttle_reserve(&key, &rule, now).await?;
+    }
+    verdict.ok_or(OAuthError::InvalidClient)
+}
+
+/// The application whose credentials these are, if they are right.
+async fn client_verdict(
+    state: &AppState,
+    client_id: &str,
+    secret: Option<SecretString>,
+) -> OAuthResult<Option<ApplicationRecord>> {
+    let Some(app) = state.store.application_by_client_id(client_id).await? else {
+        return Ok(None);
     };
     match (&app.secret_hash, secret) {
-        (None, _) => Ok(app),
+        (None, _) => Ok(Some(app)),
         (Some(stored), Some(presented)) => {
             let Ok(hash) = token::parse(TokenKind::ClientSecret, presented.expose_secret()) else {
-                return Err(OAuthError::InvalidClient);
+                return Ok(None);
             };
-            if bool::from(hash.as_bytes().ct_eq(stored.as_bytes())) {
-                Ok(app)
-            } else {
-                Err(OAuthError::InvalidClient)
-            }
+            Ok(bool::from(hash.as_bytes().ct_eq(stored.as_bytes())).then_some(app))
         }
-        (Some(_), None) => Err(OAuthError::InvalidClient),
+        (Some(_), None) => Ok(None),
     }
 }
 

@@ -127,7 +127,33 @@ async fn unknown_accounts_are_throttled_the_same_way(app: TestApp) {
     assert_eq!(r.header("retry-after").as_deref(), Some("60"));
 }
 
+async fn failed_client_authentication_is_limited_per_client_id(app: TestApp) {
+    app.admin().await;
+    app.user("alice").await;
+    let client = app.password_app("ci").await;
+    let mut wrong = client.clone();
+    wrong.secret = Some("pcl_cs_wrong".into());
+    let grant = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", PASSWORD),
+    ];
+    for _ in 0..20 {
+        let r = app.oauth_token(&wrong, &grant).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+        assert_eq!(r.json(), serde_json::json!({"error": "invalid_client"}));
+    }
+    // The 20th failure started the wait: even the right secret is refused for 10 minutes.
+    let r = app.oauth_token(&client, &grant).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+    assert_eq!(r.header("retry-after").as_deref(), Some("600"));
+    app.clock.advance(Duration::seconds(601));
+    let r = app.oauth_token(&client, &grant).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
 on_both_backends!(
+    failed_client_authentication_is_limited_per_client_id,
     six_failures_lock_the_account_then_the_lock_ends_by_itself,
     locks_double_and_a_success_resets_the_count,
     an_attacker_elsewhere_cannot_lock_out_an_owner_who_logged_in_before,
