@@ -144,4 +144,15 @@ impl ActivityStore for PostgresStore {
     async fn list_activity(&self, query: &ActivityQuery) -> StoreResult<Page<ActivityEntry>> {
         Ok(self.page_activity(query).await?)
     }
+
+    async fn record_activity(&self, entry: NewActivity) -> StoreResult<()> {
+        let entry = &entry;
+        crate::error::retry(move || async move {
+            let mut tx = self.pool.begin().await?;
+            insert_activity(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
 }

@@ -145,6 +145,13 @@ impl SqliteStore {
 
 #[async_trait::async_trait]
 impl ActivityStore for SqliteStore {
+    async fn record_activity(&self, entry: NewActivity) -> StoreResult<()> {
+        let mut tx = self.write().await.map_err(crate::error::map_db_error)?;
+        insert_activity(&mut tx, &entry).await?;
+        tx.commit().await.map_err(crate::error::map_db_error)?;
+        Ok(())
+    }
+
     async fn list_activity(&self, query: &ActivityQuery) -> StoreResult<Page<ActivityEntry>> {
         Ok(self.page_activity(query).await?)
     }

@@ -85,4 +85,7 @@ pub struct ActivityQuery {
 pub trait ActivityStore: Send + Sync {
     /// Entries matching `query`, in its order (newest first by id unless it names one).
     async fn list_activity(&self, query: &ActivityQuery) -> StoreResult<Page<ActivityEntry>>;
+    /// Writes one entry on its own, durably, for events that change no other row (logins,
+    /// failed logins, bulk revocations recorded after their one-statement change).
+    async fn record_activity(&self, entry: NewActivity) -> StoreResult<()>;
 }

@@ -132,6 +132,17 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<ExitCode> {
                 }
                 None => store.revoke_all_tokens(all, now).await?,
             };
+            // Recorded like the API action (actor: none, the operator on the host).
+            store
+                .record_activity(portcullis_store::NewActivity {
+                    timestamp: now,
+                    actor: None,
+                    operation: "delete".into(),
+                    object1: "o_auth2_access_token".into(),
+                    object1_id: None,
+                    changes: serde_json::json!({"revoked": count, "include_refresh": all, "via": "portcullis admin revoke-tokens"}),
+                })
+                .await?;
             let what = if all {
                 "access and refresh tokens"
             } else {

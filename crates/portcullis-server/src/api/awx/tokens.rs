@@ -432,6 +432,26 @@ pub async fn revoke_tokens(
         tracing::warn!(event = "tokens_revoked_bulk", user = %target.username.escape_debug(), count = n, actor = %p.user.username.escape_debug());
         n
     };
+    if state.settings.get().auth.activity_stream_enabled {
+        let scope = if all {
+            Value::from("all")
+        } else {
+            body.get("user")
+                .cloned()
+                .unwrap_or(Value::from(p.user.id.0))
+        };
+        state
+            .store
+            .record_activity(portcullis_store::NewActivity {
+                timestamp: now,
+                actor: Some(p.user.id),
+                operation: "delete".into(),
+                object1: tokens::TOKEN_OBJECT.into(),
+                object1_id: None,
+                changes: json!({"revoked": count, "user": scope, "include_refresh": include_refresh}),
+            })
+            .await?;
+    }
     Ok(Json(json!({ "revoked": count })))
 }
 
