@@ -570,8 +570,8 @@ pub async fn revoke_token(State(state): State<AppState>, req: Request) -> Respon
     }
 }
 
-/// `POST /api/o/introspect/` (RFC 7662) for resource servers: client authentication is
-/// required, and anything that is not a live access token is exactly `{"active": false}`.
+/// `POST /api/o/introspect/` (RFC 7662) for resource servers: authentication of a
+/// confidential client is required, and anything that is not a live access token is exactly `{"active": false}`.
 #[utoipa::path(post, path = "/api/o/introspect/", tag = "oauth2",
     request_body(content_type = "application/x-www-form-urlencoded", description = "token; client credentials"),
     responses((status = 200, description = "{active, scope, client_id, username, token_type, exp} or {active: false}"),
@@ -580,7 +580,12 @@ pub async fn introspect(State(state): State<AppState>, req: Request) -> Response
     let (parts, body) = req.into_parts();
     let answer = async {
         let form = read_form(&state, &parts, body).await?;
-        authenticate_client(&state, &parts.headers, &form).await?;
+        let client = authenticate_client(&state, &parts.headers, &form).await?;
+        // A public client id is no credential (anyone can read it from the client), so only
+        // confidential clients (resource servers) may introspect.
+        if client.secret_hash.is_none() {
+            return Err(OAuthError::InvalidClient);
+        }
         let inactive = json!({"active": false});
         let Some(presented) = form.get("token") else {
             return Ok(inactive);

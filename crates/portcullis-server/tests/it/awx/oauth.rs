@@ -1214,6 +1214,21 @@ async fn introspection_reports_active_tokens_only(app: TestApp) {
         .send()
         .await;
     assert_invalid_client(&r);
+    // A public client's id is not a credential: it may not introspect.
+    let public = app
+        .create_app(
+            json!({"name": "spa", "client_type": "public", "authorization_grant_type": "password"}),
+        )
+        .await;
+    let r = app
+        .post("/api/o/introspect/")
+        .form(&[
+            ("client_id", public.client_id.as_str()),
+            ("token", a2.as_str()),
+        ])
+        .send()
+        .await;
+    assert_invalid_client(&r);
 }
 
 // --- authorization code (row 46) ---------------------------------------------------------
