@@ -11,6 +11,8 @@ pub mod clock;
 pub mod csrf;
 pub mod error;
 pub mod ids;
+pub mod jwt;
+pub mod mdr;
 pub mod password;
 pub mod policy;
 pub mod principal;

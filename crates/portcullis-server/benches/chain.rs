@@ -70,8 +70,11 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     store.migrate().await.unwrap();
+    let mut config = Config::default();
+    config.mdr.signing.key_encryption_key_path =
+        dir.path().join("mdr.kek").display().to_string();
     let state = AppState::new(
-        Config::default(),
+        config,
         Arc::new(store),
         Arc::new(SystemClock),
         Arc::new(OsRng),

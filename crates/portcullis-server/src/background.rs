@@ -41,6 +41,58 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
             }
         }
     }));
+    let s = state.clone();
+    handles.push(tokio::spawn(async move {
+        // MDR exchange audit records and connection `last_used_at` stamps, in batches.
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tick.tick().await;
+            if let Err(e) = s.mdr.flush_audit(&s).await {
+                tracing::warn!(error = %e, "MDR audit flush failed; will retry");
+            }
+            if let Err(e) = s.mdr.flush_last_used(&s).await {
+                tracing::warn!(error = %e, "MDR last_used flush failed; will retry");
+            }
+        }
+    }));
+    let s = state.clone();
+    handles.push(tokio::spawn(async move {
+        // Signing keys: scheduled rotation (claimed by conditional updates, so several nodes
+        // may run it) and the periodic reload of the key set.
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            match crate::service::mdr_keys::maintain(
+                s.store.as_ref(),
+                s.mdr.keys.kek(),
+                &s.config.mdr,
+                s.clock.now(),
+            )
+            .await
+            {
+                Ok(m) => {
+                    if let Some(kid) = &m.created {
+                        tracing::info!(%kid, "created a pending MDR signing key");
+                    }
+                    if let Some(kid) = &m.promoted {
+                        tracing::info!(%kid, "promoted the pending MDR signing key");
+                    }
+                    if m.created.is_some() || m.promoted.is_some() || m.retired > 0 {
+                        if let Err(e) = s.mdr.keys.reload(s.store.as_ref()).await {
+                            tracing::warn!(error = %e, "MDR key reload failed; will retry");
+                        }
+                        continue;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "MDR key maintenance failed; will retry"),
+            }
+            if s.mdr.keys.stale()
+                && let Err(e) = s.mdr.keys.reload(s.store.as_ref()).await
+            {
+                tracing::warn!(error = %e, "MDR key reload failed; will retry");
+            }
+        }
+    }));
     let s = state;
     handles.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -56,6 +108,12 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "token purge failed; will retry"),
             }
+            let keep = time::Duration::seconds(s.config.mdr.clock_leeway);
+            match s.store.purge_refresh_records(s.clock.now(), keep).await {
+                Ok(n) if n > 0 => tracing::info!(count = n, "purged expired MDR refresh records"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "MDR refresh record purge failed; will retry"),
+            }
         }
     }));
     handles
@@ -63,6 +121,12 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
 
 /// Writes every pending renewal and `last_used` stamp (at shutdown).
 pub async fn flush_all(state: &AppState) {
+    if let Err(e) = state.mdr.flush_audit(state).await {
+        tracing::warn!(error = %e, "final MDR audit flush failed");
+    }
+    if let Err(e) = state.mdr.flush_last_used(state).await {
+        tracing::warn!(error = %e, "final MDR last_used flush failed");
+    }
     if let Err(e) = state.last_used.flush(state).await {
         tracing::warn!(error = %e, "final last_used flush failed");
     }

@@ -141,6 +141,9 @@ pub fn app(state: AppState) -> Router {
     let api_views = applications::register(api_views);
     let api_views = resources::register(api_views);
     let api_views = activity::register(api_views);
+    // The console's JSON API authenticates through the same chain (session + CSRF, Basic,
+    // tokens) and answers in the MDR dialect.
+    let api_views = crate::api::console::mdr::register(api_views);
     let api_views = api_views.route_layer(from_fn_with_state(state.clone(), chain::layer));
 
     let mut other_views = Router::new();
@@ -166,6 +169,8 @@ pub fn app(state: AppState) -> Router {
     }
     let other_views = oauth::register(other_views);
     let other_views = other_views.route("/api/openapi.json", get(openapi::openapi_json));
+    // The MDR surface authenticates each call itself (access JWTs), never through the chain.
+    let other_views = crate::api::mdr::register(other_views);
 
     let timeout = Duration::from_secs(state.config.limits.request_timeout_seconds);
     api_views

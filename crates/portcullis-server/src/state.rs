@@ -58,6 +58,8 @@ pub struct Inner {
     pub last_used: crate::service::tokens::LastUsed,
     /// Request id generator.
     pub request_ids: crate::middleware::request_id::RequestIds,
+    /// MDR signing keys and per-node caches.
+    pub mdr: crate::service::mdr_session::MdrNode,
 }
 
 /// The server could not start.
@@ -69,6 +71,9 @@ pub enum StartupError {
     /// Invalid password parameters.
     #[error("password hashing: {0}")]
     Password(#[from] portcullis_core::error::CoreError),
+    /// MDR signing keys could not be set up.
+    #[error("MDR signing keys: {0}")]
+    Keys(#[from] crate::service::mdr_keys::KeyError),
 }
 
 impl AppState {
@@ -110,6 +115,18 @@ impl AppState {
         let node = config.node_name.clone().unwrap_or_else(host_name);
         let public_origin = config.public_origin();
         let rng_for_ids = rng.clone();
+        let kek = crate::service::mdr_keys::Kek::load_or_create(
+            config
+                .mdr
+                .signing
+                .key_encryption_key
+                .as_ref()
+                .map(|s| s.expose()),
+            std::path::Path::new(&config.mdr.signing.key_encryption_key_path),
+        )?;
+        let keys =
+            crate::service::mdr_keys::KeyRing::start(store.as_ref(), kek, &config.mdr, clock.now())
+                .await?;
         Ok(Self(Arc::new(Inner {
             config,
             store,
@@ -128,6 +145,7 @@ impl AppState {
             request_ids: crate::middleware::request_id::RequestIds::new(bytes(
                 rng_for_ids.as_ref(),
             )),
+            mdr: crate::service::mdr_session::MdrNode::new(keys),
         })))
     }
 }

@@ -10,6 +10,7 @@
 pub mod activity;
 pub mod apps;
 pub mod error;
+pub mod mdr;
 pub mod resources;
 pub mod sessions;
 pub mod settings;
@@ -26,6 +27,11 @@ pub use apps::{
     AuthCodeRecord, NewApplication, NewAuthCode,
 };
 pub use error::{StoreError, StoreResult};
+pub use mdr::{
+    AccessRecord, ConnectionPatch, ConnectionRecord, CustomerRecord, Exchange, ExchangeAudit,
+    ExchangeOutcome, FamilyChange, IssuedPair, KeyState, MdrObject, MdrObjectStore, MdrStore,
+    NewConnection, NewFamily, NewRefreshRecord, SigningKeyRecord, SigningKeyStore, TenantRecord,
+};
 pub use resources::{
     HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewHost, NewInventory, ResourceQuery,
     ResourceStore,
@@ -59,6 +65,9 @@ pub trait Store:
     + AppStore
     + ResourceStore
     + ThrottleStore
+    + MdrStore
+    + SigningKeyStore
+    + MdrObjectStore
     + Send
     + Sync
 {

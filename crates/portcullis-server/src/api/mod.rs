@@ -1,3 +1,5 @@
 //! HTTP surfaces. Each renders errors in its own dialect.
 
 pub mod awx;
+pub mod console;
+pub mod mdr;

@@ -3,6 +3,8 @@
 
 pub mod bootstrap;
 pub mod login;
+pub mod mdr_keys;
+pub mod mdr_session;
 pub mod passwords;
 pub mod settings;
 pub mod throttle;

@@ -404,36 +404,48 @@ pub async fn delete(
 }
 
 /// Coalesced `last_used` stamps: the request path only notes a use in memory when the
-/// token's stamp is older than the interval; a background task writes the noted uses in one
-/// batch. AWX writes twice per request; this writes at most once per token per interval.
-#[derive(Debug, Default)]
-pub struct LastUsed {
-    inner: Mutex<LastUsedInner>,
+/// object's stamp is older than the interval; a background task writes the noted uses in one
+/// batch. AWX writes twice per request; this writes at most once per object per interval.
+/// Keyed by token id for OAuth2 tokens and by connection id for MDR connections.
+#[derive(Debug)]
+pub struct LastUsed<K = TokenId> {
+    inner: Mutex<LastUsedInner<K>>,
 }
 
-#[derive(Debug, Default)]
-struct LastUsedInner {
-    /// When this node last queued a stamp for each token.
-    queued: HashMap<TokenId, OffsetDateTime>,
+impl<K> Default for LastUsed<K> {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::new(LastUsedInner {
+                queued: HashMap::new(),
+                pending: Vec::new(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LastUsedInner<K> {
+    /// When this node last queued a stamp for each object.
+    queued: HashMap<K, OffsetDateTime>,
     /// Stamps waiting for the next flush.
-    pending: Vec<(TokenId, OffsetDateTime)>,
+    pending: Vec<(K, OffsetDateTime)>,
 }
 
 /// Entries kept in memory before old ones are dropped (they only suppress duplicate stamps).
 const LAST_USED_MEMORY: usize = 100_000;
 
-impl LastUsed {
-    fn lock(&self) -> std::sync::MutexGuard<'_, LastUsedInner> {
+impl<K: std::hash::Hash + Eq + Clone> LastUsed<K> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LastUsedInner<K>> {
         match self.inner.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
     }
 
-    /// Notes a use of `id` at `now`; `stored` is the stamp read with the token.
+    /// Notes a use of `id` at `now`; `stored` is the stamp read with the object.
     pub fn note(
         &self,
-        id: TokenId,
+        id: K,
         stored: Option<OffsetDateTime>,
         now: OffsetDateTime,
         interval: Duration,
@@ -448,7 +460,7 @@ impl LastUsed {
         if g.queued.len() >= LAST_USED_MEMORY {
             g.queued.retain(|_, t| now - *t < interval);
         }
-        g.queued.insert(id, now);
+        g.queued.insert(id.clone(), now);
         g.pending.push((id, now));
     }
 
@@ -457,20 +469,32 @@ impl LastUsed {
         self.lock().pending.len()
     }
 
+    /// Takes the waiting stamps for a write.
+    pub fn take(&self) -> Vec<(K, OffsetDateTime)> {
+        std::mem::take(&mut self.lock().pending)
+    }
+
+    /// Puts back stamps whose write failed, for the next try (bounded: only `last_used` is
+    /// lost if writes keep failing; it never affects access).
+    pub fn restore(&self, batch: Vec<(K, OffsetDateTime)>) {
+        let mut g = self.lock();
+        if g.pending.len() < LAST_USED_MEMORY {
+            g.pending.extend(batch);
+        }
+    }
+}
+
+impl LastUsed<TokenId> {
     /// Writes the waiting stamps in one batch; on failure they are put back for the next try.
     pub async fn flush(&self, state: &AppState) -> ApiResult<usize> {
-        let batch = std::mem::take(&mut self.lock().pending);
+        let batch = self.take();
         if batch.is_empty() {
             return Ok(0);
         }
         match state.store.stamp_last_used(&batch).await {
             Ok(()) => Ok(batch.len()),
             Err(e) => {
-                let mut g = self.lock();
-                // Only `last_used` is lost if this keeps failing; it never affects access.
-                if g.pending.len() < LAST_USED_MEMORY {
-                    g.pending.extend(batch);
-                }
+                self.restore(batch);
                 Err(e.into())
             }
         }

@@ -16,9 +16,12 @@
 
 pub mod activity;
 pub mod apps;
+pub mod mdr;
+pub mod mdr_objects;
 pub mod resources;
 pub mod sessions;
 pub mod settings;
+pub mod signing_keys;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
@@ -153,6 +156,45 @@ macro_rules! conformance_tests {
                 a_stamp_later_than_now_is_not_a_lock_below_the_free_count,
                 throttle_locked_reads_without_counting,
                 remember_source_honours_the_since_boundary,
+            }
+            mdr {
+                customers_round_trip_and_list_oldest_first,
+                tenants_are_unique_per_customer_and_listed_by_name,
+                create_connection_returns_the_pending_record,
+                create_connection_refuses_taken_names_and_missing_customers,
+                list_connections_is_oldest_first_per_customer,
+                update_connection_applies_the_patch,
+                refresh_connection_only_while_pending,
+                revoke_connection_only_while_activated,
+                delete_connection_removes_it_and_its_tokens,
+                exchange_of_the_bootstrap_token_rotates,
+                exchange_with_mismatched_claims_is_revoked,
+                grace_replays_the_pair_until_the_successor_is_spent,
+                past_the_grace_period_a_spent_token_is_a_loser_or_reuse,
+                without_grace_a_spent_token_is_a_loser_then_reuse,
+                concurrent_exchanges_without_grace_have_one_winner,
+                concurrent_exchanges_with_grace_all_get_the_winners_pair,
+                touch_connections_keeps_the_later_instant,
+                exchange_audit_is_newest_first_per_customer,
+                purge_removes_only_dead_records_past_their_deadline,
+            }
+            signing_keys {
+                first_key_is_inserted_once,
+                concurrent_first_keys_have_one_winner,
+                promote_swaps_the_active_key,
+                concurrent_promotes_have_one_winner,
+                retire_key_from_any_state,
+                retire_verify_only_keys_by_deactivation_instant,
+            }
+            mdr_objects {
+                objects_round_trip_and_list_in_creation_order,
+                duplicate_object_is_a_conflict,
+                upsert_inserts_or_replaces,
+                replace_object_compares_and_sets,
+                delete_object_removes_one,
+                object_content_round_trips_bytes,
+                incident_numbers_count_per_customer,
+                concurrent_incident_numbers_are_distinct,
             }
         }
     };

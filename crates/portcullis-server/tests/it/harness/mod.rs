@@ -130,6 +130,10 @@ fn test_config() -> Config {
     let mut c = Config::default();
     // Tests run many hashes; the floor is also the production default.
     c.password.hash_concurrency = Some(2);
+    // A fixed test key-encryption key, so no key file is written into the source tree.
+    c.mdr.signing.key_encryption_key = Some(portcullis_server::config::Secret::new(
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    ));
     c
 }
 

@@ -5,6 +5,9 @@
 //! secrets are [`Secret`]s that print as `<redacted>`. Runtime settings that the AWX settings
 //! API edits (Basic on/off, lifetimes, …) are NOT here: they live in the store.
 
+pub mod mdr;
+
+pub use mdr::{MdrAttachmentsConfig, MdrConfig, MdrSigningConfig};
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use portcullis_core::password::Argon2Params;
@@ -80,6 +83,8 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     /// Request limits.
     pub limits: LimitsConfig,
+    /// MDR-style API connections (`mdr-api.md` §11).
+    pub mdr: MdrConfig,
 }
 
 impl Default for Config {
@@ -99,6 +104,7 @@ impl Default for Config {
             oauth2: OAuth2Config::default(),
             throttle: ThrottleConfig::default(),
             limits: LimitsConfig::default(),
+            mdr: MdrConfig::default(),
         }
     }
 }
@@ -384,6 +390,7 @@ impl Config {
                 self.version
             )));
         }
+        self.mdr.validate()?;
         self.password
             .params()
             .validate()

@@ -1,0 +1,250 @@
+//! `/console/api/mdr/`: customers, tenants and API connections (`mdr-api.md` §2.2).
+
+use super::ConsoleAdmin;
+use crate::api::mdr::error::{MdrError, MdrResult};
+use crate::api::mdr::json_ok;
+use crate::service::mdr_session::{self as svc, Actor, Bootstrap, ConnectionInput};
+use crate::state::AppState;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+/// Registers the routes; the caller adds the authenticator chain.
+pub fn register(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route("/console/api/mdr/customers", post(create_customer).get(list_customers))
+        .route(
+            "/console/api/mdr/customers/{client_id}/tenants",
+            post(create_tenant).get(list_tenants),
+        )
+        .route(
+            "/console/api/mdr/customers/{client_id}/connections",
+            get(list_connections).post(create_connection),
+        )
+        .route(
+            "/console/api/mdr/customers/{client_id}/connections/{connection_id}",
+            get(get_connection)
+                .patch(update_connection)
+                .delete(delete_connection),
+        )
+        .route(
+            "/console/api/mdr/customers/{client_id}/connections/{connection_id}/refresh",
+            post(refresh_connection),
+        )
+        .route(
+            "/console/api/mdr/customers/{client_id}/connections/{connection_id}/revoke",
+            post(revoke_connection),
+        )
+        .route(
+            "/console/api/mdr/customers/{client_id}/audit",
+            get(exchange_audit),
+        )
+}
+
+fn object(body: &Bytes) -> MdrResult<serde_json::Map<String, serde_json::Value>> {
+    crate::api::mdr::body::json_object(body)
+}
+
+fn string(obj: &serde_json::Map<String, serde_json::Value>, key: &str) -> MdrResult<Option<String>> {
+    match obj.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(MdrError::invalid(key)),
+    }
+}
+
+fn input(obj: &serde_json::Map<String, serde_json::Value>) -> MdrResult<ConnectionInput> {
+    let tenants = match obj.get("tenants") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Array(a)) => Some(
+            a.iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+                .ok_or_else(|| MdrError::invalid("tenants"))?,
+        ),
+        Some(_) => return Err(MdrError::invalid("tenants")),
+    };
+    Ok(ConnectionInput {
+        name: string(obj, "name")?,
+        role: string(obj, "role")?,
+        tenants,
+    })
+}
+
+fn created(value: &serde_json::Value) -> Response {
+    let mut r = json_ok(value);
+    *r.status_mut() = StatusCode::CREATED;
+    r
+}
+
+/// A view that carries a one-time token: never cached.
+fn with_token(state: &AppState, b: &Bootstrap, status: StatusCode) -> Response {
+    let mut view = svc::connection_view(state, &b.connection);
+    if let Some(m) = view.as_object_mut() {
+        m.insert("refresh_token".into(), b.token.clone().into());
+        m.insert(
+            "refresh_token_expires_at".into(),
+            portcullis_core::clock::unix_ms(b.expires_at).into(),
+        );
+    }
+    let mut r = json_ok(&view);
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn actor(a: &ConsoleAdmin) -> Actor {
+    Actor(Some(a.0.user.id))
+}
+
+async fn create_customer(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    body: Bytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let name = string(&obj, "name")?.ok_or_else(|| MdrError::required("name"))?;
+    let c = svc::create_customer(&state, &name).await?;
+    Ok(created(&serde_json::json!({"client_id": c.client_id, "name": c.name})))
+}
+
+async fn list_customers(State(state): State<AppState>, _admin: ConsoleAdmin) -> MdrResult<Response> {
+    let list = state.store.list_customers().await?;
+    let out: Vec<serde_json::Value> = list
+        .iter()
+        .map(|c| serde_json::json!({"client_id": c.client_id, "name": c.name}))
+        .collect();
+    Ok(json_ok(&serde_json::Value::Array(out)))
+}
+
+async fn create_tenant(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let name = string(&obj, "tenant_name")?.ok_or_else(|| MdrError::required("tenant_name"))?;
+    svc::customer(&state, &client_id).await?;
+    let t = svc::create_tenant(&state, &client_id, &name).await?;
+    Ok(created(
+        &serde_json::json!({"tenant_id": t.tenant_id, "tenant_name": t.tenant_name}),
+    ))
+}
+
+async fn list_tenants(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path(client_id): Path<String>,
+) -> MdrResult<Response> {
+    svc::customer(&state, &client_id).await?;
+    let list = state.store.tenants(&client_id).await?;
+    let out: Vec<serde_json::Value> = list
+        .iter()
+        .map(|t| serde_json::json!({"tenant_id": t.tenant_id, "tenant_name": t.tenant_name}))
+        .collect();
+    Ok(json_ok(&serde_json::Value::Array(out)))
+}
+
+async fn list_connections(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path(client_id): Path<String>,
+) -> MdrResult<Response> {
+    svc::customer(&state, &client_id).await?;
+    let list = state.store.list_connections(&client_id).await?;
+    let out: Vec<serde_json::Value> =
+        list.iter().map(|c| svc::connection_view(&state, c)).collect();
+    Ok(json_ok(&serde_json::Value::Array(out)))
+}
+
+async fn create_connection(
+    State(state): State<AppState>,
+    admin: ConsoleAdmin,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let input = input(&obj)?;
+    svc::customer(&state, &client_id).await?;
+    let b = svc::create_connection(&state, actor(&admin), &client_id, input).await?;
+    Ok(with_token(&state, &b, StatusCode::CREATED))
+}
+
+async fn get_connection(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path((client_id, connection_id)): Path<(String, String)>,
+) -> MdrResult<Response> {
+    let c = svc::connection(&state, &client_id, &connection_id).await?;
+    Ok(json_ok(&svc::connection_view(&state, &c)))
+}
+
+async fn update_connection(
+    State(state): State<AppState>,
+    admin: ConsoleAdmin,
+    Path((client_id, connection_id)): Path<(String, String)>,
+    body: Bytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let input = input(&obj)?;
+    let c = svc::update_connection(&state, actor(&admin), &client_id, &connection_id, input).await?;
+    Ok(json_ok(&svc::connection_view(&state, &c)))
+}
+
+async fn refresh_connection(
+    State(state): State<AppState>,
+    admin: ConsoleAdmin,
+    Path((client_id, connection_id)): Path<(String, String)>,
+) -> MdrResult<Response> {
+    let b = svc::refresh_connection(&state, actor(&admin), &client_id, &connection_id).await?;
+    Ok(with_token(&state, &b, StatusCode::OK))
+}
+
+async fn revoke_connection(
+    State(state): State<AppState>,
+    admin: ConsoleAdmin,
+    Path((client_id, connection_id)): Path<(String, String)>,
+) -> MdrResult<Response> {
+    let c = svc::revoke_connection(&state, actor(&admin), &client_id, &connection_id).await?;
+    Ok(json_ok(&svc::connection_view(&state, &c)))
+}
+
+async fn delete_connection(
+    State(state): State<AppState>,
+    admin: ConsoleAdmin,
+    Path((client_id, connection_id)): Path<(String, String)>,
+) -> MdrResult<Response> {
+    svc::delete_connection(&state, actor(&admin), &client_id, &connection_id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn exchange_audit(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path(client_id): Path<String>,
+) -> MdrResult<Response> {
+    svc::customer(&state, &client_id).await?;
+    // Flush this node's buffer first so an operator sees what just happened here.
+    if let Err(e) = state.mdr.flush_audit(&state).await {
+        tracing::warn!(error = %e, "exchange audit flush failed");
+    }
+    let list = state.store.exchange_audit(&client_id, 200).await?;
+    let out: Vec<serde_json::Value> = list
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "at": portcullis_core::clock::unix_ms(a.at),
+                "connection_id": a.connection_id,
+                "jti_prefix": a.jti_prefix,
+                "result": a.result,
+                "source": a.source,
+            })
+        })
+        .collect();
+    Ok(json_ok(&serde_json::Value::Array(out)))
+}

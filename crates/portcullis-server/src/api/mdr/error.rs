@@ -1,0 +1,173 @@
+//! The MDR dialect of errors (`mdr-api.md` §0, §3, §4, §8.2): exactly `{"error": "<message>"}`,
+//! `Cache-Control: no-store`, and the `WWW-Authenticate` / `Retry-After` headers the spec fixes.
+
+use crate::error::{ApiError, ErrorCause};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_store::StoreError;
+use std::borrow::Cow;
+
+/// `WWW-Authenticate` when no token was presented.
+pub const CHALLENGE: &str = "Bearer realm=\"mdr\"";
+/// `WWW-Authenticate` when a presented token failed.
+pub const CHALLENGE_INVALID: &str = "Bearer realm=\"mdr\", error=\"invalid_token\"";
+/// `WWW-Authenticate` when the connection's role does not allow the method.
+pub const CHALLENGE_SCOPE: &str = "Bearer realm=\"mdr\", error=\"insufficient_scope\"";
+
+/// An MDR-surface failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdrError {
+    /// Status code.
+    pub status: StatusCode,
+    /// The `error` text.
+    pub message: Cow<'static, str>,
+    /// `WWW-Authenticate`, when the spec asks for one.
+    pub challenge: Option<&'static str>,
+    /// `Retry-After` seconds.
+    pub retry_after: Option<u64>,
+    /// What went wrong on our side, for the log (never sent).
+    pub cause: Option<String>,
+}
+
+impl MdrError {
+    /// A plain error.
+    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            challenge: None,
+            retry_after: None,
+            cause: None,
+        }
+    }
+
+    /// 400.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 400 `'<key>' is required`.
+    pub fn required(key: &str) -> Self {
+        Self::bad_request(format!("'{key}' is required"))
+    }
+
+    /// 400 `invalid value for '<key>'`.
+    pub fn invalid(key: &str) -> Self {
+        Self::bad_request(format!("invalid value for '{key}'"))
+    }
+
+    /// 404 `<kind> not found` (also for out-of-scope objects).
+    pub fn not_found(kind: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("{kind} not found"))
+    }
+
+    /// 404 `not found` (unknown route or Client ID syntax).
+    pub fn no_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not found")
+    }
+
+    /// 409.
+    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    /// 401 from `session/confirm` (no challenge: the exchange is not Bearer-authenticated).
+    pub fn refresh_refused(message: &'static str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 401/403 of a resource call, with the matching challenge.
+    pub fn access_refused(status: StatusCode, message: &'static str, presented: bool) -> Self {
+        let mut e = Self::new(status, message);
+        e.challenge = Some(if presented {
+            CHALLENGE_INVALID
+        } else {
+            CHALLENGE
+        });
+        e
+    }
+
+    /// 403 for a role that does not allow the method.
+    pub fn not_permitted() -> Self {
+        let mut e = Self::new(
+            StatusCode::FORBIDDEN,
+            "operation not permitted for this API connection",
+        );
+        e.challenge = Some(CHALLENGE_SCOPE);
+        e
+    }
+
+    /// 503 with `Retry-After`: fail closed.
+    pub fn unavailable(cause: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service temporarily unavailable",
+        );
+        e.retry_after = Some(5);
+        e.cause = Some(cause.into());
+        e
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many(retry_after: u64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "too many requests");
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    /// 500: a defect.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        e.cause = Some(cause.into());
+        e
+    }
+}
+
+impl From<StoreError> for MdrError {
+    /// Only for store calls whose `NotFound`/`Conflict` the caller did not expect: anything
+    /// the caller can explain it maps itself.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(why) => Self::unavailable(why),
+            StoreError::NotFound => Self::no_route(),
+            StoreError::Conflict(field) => Self::conflict(format!("{field} is already taken")),
+        }
+    }
+}
+
+impl From<ApiError> for MdrError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Unavailable(why) => Self::unavailable(why),
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+/// Result of an MDR handler.
+pub type MdrResult<T> = Result<T, MdrError>;
+
+impl IntoResponse for MdrError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.message.as_ref() }).to_string();
+        let mut resp = (self.status, body).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(c) = self.challenge {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        if let Some(s) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            h.insert(header::RETRY_AFTER, v);
+        }
+        if let Some(cause) = self.cause {
+            resp.extensions_mut().insert(ErrorCause(cause));
+        }
+        resp
+    }
+}

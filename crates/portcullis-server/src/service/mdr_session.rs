@@ -1,0 +1,850 @@
+//! MDR connections and their tokens (`mdr-api.md` §1.4, §2, §4, §6, §8): the console
+//! operations, the `session/confirm` exchange, and the check of an access token on every
+//! resource call.
+//!
+//! Policy: the store decides every family change and every rotation in one transaction; this
+//! module verifies JWTs before anything reaches the store, signs what the store issued, and
+//! keeps two per-node caches — connection state for access-token checks (never older than
+//! `mdr.revocation_check_interval_ms`, dropped at once when this node changes a connection)
+//! and coalesced `last_used_at` stamps.
+
+use crate::api::mdr::error::{MdrError, MdrResult};
+use crate::service::mdr_keys::KeyRing;
+use crate::service::tokens::LastUsed;
+use crate::state::AppState;
+use axum::http::StatusCode;
+use portcullis_core::clock::from_unix_ms;
+use portcullis_core::ids::UserId;
+use portcullis_core::jwt::{Expect, JwtError, MdrClaims, Purpose};
+use portcullis_core::mdr::{self, ConnectionStatus, Role};
+use portcullis_store::{
+    AccessRecord, ConnectionPatch, ConnectionRecord, CustomerRecord, Exchange, ExchangeAudit,
+    ExchangeOutcome, FamilyChange, IssuedPair, NewActivity, NewConnection, NewFamily,
+    NewRefreshRecord, StoreError, TenantRecord,
+};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration as StdDuration, Instant};
+use time::{Duration, OffsetDateTime};
+
+/// Per-node MDR state: keys and caches.
+pub struct MdrNode {
+    /// Signing keys.
+    pub keys: KeyRing,
+    /// Connection state for access-token checks.
+    connections: Mutex<HashMap<String, (Instant, Option<ConnectionRecord>)>>,
+    /// Coalesced `last_used_at`.
+    pub last_used: LastUsed<String>,
+    /// Exchange audit records waiting for the next batch write.
+    audit: Mutex<Vec<ExchangeAudit>>,
+    /// Failed exchanges per source address in the current minute.
+    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Bumped by every local change: a read that began before a change must not put what it
+    /// read into the cache after the change dropped the entry.
+    epoch: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for MdrNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MdrNode").finish_non_exhaustive()
+    }
+}
+
+/// Entries kept in a per-node map before it is cleared (bounds memory under a flood).
+const CACHE_LIMIT: usize = 100_000;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl MdrNode {
+    /// A node with these keys and empty caches.
+    pub fn new(keys: KeyRing) -> Self {
+        Self {
+            keys,
+            connections: Mutex::new(HashMap::new()),
+            last_used: LastUsed::default(),
+            audit: Mutex::new(Vec::new()),
+            failures: Mutex::new(HashMap::new()),
+            epoch: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Forgets the cached state of a connection this node just changed, so the next request
+    /// reads it afresh (revocation on this node takes effect with no delay).
+    pub fn invalidate(&self, connection_id: &str) {
+        let mut g = lock(&self.connections);
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        g.remove(connection_id);
+    }
+
+    fn audit(&self, record: ExchangeAudit) {
+        let mut g = lock(&self.audit);
+        if g.len() < CACHE_LIMIT {
+            g.push(record);
+        }
+    }
+
+    /// Writes the waiting audit records in one batch; on failure they wait for the next try.
+    pub async fn flush_audit(&self, state: &AppState) -> Result<usize, StoreError> {
+        let batch = std::mem::take(&mut *lock(&self.audit));
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match state.store.record_exchanges(&batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                let mut g = lock(&self.audit);
+                if g.len() < CACHE_LIMIT {
+                    g.extend(batch);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the waiting `last_used_at` stamps.
+    pub async fn flush_last_used(&self, state: &AppState) -> Result<usize, StoreError> {
+        let batch = self.last_used.take();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match state.store.touch_connections(&batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                self.last_used.restore(batch);
+                Err(e)
+            }
+        }
+    }
+
+    /// Seconds to wait when `source` has used up its failed exchanges for this minute.
+    fn throttled(&self, source: IpAddr, limit: u32) -> Option<u64> {
+        let g = lock(&self.failures);
+        let (start, n) = g.get(&source)?;
+        let elapsed = start.elapsed();
+        (elapsed < StdDuration::from_secs(60) && *n >= limit)
+            .then(|| 60u64.saturating_sub(elapsed.as_secs()).max(1))
+    }
+
+    fn note_failure(&self, source: IpAddr) {
+        let mut g = lock(&self.failures);
+        if g.len() >= CACHE_LIMIT {
+            g.retain(|_, (start, _)| start.elapsed() < StdDuration::from_secs(60));
+        }
+        let e = g.entry(source).or_insert((Instant::now(), 0));
+        if e.0.elapsed() >= StdDuration::from_secs(60) {
+            *e = (Instant::now(), 0);
+        }
+        e.1 = e.1.saturating_add(1);
+    }
+}
+
+/// The console's view of a connection (`mdr-api.md` §2.2), never with a token.
+pub fn connection_view(state: &AppState, c: &ConnectionRecord) -> serde_json::Value {
+    let now = state.clock.now();
+    let status = ConnectionStatus::derive(
+        c.live_family.is_some(),
+        c.activated,
+        c.last_used_at,
+        now,
+        Duration::seconds(state.config.mdr.idle_after),
+    );
+    let ms = |t: Option<OffsetDateTime>| t.map(portcullis_core::clock::unix_ms);
+    serde_json::json!({
+        "connection_id": c.connection_id,
+        "client_id": c.client_id,
+        "name": c.name,
+        "role": c.role,
+        "tenants": c.tenants,
+        "status": status.as_str(),
+        "created_at": portcullis_core::clock::unix_ms(c.created_at),
+        "last_used_at": ms(c.last_used_at),
+        "refresh_token_expires_at": ms(c.refresh_expires_at),
+        "refresh_token_jti_prefix": c.refresh_jti.as_deref().map(jti_prefix),
+    })
+}
+
+/// The first 8 characters of a `jti`: enough to tell tokens apart in logs and the console.
+pub fn jti_prefix(jti: &str) -> String {
+    jti.chars().take(8).collect()
+}
+
+/// Who performs a console operation (for the activity stream).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor(pub Option<UserId>);
+
+fn activity(actor: Actor, now: OffsetDateTime, op: &str, changes: serde_json::Value) -> NewActivity {
+    NewActivity {
+        timestamp: now,
+        actor: actor.0,
+        operation: op.to_owned(),
+        object1: "mdr_connection".into(),
+        object1_id: None,
+        changes,
+    }
+}
+
+/// A freshly minted bootstrap token, shown once.
+pub struct Bootstrap {
+    /// The connection as it is now.
+    pub connection: ConnectionRecord,
+    /// The refresh JWT.
+    pub token: String,
+    /// Its expiry.
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Bootstrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bootstrap")
+            .field("connection", &self.connection.connection_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates a customer with a generated Client ID.
+pub async fn create_customer(state: &AppState, name: &str) -> MdrResult<CustomerRecord> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(MdrError::invalid("name"));
+    }
+    let customer = CustomerRecord {
+        client_id: mdr::new_client_id(state.rng.as_ref()),
+        name: name.to_owned(),
+        created_at: state.clock.now(),
+    };
+    state.store.create_customer(&customer).await?;
+    Ok(customer)
+}
+
+/// The customer, or 404 `not found`.
+pub async fn customer(state: &AppState, client_id: &str) -> MdrResult<CustomerRecord> {
+    state
+        .store
+        .customer(client_id)
+        .await?
+        .ok_or_else(|| MdrError::not_found("customer"))
+}
+
+/// Creates a tenant of a customer.
+pub async fn create_tenant(
+    state: &AppState,
+    client_id: &str,
+    tenant_name: &str,
+) -> MdrResult<TenantRecord> {
+    let name = tenant_name.trim();
+    if name.is_empty()
+        || name.chars().count() > 128
+        || name.chars().any(char::is_control)
+        || name == mdr::ROOT_WITHOUT_TENANTS
+    {
+        return Err(MdrError::invalid("tenant_name"));
+    }
+    let tenant = TenantRecord {
+        tenant_id: mdr::new_id20(state.rng.as_ref()),
+        client_id: client_id.to_owned(),
+        tenant_name: name.to_owned(),
+    };
+    match state.store.create_tenant(&tenant).await {
+        Ok(()) => Ok(tenant),
+        Err(StoreError::NotFound) => Err(MdrError::not_found("customer")),
+        Err(StoreError::Conflict(_)) => Err(MdrError::conflict("tenant name is already taken")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Validated connection fields.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionInput {
+    /// Name.
+    pub name: Option<String>,
+    /// Role wire value.
+    pub role: Option<String>,
+    /// Tenant names.
+    pub tenants: Option<Vec<String>>,
+}
+
+async fn check_input(state: &AppState, client_id: &str, input: &ConnectionInput) -> MdrResult<()> {
+    if let Some(n) = &input.name
+        && !mdr::is_valid_connection_name(n)
+    {
+        return Err(MdrError::invalid("name"));
+    }
+    if let Some(r) = &input.role
+        && Role::parse(r).is_none()
+    {
+        return Err(MdrError::invalid("role"));
+    }
+    if let Some(t) = &input.tenants {
+        let known = state.store.tenants(client_id).await?;
+        let ok = t.iter().all(|name| {
+            name == mdr::ROOT_WITHOUT_TENANTS || known.iter().any(|k| &k.tenant_name == name)
+        });
+        if !ok {
+            return Err(MdrError::invalid("tenants"));
+        }
+    }
+    Ok(())
+}
+
+/// Mints a bootstrap refresh token for a new family of `connection`.
+fn new_family(
+    state: &AppState,
+    client_id: &str,
+    connection_id: &str,
+) -> MdrResult<(NewFamily, String)> {
+    let now_s = state.clock.now().unix_timestamp();
+    let exp = now_s + state.config.mdr.bootstrap_token_ttl;
+    let family_id = mdr::new_id20(state.rng.as_ref());
+    let jti = mdr::new_jti(state.rng.as_ref());
+    let claims = MdrClaims::new(
+        Purpose::Refresh,
+        &state.config.mdr.issuer,
+        client_id,
+        connection_id,
+        &family_id,
+        &jti,
+        now_s,
+        exp,
+    );
+    let token = state.mdr.keys.sign(Purpose::Refresh, &claims)?;
+    let family = NewFamily {
+        family_id,
+        bootstrap: NewRefreshRecord {
+            jti,
+            issued_at: from_unix_s(now_s),
+            expires_at: from_unix_s(exp),
+        },
+    };
+    Ok((family, token))
+}
+
+fn from_unix_s(s: i64) -> OffsetDateTime {
+    from_unix_ms(s.saturating_mul(1000))
+}
+
+/// "Generate": creates a connection in Pending activation with its bootstrap token.
+pub async fn create_connection(
+    state: &AppState,
+    actor: Actor,
+    client_id: &str,
+    input: ConnectionInput,
+) -> MdrResult<Bootstrap> {
+    let name = input.name.clone().ok_or_else(|| MdrError::required("name"))?;
+    let role = input.role.clone().ok_or_else(|| MdrError::required("role"))?;
+    let tenants = input.tenants.clone().unwrap_or_default();
+    check_input(state, client_id, &input).await?;
+    let connection_id = mdr::new_id20(state.rng.as_ref());
+    let (family, token) = new_family(state, client_id, &connection_id)?;
+    let now = state.clock.now();
+    let new = NewConnection {
+        connection_id: connection_id.clone(),
+        client_id: client_id.to_owned(),
+        name: name.clone(),
+        role: role.clone(),
+        tenants: tenants.clone(),
+        created_at: now,
+    };
+    let entry = activity(
+        actor,
+        now,
+        "create",
+        serde_json::json!({"connection_id": connection_id, "client_id": client_id, "name": name, "role": role, "tenants": tenants}),
+    );
+    let expires_at = family.bootstrap.expires_at;
+    let connection = match state
+        .store
+        .create_connection(&new, &family, Some(entry))
+        .await
+    {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => return Err(MdrError::not_found("customer")),
+        Err(StoreError::Conflict(_)) => {
+            return Err(MdrError::conflict("connection name is already taken"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Bootstrap {
+        connection,
+        token,
+        expires_at,
+    })
+}
+
+/// One connection of a customer, or 404.
+pub async fn connection(
+    state: &AppState,
+    client_id: &str,
+    connection_id: &str,
+) -> MdrResult<ConnectionRecord> {
+    match state.store.connection(connection_id).await? {
+        Some(c) if c.client_id == client_id => Ok(c),
+        _ => Err(MdrError::not_found("connection")),
+    }
+}
+
+/// "Edit".
+pub async fn update_connection(
+    state: &AppState,
+    actor: Actor,
+    client_id: &str,
+    connection_id: &str,
+    input: ConnectionInput,
+) -> MdrResult<ConnectionRecord> {
+    connection(state, client_id, connection_id).await?;
+    check_input(state, client_id, &input).await?;
+    let patch = ConnectionPatch {
+        name: input.name.clone(),
+        role: input.role.clone(),
+        tenants: input.tenants.clone(),
+    };
+    let entry = activity(
+        actor,
+        state.clock.now(),
+        "update",
+        serde_json::json!({"connection_id": connection_id, "name": input.name, "role": input.role, "tenants": input.tenants}),
+    );
+    let r = state
+        .store
+        .update_connection(connection_id, &patch, Some(entry))
+        .await;
+    state.mdr.invalidate(connection_id);
+    match r {
+        Ok(c) => Ok(c),
+        Err(StoreError::NotFound) => Err(MdrError::not_found("connection")),
+        Err(StoreError::Conflict(_)) => Err(MdrError::conflict("connection name is already taken")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Refresh": a new bootstrap token, the previous family revoked (Pending activation only).
+pub async fn refresh_connection(
+    state: &AppState,
+    actor: Actor,
+    client_id: &str,
+    connection_id: &str,
+) -> MdrResult<Bootstrap> {
+    connection(state, client_id, connection_id).await?;
+    let (family, token) = new_family(state, client_id, connection_id)?;
+    let now = state.clock.now();
+    let entry = activity(
+        actor,
+        now,
+        "update",
+        serde_json::json!({"connection_id": connection_id, "event": "refresh"}),
+    );
+    let expires_at = family.bootstrap.expires_at;
+    let r = state
+        .store
+        .refresh_connection(connection_id, &family, now, Some(entry))
+        .await;
+    state.mdr.invalidate(connection_id);
+    match r {
+        Ok(FamilyChange::Done(connection)) => Ok(Bootstrap {
+            connection,
+            token,
+            expires_at,
+        }),
+        Ok(FamilyChange::WrongState(_)) => Err(MdrError::conflict(
+            "connection is not pending activation",
+        )),
+        Err(StoreError::NotFound) => Err(MdrError::not_found("connection")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Revoke" (Active or Idle only): every token of the connection dies.
+pub async fn revoke_connection(
+    state: &AppState,
+    actor: Actor,
+    client_id: &str,
+    connection_id: &str,
+) -> MdrResult<ConnectionRecord> {
+    connection(state, client_id, connection_id).await?;
+    let now = state.clock.now();
+    let entry = activity(
+        actor,
+        now,
+        "update",
+        serde_json::json!({"connection_id": connection_id, "event": "revoke"}),
+    );
+    let r = state
+        .store
+        .revoke_connection(connection_id, now, Some(entry))
+        .await;
+    state.mdr.invalidate(connection_id);
+    match r {
+        Ok(FamilyChange::Done(c)) => Ok(c),
+        Ok(FamilyChange::WrongState(_)) => {
+            Err(MdrError::conflict("connection is not active or idle"))
+        }
+        Err(StoreError::NotFound) => Err(MdrError::not_found("connection")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Delete".
+pub async fn delete_connection(
+    state: &AppState,
+    actor: Actor,
+    client_id: &str,
+    connection_id: &str,
+) -> MdrResult<()> {
+    connection(state, client_id, connection_id).await?;
+    let now = state.clock.now();
+    let entry = activity(
+        actor,
+        now,
+        "delete",
+        serde_json::json!({"connection_id": connection_id}),
+    );
+    let r = state
+        .store
+        .delete_connection(connection_id, now, Some(entry))
+        .await;
+    state.mdr.invalidate(connection_id);
+    match r {
+        Ok(()) => Ok(()),
+        Err(StoreError::NotFound) => Err(MdrError::not_found("connection")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The pair returned by `session/confirm`.
+pub struct TokenPair {
+    /// Access JWT.
+    pub access_token: String,
+    /// Refresh JWT.
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenPair(<redacted>)")
+    }
+}
+
+const INVALID_REFRESH: &str = "invalid refresh token";
+const OTHER_CLIENT_REFRESH: &str = "refresh token does not belong to this client";
+const EXPIRED_REFRESH: &str = "refresh token expired";
+const REVOKED_REFRESH: &str = "refresh token revoked";
+const CONCURRENT: &str = "refresh token already used by a concurrent request";
+const REUSED: &str = "refresh token already used; all tokens of this connection have been revoked";
+
+/// Check 0 of `mdr-api.md` §4, before anything else is read.
+pub fn exchange_throttled(state: &AppState, source: IpAddr) -> MdrResult<()> {
+    match state
+        .mdr
+        .throttled(source, state.config.mdr.exchange_failure_limit)
+    {
+        Some(wait) => Err(MdrError::too_many(wait)),
+        None => Ok(()),
+    }
+}
+
+/// Checks 6–10 of `mdr-api.md` §4 and the rotation of §6, for a `refresh_token` that passed
+/// the request checks 0–5. Every outcome is audited.
+pub async fn exchange(
+    state: &AppState,
+    client_id: &str,
+    refresh_token: &str,
+    source: IpAddr,
+) -> MdrResult<TokenPair> {
+    let now = state.clock.now();
+    let mut audit = ExchangeAudit {
+        at: now,
+        client_id: client_id.to_owned(),
+        connection_id: None,
+        jti_prefix: None,
+        result: String::new(),
+        source: source.to_string(),
+    };
+    let r = exchange_inner(state, client_id, refresh_token, now, &mut audit).await;
+    match &r {
+        Ok(_) => {}
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => state.mdr.note_failure(source),
+        Err(_) => {}
+    }
+    if audit.result.is_empty() {
+        audit.result = "unavailable".into();
+    }
+    state.mdr.audit(audit);
+    r
+}
+
+async fn exchange_inner(
+    state: &AppState,
+    client_id: &str,
+    refresh_token: &str,
+    now: OffsetDateTime,
+    audit: &mut ExchangeAudit,
+) -> MdrResult<TokenPair> {
+    let cfg = &state.config.mdr;
+    let now_s = now.unix_timestamp();
+    let expect = Expect {
+        purpose: Purpose::Refresh,
+        issuer: &cfg.issuer,
+        client_id,
+        now: now_s,
+        leeway: cfg.clock_leeway,
+    };
+    let claims = match state
+        .mdr
+        .keys
+        .verify(state.store.as_ref(), refresh_token, &expect)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let (code, msg) = match e {
+                JwtError::WrongClient => ("other_client", OTHER_CLIENT_REFRESH),
+                JwtError::Expired => ("expired", EXPIRED_REFRESH),
+                JwtError::Malformed | JwtError::UnknownKey(_) | JwtError::Invalid => {
+                    ("invalid", INVALID_REFRESH)
+                }
+            };
+            audit.result = code.into();
+            return Err(MdrError::refresh_refused(msg));
+        }
+    };
+    audit.connection_id = Some(claims.cnx.clone());
+    audit.jti_prefix = Some(jti_prefix(&claims.jti));
+    let exp = now_s + cfg.refresh_token_ttl;
+    let access_exp = now_s + cfg.access_token_ttl;
+    let exchange = Exchange {
+        jti: claims.jti.clone(),
+        client_id: client_id.to_owned(),
+        connection_id: claims.cnx.clone(),
+        family_id: claims.fam.clone(),
+        now,
+        successor: NewRefreshRecord {
+            jti: mdr::new_jti(state.rng.as_ref()),
+            issued_at: from_unix_s(now_s),
+            expires_at: from_unix_s(exp),
+        },
+        access: AccessRecord {
+            jti: mdr::new_jti(state.rng.as_ref()),
+            issued_at: from_unix_s(now_s),
+            expires_at: from_unix_s(access_exp),
+        },
+        grace: Duration::seconds(cfg.rotation_grace_period),
+        race_tolerance: Duration::milliseconds(cfg.race_tolerance_ms),
+        reuse_activity: NewActivity {
+            timestamp: now,
+            actor: None,
+            operation: "update".into(),
+            object1: "mdr_connection".into(),
+            object1_id: None,
+            changes: serde_json::json!({
+                "event": "refresh_token_reuse",
+                "connection_id": claims.cnx,
+                "family_id": claims.fam,
+                "jti_prefix": jti_prefix(&claims.jti),
+                "source": audit.source,
+            }),
+        },
+    };
+    let outcome = state.store.exchange(&exchange).await?;
+    let pair = match outcome {
+        ExchangeOutcome::Rotated => {
+            audit.result = "ok".into();
+            state.mdr.invalidate(&claims.cnx);
+            IssuedPair {
+                refresh: exchange.successor,
+                access: exchange.access,
+            }
+        }
+        ExchangeOutcome::Replayed(pair) => {
+            audit.result = "replayed".into();
+            pair
+        }
+        ExchangeOutcome::ConcurrentLoser => {
+            audit.result = "concurrent".into();
+            return Err(MdrError::conflict(CONCURRENT));
+        }
+        ExchangeOutcome::Reused => {
+            audit.result = "reuse".into();
+            state.mdr.invalidate(&claims.cnx);
+            tracing::warn!(
+                connection = %claims.cnx,
+                jti = %jti_prefix(&claims.jti),
+                "MDR refresh token reuse: the connection's tokens were revoked"
+            );
+            return Err(MdrError::refresh_refused(REUSED));
+        }
+        ExchangeOutcome::Revoked => {
+            audit.result = "revoked".into();
+            return Err(MdrError::refresh_refused(REVOKED_REFRESH));
+        }
+    };
+    sign_pair(state, client_id, &claims, &pair)
+}
+
+fn sign_pair(
+    state: &AppState,
+    client_id: &str,
+    presented: &MdrClaims,
+    pair: &IssuedPair,
+) -> MdrResult<TokenPair> {
+    let issuer = &state.config.mdr.issuer;
+    let claims = |purpose, jti: &str, iat: OffsetDateTime, exp: OffsetDateTime| {
+        MdrClaims::new(
+            purpose,
+            issuer,
+            client_id,
+            &presented.cnx,
+            &presented.fam,
+            jti,
+            iat.unix_timestamp(),
+            exp.unix_timestamp(),
+        )
+    };
+    let a = claims(
+        Purpose::Access,
+        &pair.access.jti,
+        pair.access.issued_at,
+        pair.access.expires_at,
+    );
+    let r = claims(
+        Purpose::Refresh,
+        &pair.refresh.jti,
+        pair.refresh.issued_at,
+        pair.refresh.expires_at,
+    );
+    Ok(TokenPair {
+        access_token: state.mdr.keys.sign(Purpose::Access, &a)?,
+        refresh_token: state.mdr.keys.sign(Purpose::Refresh, &r)?,
+    })
+}
+
+/// An authenticated resource call.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The connection as read for this request (name, role, tenant scope).
+    pub connection: ConnectionRecord,
+    /// Its role.
+    pub role: Role,
+}
+
+const AUTH_REQUIRED: &str = "authorization required";
+const INVALID_ACCESS: &str = "invalid access token";
+const OTHER_CLIENT_ACCESS: &str = "access token does not belong to this client";
+const EXPIRED_ACCESS: &str = "access token expired";
+const REVOKED_ACCESS: &str = "access token revoked";
+
+/// The Bearer token of an `Authorization` header value, if it is one (scheme
+/// case-insensitive, non-empty token).
+pub fn bearer_token(header: Option<&str>) -> Option<&str> {
+    let h = header?;
+    let (scheme, token) = h.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+/// Checks an access token for a resource call on `client_id` (`mdr-api.md` §8.2, in table
+/// order) and notes the use.
+pub async fn authenticate(
+    state: &AppState,
+    client_id: &str,
+    authorization: Option<&str>,
+) -> MdrResult<Caller> {
+    let Some(token) = bearer_token(authorization) else {
+        return Err(MdrError::access_refused(
+            StatusCode::UNAUTHORIZED,
+            AUTH_REQUIRED,
+            false,
+        ));
+    };
+    let cfg = &state.config.mdr;
+    let now = state.clock.now();
+    let expect = Expect {
+        purpose: Purpose::Access,
+        issuer: &cfg.issuer,
+        client_id,
+        now: now.unix_timestamp(),
+        leeway: cfg.clock_leeway,
+    };
+    let claims = match state
+        .mdr
+        .keys
+        .verify(state.store.as_ref(), token, &expect)
+        .await
+    {
+        Ok(c) => c,
+        Err(JwtError::WrongClient) => {
+            return Err(MdrError::access_refused(
+                StatusCode::FORBIDDEN,
+                OTHER_CLIENT_ACCESS,
+                true,
+            ));
+        }
+        Err(JwtError::Expired) => {
+            return Err(MdrError::access_refused(
+                StatusCode::FORBIDDEN,
+                EXPIRED_ACCESS,
+                true,
+            ));
+        }
+        Err(_) => {
+            return Err(MdrError::access_refused(
+                StatusCode::UNAUTHORIZED,
+                INVALID_ACCESS,
+                true,
+            ));
+        }
+    };
+    let connection = connection_state(state, &claims.cnx).await?;
+    let revoked = || MdrError::access_refused(StatusCode::FORBIDDEN, REVOKED_ACCESS, true);
+    let Some(connection) = connection else {
+        return Err(revoked());
+    };
+    if connection.client_id != client_id
+        || connection.live_family.as_deref() != Some(claims.fam.as_str())
+    {
+        return Err(revoked());
+    }
+    let role = Role::parse(&connection.role).ok_or_else(|| MdrError::internal("stored role"))?;
+    state.mdr.last_used.note(
+        connection.connection_id.clone(),
+        connection.last_used_at,
+        now,
+        Duration::seconds(cfg.last_used_interval),
+    );
+    Ok(Caller { connection, role })
+}
+
+/// The connection's state, from the node cache when it is fresh enough.
+async fn connection_state(
+    state: &AppState,
+    connection_id: &str,
+) -> MdrResult<Option<ConnectionRecord>> {
+    let max_age =
+        StdDuration::from_millis(u64::try_from(state.config.mdr.revocation_check_interval_ms).unwrap_or(0));
+    let cached = lock(&state.mdr.connections)
+        .get(connection_id)
+        .filter(|(at, _)| at.elapsed() < max_age)
+        .map(|(_, c)| c.clone());
+    if let Some(c) = cached {
+        return Ok(c);
+    }
+    // A stale copy is never used in place of a failed read: fail closed with 503.
+    let fetched_at = Instant::now();
+    let epoch = state.mdr.epoch.load(std::sync::atomic::Ordering::SeqCst);
+    let c = state.store.connection(connection_id).await?;
+    let mut g = lock(&state.mdr.connections);
+    if state.mdr.epoch.load(std::sync::atomic::Ordering::SeqCst) == epoch {
+        if g.len() >= CACHE_LIMIT {
+            g.clear();
+        }
+        g.insert(connection_id.to_owned(), (fetched_at, c.clone()));
+    }
+    Ok(c)
+}
