@@ -66,7 +66,10 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(c.url("/api/v2/me/").unwrap(), "http://127.0.0.1:9/api/v2/me/");
+        assert_eq!(
+            c.url("/api/v2/me/").unwrap(),
+            "http://127.0.0.1:9/api/v2/me/"
+        );
         assert!(c.url("api/v2/me/").is_err());
         assert!(c.url("//evil.example/x").is_err());
         assert!(format!("{c:?}").contains("<redacted>"));

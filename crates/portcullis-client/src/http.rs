@@ -25,9 +25,8 @@ pub fn build_client(ca_file: Option<&Path>) -> Result<reqwest::Client> {
         .connect_timeout(CONNECT_TIMEOUT);
     if let Some(path) = ca_file {
         let pem = std::fs::read(path).map_err(|e| ClientError::io(path, e))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            ClientError::Config(format!("CA file {}: {e}", path.display()))
-        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| ClientError::Config(format!("CA file {}: {e}", path.display())))?;
         if certs.is_empty() {
             return Err(ClientError::Config(format!(
                 "CA file {} holds no PEM certificate",
@@ -46,7 +45,9 @@ pub fn normalise_base_url(url: &str) -> Result<String> {
     let rest = u
         .strip_prefix("https://")
         .or_else(|| u.strip_prefix("http://"))
-        .ok_or_else(|| ClientError::Config(format!("URL must start with http:// or https://: {u}")))?;
+        .ok_or_else(|| {
+            ClientError::Config(format!("URL must start with http:// or https://: {u}"))
+        })?;
     if rest.is_empty() || rest.contains(['?', '#', ' ']) || rest.starts_with('/') {
         return Err(ClientError::Config(format!("not a base URL: {u}")));
     }
@@ -68,7 +69,10 @@ pub async fn send(req: reqwest::RequestBuilder) -> Result<ApiResponse> {
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok());
-    if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
         return Err(ClientError::Transport(format!(
             "response body larger than {MAX_BODY_BYTES} bytes"
         )));
@@ -108,7 +112,13 @@ mod tests {
             normalise_base_url("http://127.0.0.1:1/prefix/").unwrap(),
             "http://127.0.0.1:1/prefix"
         );
-        for bad in ["ftp://x", "h.example", "http://", "http://h/?q=1", "https:///x"] {
+        for bad in [
+            "ftp://x",
+            "h.example",
+            "http://",
+            "http://h/?q=1",
+            "https:///x",
+        ] {
             assert!(normalise_base_url(bad).is_err(), "{bad}");
         }
     }

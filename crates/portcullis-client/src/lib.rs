@@ -6,6 +6,21 @@
 //! no other Portcullis crate and keeps its own small wire types, so its end-to-end tests check
 //! the server's wire format rather than shared structs. It NEVER prints, logs or puts a
 //! token into an error message; only the binary's `access-token` command writes one out.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), portcullis_client::ClientError> {
+//! use portcullis_client::{ClientOptions, MdrClient, TokenStore};
+//! let mut opts = ClientOptions::new(TokenStore::default_path()?);
+//! opts.base_url = Some("https://portcullis.example:8443".into());
+//! let client = MdrClient::new(opts)?;
+//! // Exchanges first when the access token is about to expire; retries once after a
+//! // 403 `access token expired`.
+//! let assets = client.list("assets", &serde_json::json!({"page_size": 10})).await?;
+//! let open = client.count("incidents", &serde_json::json!({"statuses": ["Open"]})).await?;
+//! # let _ = (assets, open);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod awx;
 pub mod clock;

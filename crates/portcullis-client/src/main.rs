@@ -42,10 +42,20 @@ struct Cli {
     #[arg(long, global = true, env = "PORTCULLIS_CLIENT_URL", value_name = "URL")]
     url: Option<String>,
     /// Token store file [default: $XDG_CONFIG_HOME/portcullis/mdr-token.json].
-    #[arg(long, global = true, env = "PORTCULLIS_CLIENT_STORE", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "PORTCULLIS_CLIENT_STORE",
+        value_name = "FILE"
+    )]
     store: Option<PathBuf>,
     /// PEM file of the CA(s) to trust instead of the system roots.
-    #[arg(long, global = true, env = "PORTCULLIS_CLIENT_CA_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "PORTCULLIS_CLIENT_CA_FILE",
+        value_name = "FILE"
+    )]
     ca_file: Option<PathBuf>,
     /// Exchange when the access token has less than this left (seconds, or 90s/5m/2h/1d).
     #[arg(long, global = true, value_name = "DURATION", default_value = "300", value_parser = parse_duration)]
@@ -124,7 +134,8 @@ fn parse_duration(s: &str) -> Result<i64, String> {
     if n < 0 {
         return Err("a margin cannot be negative".into());
     }
-    n.checked_mul(mult).ok_or_else(|| "duration too large".into())
+    n.checked_mul(mult)
+        .ok_or_else(|| "duration too large".into())
 }
 
 fn main() -> ExitCode {
@@ -303,7 +314,9 @@ fn read_stdin_token() -> Result<String> {
         eprint!("Paste the bootstrap token (JWT token from the console) and press Enter: ");
         let _ = std::io::stderr().flush();
         let mut line = String::new();
-        stdin.read_line(&mut line).context("reading standard input")?;
+        stdin
+            .read_line(&mut line)
+            .context("reading standard input")?;
         Ok(line)
     } else {
         read_stdin_limited()
@@ -357,7 +370,10 @@ fn print_status(client: &MdrClient, tokens: &StoredTokens, offset: UtcOffset) {
     println!("store          {}", client.store().path().display());
     println!(
         "url            {}",
-        tokens.base_url.as_deref().unwrap_or("(not saved; pass --url)")
+        tokens
+            .base_url
+            .as_deref()
+            .unwrap_or("(not saved; pass --url)")
     );
     println!("client_id      {}", tokens.client_id);
     println!(

@@ -291,8 +291,7 @@ impl MdrClient {
                 .map(Duration::from_secs)
                 .unwrap_or(backoff)
                 .min(self.retry.max_backoff);
-            if attempts >= self.retry.max_attempts
-                || started.elapsed() + pause > self.retry.budget
+            if attempts >= self.retry.max_attempts || started.elapsed() + pause > self.retry.budget
             {
                 return Err(ClientError::ExchangeUnavailable { attempts, last });
             }
@@ -324,7 +323,9 @@ impl MdrClient {
             )));
         }
         if !body.is_object() {
-            return Err(ClientError::Config("the request body must be a JSON object".into()));
+            return Err(ClientError::Config(
+                "the request body must be a JSON object".into(),
+            ));
         }
         let tokens = self.ensure_fresh().await?;
         let resp = self.send_call(&tokens, method, body).await?;
@@ -357,7 +358,9 @@ impl MdrClient {
 
     /// `<resource>/count` with filters, e.g. `count("assets", &json!({}))`.
     pub async fn count(&self, resource: &str, filters: &serde_json::Value) -> Result<u64> {
-        let c: Count = self.call_json(&format!("{resource}/count"), filters).await?;
+        let c: Count = self
+            .call_json(&format!("{resource}/count"), filters)
+            .await?;
         Ok(c.count)
     }
 

@@ -48,7 +48,11 @@ impl std::fmt::Display for ExchangeReason {
 
 /// Whether the next call must exchange first, and why. A refresh token whose payload cannot
 /// be read does not force an exchange: the server is the judge of it.
-pub fn exchange_needed(tokens: &StoredTokens, now: i64, margins: &Margins) -> Option<ExchangeReason> {
+pub fn exchange_needed(
+    tokens: &StoredTokens,
+    now: i64,
+    margins: &Margins,
+) -> Option<ExchangeReason> {
     match &tokens.access_token {
         None => return Some(ExchangeReason::AccessAbsent),
         Some(at) => match at.claims() {
@@ -85,7 +89,10 @@ mod tests {
     #[test]
     fn fresh_tokens_need_no_exchange() {
         let m = Margins::default();
-        assert_eq!(exchange_needed(&tokens(Some(3600), 7 * 86_400), NOW, &m), None);
+        assert_eq!(
+            exchange_needed(&tokens(Some(3600), 7 * 86_400), NOW, &m),
+            None
+        );
         // Exactly at the margin is still enough.
         assert_eq!(exchange_needed(&tokens(Some(300), 86_400), NOW, &m), None);
     }

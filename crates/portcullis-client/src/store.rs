@@ -314,7 +314,11 @@ mod tests {
         lock.save(&sample(2)).unwrap();
         let after = fs::metadata(store.path()).unwrap();
         use std::os::unix::fs::MetadataExt;
-        assert_ne!(before.ino(), after.ino(), "replaced by rename, not rewritten in place");
+        assert_ne!(
+            before.ino(),
+            after.ino(),
+            "replaced by rename, not rewritten in place"
+        );
         assert_eq!(mode(store.path()), 0o600);
         assert!(!store.temp_path().exists());
         assert_eq!(store.load().unwrap(), sample(2));
@@ -385,6 +389,25 @@ mod tests {
         if let Ok(p) = TokenStore::default_path() {
             assert!(p.ends_with("portcullis/mdr-token.json"), "{}", p.display());
         }
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::new(dir.path().join("t.json"));
+        let held = store.lock().unwrap();
+        // flock locks belong to the open file: a second open in this process contends too.
+        let other = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(store.lock_path())
+            .unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        drop(held);
+        other.try_lock().unwrap();
     }
 
     #[test]

@@ -78,7 +78,9 @@ impl Claims {
         let (Some(_header), Some(payload), Some(_sig), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(ClientError::Token("not three dot-separated segments".into()));
+            return Err(ClientError::Token(
+                "not three dot-separated segments".into(),
+            ));
         };
         // Tolerate padding although JWS forbids it: it costs nothing and some tools add it.
         let bytes = URL_SAFE_NO_PAD
@@ -144,7 +146,9 @@ pub(crate) mod tests {
 
     #[test]
     fn decodes_exp_iat_and_jti_from_the_payload() {
-        let t = jwt(r#"{"sub":"abc","exp":1700003600,"iat":1700000000,"jti":"AbCdEfGh_ij-KLmnopqrst"}"#);
+        let t = jwt(
+            r#"{"sub":"abc","exp":1700003600,"iat":1700000000,"jti":"AbCdEfGh_ij-KLmnopqrst"}"#,
+        );
         let c = Claims::decode(&t).unwrap();
         assert_eq!(c.exp, 1_700_003_600);
         assert_eq!(c.iat, 1_700_000_000);
@@ -154,8 +158,8 @@ pub(crate) mod tests {
 
     #[test]
     fn accepts_padded_payloads() {
-        let p = base64::engine::general_purpose::URL_SAFE
-            .encode(br#"{"exp":10,"iat":1,"jti":"x"}"#);
+        let p =
+            base64::engine::general_purpose::URL_SAFE.encode(br#"{"exp":10,"iat":1,"jti":"x"}"#);
         let c = Claims::decode(&format!("a.{p}.b")).unwrap();
         assert_eq!(c.exp, 10);
         assert_eq!(c.jti_prefix(), "x");
@@ -175,7 +179,10 @@ pub(crate) mod tests {
         ] {
             let e = Claims::decode(bad).unwrap_err().to_string();
             assert!(e.starts_with("token is not a readable JWT"), "{e}");
-            assert!(bad.len() < 6 || !e.contains(bad), "error quotes the token: {e}");
+            assert!(
+                bad.len() < 6 || !e.contains(bad),
+                "error quotes the token: {e}"
+            );
         }
     }
 

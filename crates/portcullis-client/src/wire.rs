@@ -109,12 +109,18 @@ mod tests {
         assert!(resp(403, "<html>").calls_for_exchange());
         assert!(resp(403, "").calls_for_exchange());
         assert!(
-            !resp(403, r#"{"error": "operation not permitted for this API connection"}"#)
-                .calls_for_exchange()
+            !resp(
+                403,
+                r#"{"error": "operation not permitted for this API connection"}"#
+            )
+            .calls_for_exchange()
         );
         assert!(
-            !resp(403, r#"{"error": "access token does not belong to this client"}"#)
-                .calls_for_exchange()
+            !resp(
+                403,
+                r#"{"error": "access token does not belong to this client"}"#
+            )
+            .calls_for_exchange()
         );
         assert!(!resp(401, r#"{"error": "access token expired"}"#).calls_for_exchange());
         assert!(!resp(200, "[]").calls_for_exchange());
@@ -122,8 +128,14 @@ mod tests {
 
     #[test]
     fn error_descriptions() {
-        assert_eq!(resp(404, r#"{"error":"not found"}"#).describe_error(), "not found");
+        assert_eq!(
+            resp(404, r#"{"error":"not found"}"#).describe_error(),
+            "not found"
+        );
         assert_eq!(resp(502, "").describe_error(), "empty body");
-        assert_eq!(resp(502, "oops").describe_error(), "unreadable body of 4 bytes");
+        assert_eq!(
+            resp(502, "oops").describe_error(),
+            "unreadable body of 4 bytes"
+        );
     }
 }

@@ -30,8 +30,11 @@ async fn method_not_allowed_protected(_: Authed, method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
 
-async fn no_route() -> ApiError {
-    ApiError::NoRoute
+async fn no_route(uri: axum::http::Uri) -> Response {
+    if crate::api::mdr::is_mdr_path(uri.path()) {
+        return crate::api::mdr::error::MdrError::no_route().into_response();
+    }
+    ApiError::NoRoute.into_response()
 }
 
 /// A view: its methods, AWX's 405 for the rest, and the `Allow` header listing them.
@@ -144,6 +147,7 @@ pub fn app(state: AppState) -> Router {
     // The console's JSON API authenticates through the same chain (session + CSRF, Basic,
     // tokens) and answers in the MDR dialect.
     let api_views = crate::api::console::mdr::register(api_views);
+    let api_views = crate::api::console::soc::register(api_views);
     let api_views = api_views.route_layer(from_fn_with_state(state.clone(), chain::layer));
 
     let mut other_views = Router::new();

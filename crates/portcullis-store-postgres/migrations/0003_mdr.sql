@@ -152,7 +152,9 @@ CREATE TABLE mdr_objects (
     created_ms bigint NOT NULL,
     -- The compare-and-set version of replace_object.
     updated_ms bigint NOT NULL,
-    data       jsonb  NOT NULL,
+    -- json, not jsonb: the text is kept as written, so objects come back with their keys in
+    -- the order the service wrote them (as on SQLite) and the wire shape is the same.
+    data       json   NOT NULL,
     -- An attachment's bytes; NULL for every other kind.
     content    bytea,
     CONSTRAINT mdr_objects_pkey PRIMARY KEY (client_id, kind, id)

@@ -595,15 +595,15 @@ impl SqliteStore {
         let now = unix_ms(ex.now);
         // BEGIN IMMEDIATE: concurrent exchanges of one token queue here, and each sees the
         // spend committed by the one before it.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let Some(old) = presented(&mut tx, &ex.jti).await? else {
             return Ok(ExchangeOutcome::Revoked);
         };
         // Claims that do not match the record: a token of another family, connection or
         // customer. Nothing is written, whatever the record's state.
         if old.family != ex.family_id
-            && old.connection != ex.connection_id
-            && old.client != ex.client_id
+            || old.connection != ex.connection_id
+            || old.client != ex.client_id
         {
             return Ok(ExchangeOutcome::Revoked);
         }
@@ -657,7 +657,7 @@ impl SqliteStore {
         for (id, at) in &latest {
             // Unknown (e.g. just deleted) connections match no row and are skipped.
             sqlx::query(
-                "UPDATE mdr_connections SET last_used_at = ?1 \
+                "UPDATE mdr_connections SET last_used_at = MAX(COALESCE(last_used_at, ?1), ?1) \
                  WHERE connection_id = ?2",
             )
             .bind(*at)

@@ -41,6 +41,12 @@ pub enum AdminCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Rotate the MDR signing key (same as `portcullis mdr keys rotate`).
+    RotateKeys {
+        /// Promote the new key immediately instead of after mdr.signing.publish_ahead.
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 fn read_password(from_stdin: bool) -> Result<SecretString> {
@@ -118,6 +124,10 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<ExitCode> {
                 }
                 Err(e) => Err(anyhow::anyhow!("creating the user: {e}")),
             }
+        }
+        AdminCommand::RotateKeys { .. } => {
+            // Dispatched to `mdr keys rotate` by main; kept here so the enum stays complete.
+            anyhow::bail!("rotate-keys is handled by the mdr module")
         }
         AdminCommand::RevokeTokens { user, all } => {
             let store = crate::backend::open(config.database_url.expose()).await?;

@@ -1,11 +1,12 @@
 //! `portcullis`: the authentication server binary.
 //!
 //! Subcommands: `serve` (default listener, migrations at start, first-start `admin`),
-//! `migrate`, `check-config`, and `admin create-user`. The backend is chosen by the
+//! `migrate`, `check-config`, `admin …` and `mdr …`. The backend is chosen by the
 //! database URL's scheme.
 
 mod admin;
 mod backend;
+mod mdr;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -43,6 +44,9 @@ enum Command {
     /// Administrative actions.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// MDR-style API connections, demo data and signing keys.
+    #[command(subcommand)]
+    Mdr(mdr::MdrCommand),
 }
 
 fn init_logging() {
@@ -101,7 +105,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             warn_if_open(cli.config.as_deref());
             serve(config).await.map(|()| ExitCode::SUCCESS)
         }
+        Command::Admin(admin::AdminCommand::RotateKeys { now }) => {
+            mdr::run(config, mdr::MdrCommand::Keys(mdr::KeysCommand::Rotate { now })).await
+        }
         Command::Admin(cmd) => admin::run(config, cmd).await,
+        Command::Mdr(cmd) => mdr::run(config, cmd).await,
     }
 }
 

@@ -16,7 +16,7 @@ pub struct MdrConfig {
     pub bootstrap_token_ttl: i64,
     /// Refresh token lifetime from an exchange (1 h – 90 d).
     pub refresh_token_ttl: i64,
-    /// Absolute family lifetime; 0 = unlimited, else ≥ `refresh_token_ttl`.
+    /// Absolute family lifetime; only 0 (unlimited) is accepted today.
     pub family_max_lifetime: i64,
     /// Leeway applied to `exp` and to a future `iat` (0–300 s).
     pub clock_leeway: i64,
@@ -132,9 +132,11 @@ impl MdrConfig {
         range("access_token_ttl", self.access_token_ttl, 1, 86_400)?;
         range("bootstrap_token_ttl", self.bootstrap_token_ttl, 1, 7 * 86_400)?;
         range("refresh_token_ttl", self.refresh_token_ttl, 1, 90 * 86_400)?;
-        if self.family_max_lifetime != 0 && self.family_max_lifetime < self.refresh_token_ttl {
+        if self.family_max_lifetime != 0 {
+            // Capping a successor needs the family's creation time in the exchange
+            // transaction; until the store returns it, a cap is refused rather than ignored.
             return Err(ConfigError::Invalid(
-                "mdr.family_max_lifetime must be 0 (unlimited) or at least mdr.refresh_token_ttl"
+                "mdr.family_max_lifetime is not supported yet: only 0 (unlimited) is accepted"
                     .into(),
             ));
         }

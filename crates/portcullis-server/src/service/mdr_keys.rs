@@ -359,6 +359,27 @@ impl KeyRing {
         })
     }
 
+    /// A ring over already loaded records (benchmarks, tools); [`KeyRing::start`] is the
+    /// server's way in.
+    pub fn from_records(records: &[SigningKeyRecord], kek: Kek) -> Result<Self, KeyError> {
+        let set = KeySet::build(records, &kek)?;
+        Ok(Self {
+            kek,
+            set: arc_swap::ArcSwap::from_pointee(set),
+            reloads: Mutex::new((Instant::now(), None)),
+        })
+    }
+
+    /// Verifies against the loaded set only (no reload on an unknown `kid`).
+    pub fn verify_loaded(
+        &self,
+        token: &str,
+        expect: &jwt::Expect<'_>,
+    ) -> Result<jwt::MdrClaims, jwt::JwtError> {
+        let set = self.set.load();
+        jwt::verify(token, expect, |kid| set.verifiers.get(kid))
+    }
+
     /// The key-encryption key (for the rotation job).
     pub fn kek(&self) -> &Kek {
         &self.kek
@@ -403,17 +424,13 @@ impl KeyRing {
         token: &str,
         expect: &jwt::Expect<'_>,
     ) -> Result<jwt::MdrClaims, jwt::JwtError> {
-        let first = {
-            let set = self.set.load();
-            jwt::verify(token, expect, |kid| set.verifiers.get(kid))
-        };
+        let first = self.verify_loaded(token, expect);
         match first {
             Err(jwt::JwtError::UnknownKey(_)) if self.claim_unknown_kid_reload() => {
                 if let Err(e) = self.reload(store).await {
                     tracing::warn!(error = %e, "key reload after an unknown kid failed");
                 }
-                let set = self.set.load();
-                jwt::verify(token, expect, |kid| set.verifiers.get(kid))
+                self.verify_loaded(token, expect)
             }
             other => other,
         }

@@ -15,4 +15,5 @@
 mod harness;
 
 mod awx;
+mod mdr;
 mod openapi;

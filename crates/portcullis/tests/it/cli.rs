@@ -4,7 +4,7 @@ use crate::server::{Server, client, exe};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn portcullis(
+pub fn portcullis(
     dir: &std::path::Path,
     args: &[&str],
     env: &[(&str, &str)],

@@ -11,6 +11,7 @@
 )]
 
 mod cli;
+mod mdr;
 mod outage;
 mod serve;
 mod server;

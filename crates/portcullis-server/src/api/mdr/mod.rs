@@ -46,13 +46,12 @@ pub const ACTIONS: &[&str] = &[
 pub fn register(router: Router<AppState>) -> Router<AppState> {
     router
         .route("/api/v1/{client_id}/{resource}/{action}", any(dispatch))
-        .route("/api/v1/{*rest}", any(unknown))
-        .route("/api/v1", any(unknown))
         .route("/.well-known/jwks.json", get(jwks))
 }
 
-async fn unknown() -> Response {
-    MdrError::no_route().into_response()
+/// True for paths of the MDR surface, whose unknown routes answer in the MDR dialect.
+pub fn is_mdr_path(path: &str) -> bool {
+    path == "/api/v1" || path.starts_with("/api/v1/")
 }
 
 async fn dispatch(

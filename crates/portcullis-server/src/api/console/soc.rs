@@ -1,0 +1,125 @@
+//! `/console/api/mdr/customers/{client_id}/soc/`: the SOC side's demonstration data
+//! (`mdr-api.md` §2.3), superusers only. Every route is `POST` and answers 201 with the
+//! created (or, for `status`, the changed) object.
+
+use super::ConsoleAdmin;
+use crate::api::mdr::error::MdrResult;
+use crate::api::mdr::json_ok;
+use crate::api::mdr::resources::multipart::read_upload;
+use crate::service::mdr_resources::{Ctx, Keys, soc};
+use crate::state::AppState;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+
+const BASE: &str = "/console/api/mdr/customers/{client_id}/soc";
+
+/// Registers the routes; the caller adds the authenticator chain.
+pub fn register(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route(&format!("{BASE}/assets"), post(create_asset))
+        .route(&format!("{BASE}/incidents"), post(create_incident))
+        .route(
+            &format!("{BASE}/incidents/{{incident_id}}/responses"),
+            post(create_response),
+        )
+        .route(
+            &format!("{BASE}/incidents/{{incident_id}}/comments"),
+            post(create_comment),
+        )
+        .route(
+            &format!("{BASE}/incidents/{{incident_id}}/attachments"),
+            post(create_attachment),
+        )
+        .route(
+            &format!("{BASE}/incidents/{{incident_id}}/status"),
+            post(set_status),
+        )
+}
+
+fn created(value: &serde_json::Value) -> Response {
+    let mut r = json_ok(value);
+    *r.status_mut() = StatusCode::CREATED;
+    r
+}
+
+fn object(body: &Bytes) -> MdrResult<serde_json::Map<String, serde_json::Value>> {
+    crate::api::mdr::body::json_object(body)
+}
+
+async fn create_asset(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let ctx = Ctx::soc(&state, &client_id).await?;
+    Ok(created(&soc::create_asset(&state, &ctx, &Keys(&obj)).await?))
+}
+
+async fn create_incident(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let ctx = Ctx::soc(&state, &client_id).await?;
+    Ok(created(&soc::create_incident(&state, &ctx, &Keys(&obj)).await?))
+}
+
+async fn create_response(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path((client_id, incident_id)): Path<(String, String)>,
+    body: Bytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let ctx = Ctx::soc(&state, &client_id).await?;
+    Ok(created(
+        &soc::create_response(&state, &ctx, &incident_id, &Keys(&obj)).await?,
+    ))
+}
+
+async fn create_comment(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path((client_id, incident_id)): Path<(String, String)>,
+    body: Bytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let ctx = Ctx::soc(&state, &client_id).await?;
+    Ok(created(
+        &soc::create_comment(&state, &ctx, &incident_id, &Keys(&obj)).await?,
+    ))
+}
+
+async fn create_attachment(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path((client_id, incident_id)): Path<(String, String)>,
+    req: Request,
+) -> MdrResult<Response> {
+    let ctx = Ctx::soc(&state, &client_id).await?;
+    let upload = read_upload(req, state.config.mdr.attachments.max_size).await?;
+    Ok(created(
+        &soc::create_attachment(&state, &ctx, &incident_id, upload).await?,
+    ))
+}
+
+async fn set_status(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+    Path((client_id, incident_id)): Path<(String, String)>,
+    body: Bytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let ctx = Ctx::soc(&state, &client_id).await?;
+    Ok(created(
+        &soc::set_status(&state, &ctx, &incident_id, &Keys(&obj)).await?,
+    ))
+}

@@ -1,0 +1,3 @@
+//! The MDR surface: connections and the exchange (`session`), the resource API (`resources`).
+
+pub mod session;

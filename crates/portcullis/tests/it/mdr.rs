@@ -1,0 +1,158 @@
+//! The MDR story of the seed, end to end (`mdr-api.md` §2, §4; the seed
+//! `000_…txt`): an operator creates a customer and a connection with `portcullis mdr`, loads
+//! demonstration data, and the seed's own Python example (requests + PyJWT from PyPI, in a
+//! virtual environment made here) exchanges the token, reads `exp`, calls a resource and
+//! refreshes again against the running binary. Then the operator revokes and rotates keys.
+
+use crate::cli::portcullis;
+use crate::server::Server;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// A virtual environment with the seed's two dependencies, made once per test run.
+fn python() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("seed-venv");
+        let py = dir.join("bin/python");
+        if !py.exists() {
+            let ok = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&dir)
+                .status()
+                .expect("python3 -m venv");
+            assert!(ok.success(), "creating the virtual environment failed");
+        }
+        let ok = Command::new(&py)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "requests>=2.31",
+                "PyJWT>=2.8",
+            ])
+            .status()
+            .expect("pip install");
+        assert!(ok.success(), "pip install requests PyJWT failed (PyPI unreachable?)");
+        py
+    })
+}
+
+fn field(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
+}
+
+#[tokio::test]
+async fn the_seed_python_example_works_against_a_connection_made_with_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PORTCULLIS_ADMIN_PASSWORD", "first-start-password")];
+    let server = Server::start(dir.path(), &env).await;
+    let run = |args: &[&str]| {
+        let (code, out, err) = portcullis(dir.path(), args, &env, "");
+        assert_eq!(code, 0, "portcullis {args:?} failed:\n{out}\n{err}");
+        (out, err)
+    };
+
+    // Demonstration data (a customer with tenants, assets and incidents), twice: idempotent.
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/mdr-demo.json");
+    let demo = demo.to_str().unwrap();
+    run(&["mdr", "load-demo", demo]);
+    run(&["mdr", "load-demo", demo]);
+    let (customers, _) = run(&["mdr", "customer", "list"]);
+    let client_id = customers
+        .split_whitespace()
+        .next()
+        .expect("the demo customer")
+        .to_owned();
+    assert_eq!(customers.lines().count(), 1, "{customers}");
+
+    // "Generate": the token is printed once, with the Client ID.
+    let (out, _) = run(&[
+        "mdr",
+        "connection",
+        "create",
+        "--client-id",
+        &client_id,
+        "--name",
+        "Seed example",
+        "--role",
+        "Senior Security Officer",
+    ]);
+    assert_eq!(field(&out, "client_id:"), client_id);
+    let connection_id = field(&out, "connection_id:");
+    let token = field(&out, "refresh_token:");
+    let (list, _) = run(&["mdr", "connection", "list", "--client-id", &client_id]);
+    assert!(list.contains("Pending activation"), "{list}");
+    assert!(!list.contains(&token));
+
+    // The seed's example, as published, against the running server.
+    let ca = dir.path().join("ca.crt");
+    std::fs::write(&ca, "not used over plain HTTP\n").unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/seed/mdr_example.py");
+    let out = Command::new(python())
+        .arg(&script)
+        .env("API_URL", server.url("/api/v1"))
+        .env("CLIENT_ID", &client_id)
+        .env("REFRESH_TOKEN", &token)
+        .env("VERIFY_CERT_PATH", &ca)
+        .env("NO_PROXY", "127.0.0.1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("SEED-OK"),
+        "the seed example failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("REFRESH_TOKEN действительный"), "{stdout}");
+    let assets: usize = field(&stdout, "SEED-ASSETS").parse().unwrap();
+    assert_eq!(assets, 10, "the demo customer has more than 10 assets; page_size 10");
+    let (list, _) = run(&["mdr", "connection", "list", "--client-id", &client_id]);
+    assert!(list.contains("Active"), "{list}");
+
+    // Refresh is refused while Active; Revoke works from the CLI, and the revoked family's
+    // tokens are refused by the running server.
+    let (code, _, err) = portcullis(
+        dir.path(),
+        &["mdr", "connection", "refresh", "--client-id", &client_id, &connection_id],
+        &env,
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("connection is not pending activation"), "{err}");
+    run(&["mdr", "connection", "revoke", "--client-id", &client_id, &connection_id]);
+    let r = crate::server::client()
+        .post(server.url(&format!("/api/v1/{client_id}/session/confirm")))
+        .json(&serde_json::json!({ "refresh_token": token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"error": "refresh token revoked"}));
+    let (out, _) = run(&["mdr", "connection", "refresh", "--client-id", &client_id, &connection_id]);
+    assert!(field(&out, "refresh_token:").len() > 100);
+
+    // Keys: one active; a rotation from the CLI adds a second, which the server publishes.
+    let (keys, _) = run(&["mdr", "keys", "list"]);
+    assert_eq!(keys.matches(" active ").count(), 1, "{keys}");
+    run(&["admin", "rotate-keys", "--now"]);
+    let (keys, _) = run(&["mdr", "keys", "list"]);
+    assert_eq!(keys.lines().count(), 2, "{keys}");
+    assert!(keys.contains("verify-only"), "{keys}");
+    // The key-encryption key was generated next to the database, readable by the owner only.
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(dir.path().join("portcullis-mdr.kek"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(!server.log().contains(&token));
+    server.stop().await;
+}
