@@ -178,7 +178,8 @@ pub fn key_id(token: &str) -> Result<String, JwtError> {
         return Err(JwtError::Malformed);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwtError::Malformed);
     };
@@ -274,7 +275,9 @@ pub fn thumbprint_okp(x: &str) -> String {
 
 /// RFC 7638 thumbprint of a P-256 public key.
 pub fn thumbprint_ec(x: &str, y: &str) -> String {
-    thumbprint(&format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#))
+    thumbprint(&format!(
+        r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#
+    ))
 }
 
 fn thumbprint(canonical: &str) -> String {
@@ -299,7 +302,10 @@ mod tests {
         assert_ne!(Purpose::Access.typ(), Purpose::Refresh.typ());
         assert_ne!(Purpose::Access.token_use(), Purpose::Refresh.token_use());
         assert_eq!(Purpose::Access.audience("c1"), "urn:portcullis:mdr:api:c1");
-        assert_eq!(Purpose::Refresh.audience("c1"), "urn:portcullis:mdr:session:c1");
+        assert_eq!(
+            Purpose::Refresh.audience("c1"),
+            "urn:portcullis:mdr:session:c1"
+        );
     }
 
     fn seg(v: &serde_json::Value) -> String {
@@ -309,7 +315,10 @@ mod tests {
     #[test]
     fn key_id_refuses_bad_shapes_and_pointers() {
         let p = seg(&serde_json::json!({"exp": 1}));
-        let ok = format!("{}.{p}.c2ln", seg(&serde_json::json!({"alg":"EdDSA","kid":"abc"})));
+        let ok = format!(
+            "{}.{p}.c2ln",
+            seg(&serde_json::json!({"alg":"EdDSA","kid":"abc"}))
+        );
         assert_eq!(key_id(&ok), Ok("abc".into()));
         for header in [
             serde_json::json!({"alg":"EdDSA","kid":"abc","jku":"http://127.0.0.1:1/"}),
@@ -326,6 +335,9 @@ mod tests {
         }
         assert_eq!(key_id("a.b"), Err(JwtError::Malformed));
         assert_eq!(key_id(&format!("{ok}.x")), Err(JwtError::Malformed));
-        assert_eq!(key_id(&"a".repeat(MAX_TOKEN_BYTES + 1)), Err(JwtError::Malformed));
+        assert_eq!(
+            key_id(&"a".repeat(MAX_TOKEN_BYTES + 1)),
+            Err(JwtError::Malformed)
+        );
     }
 }

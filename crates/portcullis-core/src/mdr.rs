@@ -141,7 +141,10 @@ mod tests {
         let rng = SeededRng::new(7);
         let c = new_client_id(&rng);
         assert_eq!(c.len(), 32);
-        assert!(c.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            c.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
         assert!(is_client_id_syntax(&c));
         let id = new_id20(&rng);
         assert_eq!(id.len(), 20);
@@ -150,10 +153,17 @@ mod tests {
         let a = new_asset_id(&rng);
         assert_eq!(a.len(), 34);
         assert!(a.starts_with("0x"));
-        assert!(a[2..].bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)));
+        assert!(
+            a[2..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+        );
         let j = new_jti(&rng);
         assert_eq!(j.len(), 22);
-        assert!(j.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            j.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
     }
 
     #[test]
@@ -194,11 +204,23 @@ mod tests {
         let now = datetime!(2026-01-10 00:00 UTC);
         let idle = Duration::days(7);
         use ConnectionStatus::*;
-        assert_eq!(ConnectionStatus::derive(false, true, Some(now), now, idle), PendingActivation);
-        assert_eq!(ConnectionStatus::derive(true, false, Some(now), now, idle), PendingActivation);
-        assert_eq!(ConnectionStatus::derive(true, true, Some(now), now, idle), Active);
+        assert_eq!(
+            ConnectionStatus::derive(false, true, Some(now), now, idle),
+            PendingActivation
+        );
+        assert_eq!(
+            ConnectionStatus::derive(true, false, Some(now), now, idle),
+            PendingActivation
+        );
+        assert_eq!(
+            ConnectionStatus::derive(true, true, Some(now), now, idle),
+            Active
+        );
         let old = now - Duration::days(7);
-        assert_eq!(ConnectionStatus::derive(true, true, Some(old), now, idle), Idle);
+        assert_eq!(
+            ConnectionStatus::derive(true, true, Some(old), now, idle),
+            Idle
+        );
         assert_eq!(ConnectionStatus::derive(true, true, None, now, idle), Idle);
         assert_eq!(Idle.as_str(), "Idle");
         assert_eq!(PendingActivation.as_str(), "Pending activation");

@@ -71,8 +71,7 @@ async fn fixture() -> Fixture {
         .unwrap();
     store.migrate().await.unwrap();
     let mut config = Config::default();
-    config.mdr.signing.key_encryption_key_path =
-        dir.path().join("mdr.kek").display().to_string();
+    config.mdr.signing.key_encryption_key_path = dir.path().join("mdr.kek").display().to_string();
     let state = AppState::new(
         config,
         Arc::new(store),

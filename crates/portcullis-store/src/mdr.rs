@@ -341,8 +341,7 @@ pub trait MdrStore: Send + Sync {
     /// Appends exchange audit records.
     async fn record_exchanges(&self, audits: &[ExchangeAudit]) -> StoreResult<()>;
     /// The newest `limit` audit records of a customer, newest first.
-    async fn exchange_audit(&self, client_id: &str, limit: i64)
-    -> StoreResult<Vec<ExchangeAudit>>;
+    async fn exchange_audit(&self, client_id: &str, limit: i64) -> StoreResult<Vec<ExchangeAudit>>;
     /// Removes spent or revoked refresh records whose `expires_at` + `keep` is before `now`
     /// (R8: kept for their whole lifetime so reuse stays detectable). Returns the count.
     async fn purge_refresh_records(&self, now: OffsetDateTime, keep: Duration) -> StoreResult<u64>;

@@ -54,19 +54,18 @@ async fn exchange_worker(
                 t.latencies_us
                     .push(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
             }
-            Ok(r) => panic!("exchange answered {}: {}", r.status(), r.text().await.unwrap()),
+            Ok(r) => panic!(
+                "exchange answered {}: {}",
+                r.status(),
+                r.text().await.unwrap()
+            ),
             Err(_) => t.errors += 1,
         }
     }
     t
 }
 
-async fn call_worker(
-    client: reqwest::Client,
-    url: String,
-    token: String,
-    until: Instant,
-) -> Tally {
+async fn call_worker(client: reqwest::Client, url: String, token: String, until: Instant) -> Tally {
     let mut t = Tally {
         ok: 0,
         errors: 0,
@@ -85,9 +84,8 @@ async fn call_worker(
             Ok(r) if r.status() == 200 => {
                 let _ = r.bytes().await;
                 t.ok += 1;
-                t.latencies_us.push(
-                    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-                );
+                t.latencies_us
+                    .push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
             }
             Ok(r) => panic!("call answered {}: {}", r.status(), r.text().await.unwrap()),
             Err(_) => t.errors += 1,

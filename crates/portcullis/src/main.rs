@@ -106,7 +106,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             serve(config).await.map(|()| ExitCode::SUCCESS)
         }
         Command::Admin(admin::AdminCommand::RotateKeys { now }) => {
-            mdr::run(config, mdr::MdrCommand::Keys(mdr::KeysCommand::Rotate { now })).await
+            mdr::run(
+                config,
+                mdr::MdrCommand::Keys(mdr::KeysCommand::Rotate { now }),
+            )
+            .await
         }
         Command::Admin(cmd) => admin::run(config, cmd).await,
         Command::Mdr(cmd) => mdr::run(config, cmd).await,

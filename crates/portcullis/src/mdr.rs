@@ -170,7 +170,10 @@ fn print_bootstrap(b: &svc::Bootstrap) {
             .unwrap_or_default()
     );
     println!("refresh_token: {}", b.token);
-    eprintln!("(the refresh token is shown once; exchange it at POST /api/v1/{}/session/confirm)", b.connection.client_id);
+    eprintln!(
+        "(the refresh token is shown once; exchange it at POST /api/v1/{}/session/confirm)",
+        b.connection.client_id
+    );
 }
 
 /// Runs an `mdr` command.
@@ -217,7 +220,15 @@ pub async fn run(config: Config, cmd: MdrCommand) -> Result<ExitCode> {
             let st = state(config).await?;
             match portcullis_server::service::mdr_resources::load_demo(&st, &doc).await {
                 Ok(summary) => {
-                    println!("{summary}");
+                    println!(
+                        "loaded {} customers, {} tenants, {} assets, {} incidents, {} responses, {} comments",
+                        summary.customers,
+                        summary.tenants,
+                        summary.assets,
+                        summary.incidents,
+                        summary.responses,
+                        summary.comments
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => Ok(fail(&e)),

@@ -130,7 +130,12 @@ impl MdrConfig {
             return Err(ConfigError::Invalid("mdr.issuer must not be empty".into()));
         }
         range("access_token_ttl", self.access_token_ttl, 1, 86_400)?;
-        range("bootstrap_token_ttl", self.bootstrap_token_ttl, 1, 7 * 86_400)?;
+        range(
+            "bootstrap_token_ttl",
+            self.bootstrap_token_ttl,
+            1,
+            7 * 86_400,
+        )?;
         range("refresh_token_ttl", self.refresh_token_ttl, 1, 90 * 86_400)?;
         if self.family_max_lifetime != 0 {
             // Capping a successor needs the family's creation time in the exchange
@@ -174,8 +179,7 @@ impl MdrConfig {
         }
         if s.rotation_interval != 0 && s.rotation_interval < 86_400 {
             return Err(ConfigError::Invalid(
-                "mdr.signing.rotation_interval must be 0 (manual) or at least 86400 seconds"
-                    .into(),
+                "mdr.signing.rotation_interval must be 0 (manual) or at least 86400 seconds".into(),
             ));
         }
         if s.publish_ahead < 120 {

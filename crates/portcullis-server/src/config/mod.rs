@@ -7,9 +7,9 @@
 
 pub mod mdr;
 
-pub use mdr::{MdrAttachmentsConfig, MdrConfig, MdrSigningConfig};
 use figment::Figment;
 use figment::providers::{Format, Toml};
+pub use mdr::{MdrAttachmentsConfig, MdrConfig, MdrSigningConfig};
 use portcullis_core::password::Argon2Params;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};

@@ -93,7 +93,10 @@ impl Kek {
             Ok(text) => return Self::parse(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(KeyError::Kek(format!("cannot read {}: {e}", path.display())));
+                return Err(KeyError::Kek(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
             }
         }
         let mut raw = [0u8; 32];
@@ -480,8 +483,10 @@ pub async fn maintain(
     let mut done = Maintenance::default();
     let keys = store.signing_keys().await?;
     let s = &config.signing;
-    let pending: Vec<&SigningKeyRecord> =
-        keys.iter().filter(|k| k.state == KeyState::Pending).collect();
+    let pending: Vec<&SigningKeyRecord> = keys
+        .iter()
+        .filter(|k| k.state == KeyState::Pending)
+        .collect();
     for p in &pending {
         if now - p.created_at >= Duration::seconds(s.publish_ahead)
             && store.promote_key(&p.kid, now).await?
@@ -552,7 +557,12 @@ mod tests {
         let sealed = k.seal("kid1", b"secret").unwrap();
         assert_eq!(k.open("kid1", &sealed).unwrap(), b"secret");
         assert!(k.open("kid2", &sealed).is_err());
-        assert!(Kek::from_bytes(&[8u8; 32]).unwrap().open("kid1", &sealed).is_err());
+        assert!(
+            Kek::from_bytes(&[8u8; 32])
+                .unwrap()
+                .open("kid1", &sealed)
+                .is_err()
+        );
         assert!(k.open("kid1", &sealed[..5]).is_err());
     }
 
@@ -574,8 +584,14 @@ mod tests {
                 now.unix_timestamp(),
                 now.unix_timestamp() + 60,
             );
-            let t = jwt::sign(Purpose::Access, &claims, &signer.kid, signer.algorithm, &signer.key)
-                .unwrap();
+            let t = jwt::sign(
+                Purpose::Access,
+                &claims,
+                &signer.kid,
+                signer.algorithm,
+                &signer.key,
+            )
+            .unwrap();
             let expect = Expect {
                 purpose: Purpose::Access,
                 issuer: "urn:portcullis:mdr",

@@ -178,7 +178,12 @@ pub fn jti_prefix(jti: &str) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Actor(pub Option<UserId>);
 
-fn activity(actor: Actor, now: OffsetDateTime, op: &str, changes: serde_json::Value) -> NewActivity {
+fn activity(
+    actor: Actor,
+    now: OffsetDateTime,
+    op: &str,
+    changes: serde_json::Value,
+) -> NewActivity {
     NewActivity {
         timestamp: now,
         actor: actor.0,
@@ -335,8 +340,14 @@ pub async fn create_connection(
     client_id: &str,
     input: ConnectionInput,
 ) -> MdrResult<Bootstrap> {
-    let name = input.name.clone().ok_or_else(|| MdrError::required("name"))?;
-    let role = input.role.clone().ok_or_else(|| MdrError::required("role"))?;
+    let name = input
+        .name
+        .clone()
+        .ok_or_else(|| MdrError::required("name"))?;
+    let role = input
+        .role
+        .clone()
+        .ok_or_else(|| MdrError::required("role"))?;
     let tenants = input.tenants.clone().unwrap_or_default();
     check_input(state, client_id, &input).await?;
     let connection_id = mdr::new_id20(state.rng.as_ref());
@@ -450,9 +461,9 @@ pub async fn refresh_connection(
             token,
             expires_at,
         }),
-        Ok(FamilyChange::WrongState(_)) => Err(MdrError::conflict(
-            "connection is not pending activation",
-        )),
+        Ok(FamilyChange::WrongState(_)) => {
+            Err(MdrError::conflict("connection is not pending activation"))
+        }
         Err(StoreError::NotFound) => Err(MdrError::not_found("connection")),
         Err(e) => Err(e.into()),
     }
@@ -826,8 +837,9 @@ async fn connection_state(
     state: &AppState,
     connection_id: &str,
 ) -> MdrResult<Option<ConnectionRecord>> {
-    let max_age =
-        StdDuration::from_millis(u64::try_from(state.config.mdr.revocation_check_interval_ms).unwrap_or(0));
+    let max_age = StdDuration::from_millis(
+        u64::try_from(state.config.mdr.revocation_check_interval_ms).unwrap_or(0),
+    );
     let cached = lock(&state.mdr.connections)
         .get(connection_id)
         .filter(|(at, _)| at.elapsed() < max_age)

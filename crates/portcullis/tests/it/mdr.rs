@@ -36,7 +36,10 @@ fn python() -> &'static Path {
             ])
             .status()
             .expect("pip install");
-        assert!(ok.success(), "pip install requests PyJWT failed (PyPI unreachable?)");
+        assert!(
+            ok.success(),
+            "pip install requests PyJWT failed (PyPI unreachable?)"
+        );
         py
     })
 }
@@ -112,7 +115,10 @@ async fn the_seed_python_example_works_against_a_connection_made_with_the_cli() 
     );
     assert!(stdout.contains("REFRESH_TOKEN действительный"), "{stdout}");
     let assets: usize = field(&stdout, "SEED-ASSETS").parse().unwrap();
-    assert_eq!(assets, 10, "the demo customer has more than 10 assets; page_size 10");
+    assert_eq!(
+        assets, 10,
+        "the demo customer has more than 10 assets; page_size 10"
+    );
     let (list, _) = run(&["mdr", "connection", "list", "--client-id", &client_id]);
     assert!(list.contains("Active"), "{list}");
 
@@ -120,13 +126,30 @@ async fn the_seed_python_example_works_against_a_connection_made_with_the_cli() 
     // tokens are refused by the running server.
     let (code, _, err) = portcullis(
         dir.path(),
-        &["mdr", "connection", "refresh", "--client-id", &client_id, &connection_id],
+        &[
+            "mdr",
+            "connection",
+            "refresh",
+            "--client-id",
+            &client_id,
+            &connection_id,
+        ],
         &env,
         "",
     );
     assert_eq!(code, 1);
-    assert!(err.contains("connection is not pending activation"), "{err}");
-    run(&["mdr", "connection", "revoke", "--client-id", &client_id, &connection_id]);
+    assert!(
+        err.contains("connection is not pending activation"),
+        "{err}"
+    );
+    run(&[
+        "mdr",
+        "connection",
+        "revoke",
+        "--client-id",
+        &client_id,
+        &connection_id,
+    ]);
     let r = crate::server::client()
         .post(server.url(&format!("/api/v1/{client_id}/session/confirm")))
         .json(&serde_json::json!({ "refresh_token": token }))
@@ -136,7 +159,14 @@ async fn the_seed_python_example_works_against_a_connection_made_with_the_cli() 
     assert_eq!(r.status(), 401);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"error": "refresh token revoked"}));
-    let (out, _) = run(&["mdr", "connection", "refresh", "--client-id", &client_id, &connection_id]);
+    let (out, _) = run(&[
+        "mdr",
+        "connection",
+        "refresh",
+        "--client-id",
+        &client_id,
+        &connection_id,
+    ]);
     assert!(field(&out, "refresh_token:").len() > 100);
 
     // Keys: one active; a rotation from the CLI adds a second, which the server publishes.

@@ -15,7 +15,10 @@ use axum::routing::{get, post};
 /// Registers the routes; the caller adds the authenticator chain.
 pub fn register(router: Router<AppState>) -> Router<AppState> {
     router
-        .route("/console/api/mdr/customers", post(create_customer).get(list_customers))
+        .route(
+            "/console/api/mdr/customers",
+            post(create_customer).get(list_customers),
+        )
         .route(
             "/console/api/mdr/customers/{client_id}/tenants",
             post(create_tenant).get(list_tenants),
@@ -48,7 +51,10 @@ fn object(body: &Bytes) -> MdrResult<serde_json::Map<String, serde_json::Value>>
     crate::api::mdr::body::json_object(body)
 }
 
-fn string(obj: &serde_json::Map<String, serde_json::Value>, key: &str) -> MdrResult<Option<String>> {
+fn string(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> MdrResult<Option<String>> {
     match obj.get(key) {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
@@ -109,10 +115,15 @@ async fn create_customer(
     let obj = object(&body)?;
     let name = string(&obj, "name")?.ok_or_else(|| MdrError::required("name"))?;
     let c = svc::create_customer(&state, &name).await?;
-    Ok(created(&serde_json::json!({"client_id": c.client_id, "name": c.name})))
+    Ok(created(
+        &serde_json::json!({"client_id": c.client_id, "name": c.name}),
+    ))
 }
 
-async fn list_customers(State(state): State<AppState>, _admin: ConsoleAdmin) -> MdrResult<Response> {
+async fn list_customers(
+    State(state): State<AppState>,
+    _admin: ConsoleAdmin,
+) -> MdrResult<Response> {
     let list = state.store.list_customers().await?;
     let out: Vec<serde_json::Value> = list
         .iter()
@@ -157,8 +168,10 @@ async fn list_connections(
 ) -> MdrResult<Response> {
     svc::customer(&state, &client_id).await?;
     let list = state.store.list_connections(&client_id).await?;
-    let out: Vec<serde_json::Value> =
-        list.iter().map(|c| svc::connection_view(&state, c)).collect();
+    let out: Vec<serde_json::Value> = list
+        .iter()
+        .map(|c| svc::connection_view(&state, c))
+        .collect();
     Ok(json_ok(&serde_json::Value::Array(out)))
 }
 
@@ -192,7 +205,8 @@ async fn update_connection(
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let input = input(&obj)?;
-    let c = svc::update_connection(&state, actor(&admin), &client_id, &connection_id, input).await?;
+    let c =
+        svc::update_connection(&state, actor(&admin), &client_id, &connection_id, input).await?;
     Ok(json_ok(&svc::connection_view(&state, &c)))
 }
 

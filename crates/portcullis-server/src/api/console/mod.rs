@@ -40,9 +40,10 @@ fn console_error(e: ApiError) -> MdrError {
         ApiError::NotAuthenticated | ApiError::InvalidToken | ApiError::Locked(_) => {
             MdrError::new(StatusCode::UNAUTHORIZED, "authentication required")
         }
-        ApiError::Csrf(reason) => {
-            MdrError::new(StatusCode::FORBIDDEN, format!("CSRF check failed: {reason}"))
-        }
+        ApiError::Csrf(reason) => MdrError::new(
+            StatusCode::FORBIDDEN,
+            format!("CSRF check failed: {reason}"),
+        ),
         ApiError::InsufficientScope => MdrError::new(
             StatusCode::FORBIDDEN,
             "a read-scoped token cannot change anything",

@@ -58,7 +58,9 @@ async fn create_asset(
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let ctx = Ctx::soc(&state, &client_id).await?;
-    Ok(created(&soc::create_asset(&state, &ctx, &Keys(&obj)).await?))
+    Ok(created(
+        &soc::create_asset(&state, &ctx, &Keys(&obj)).await?,
+    ))
 }
 
 async fn create_incident(
@@ -69,7 +71,9 @@ async fn create_incident(
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let ctx = Ctx::soc(&state, &client_id).await?;
-    Ok(created(&soc::create_incident(&state, &ctx, &Keys(&obj)).await?))
+    Ok(created(
+        &soc::create_incident(&state, &ctx, &Keys(&obj)).await?,
+    ))
 }
 
 async fn create_response(

@@ -15,7 +15,12 @@ pub fn json_content_type(req: &Request) -> bool {
     let Ok(v) = v.to_str() else {
         return false;
     };
-    let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = v
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     matches!(
         essence.as_str(),
         "application/json"
@@ -32,7 +37,9 @@ pub async fn read_limited(body: Body, limit: usize) -> MdrResult<Vec<u8>> {
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes().to_vec()),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(MdrError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "request body too large",

@@ -64,7 +64,8 @@ async fn dispatch(
         return MdrError::no_route().into_response();
     }
     if req.method() != Method::POST {
-        let mut r = MdrError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response();
+        let mut r =
+            MdrError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response();
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
@@ -81,7 +82,10 @@ async fn dispatch(
 async fn jwks(State(state): State<AppState>) -> Response {
     let mut r = Response::new(Body::from(state.mdr.keys.jwks()));
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

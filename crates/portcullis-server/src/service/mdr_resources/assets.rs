@@ -40,7 +40,8 @@ pub struct Row {
 impl Row {
     /// The wire object.
     pub fn render(&self, scope: &Scope) -> Obj {
-        self.asset.render(scope.tenant_name(self.tenant_id.as_deref()))
+        self.asset
+            .render(scope.tenant_name(self.tenant_id.as_deref()))
     }
 }
 
@@ -112,9 +113,10 @@ impl AssetFilter {
                 .network_interface
                 .as_ref()
                 .is_none_or(|ip| a.network_interfaces.iter().any(|n| &n.ip == ip))
-            && self.os_version.as_ref().is_none_or(|v| {
-                a.os_version.to_lowercase().contains(&v.to_lowercase())
-            })
+            && self
+                .os_version
+                .as_ref()
+                .is_none_or(|v| a.os_version.to_lowercase().contains(&v.to_lowercase()))
             && self
                 .product
                 .as_ref()
@@ -124,10 +126,7 @@ impl AssetFilter {
                 .search_phrase
                 .as_ref()
                 .is_none_or(|p| search_text(a, scope.tenant_name(tenant)).contains(p.as_str()))
-            && self
-                .statuses
-                .as_ref()
-                .is_none_or(|l| l.contains(&a.status))
+            && self.statuses.as_ref().is_none_or(|l| l.contains(&a.status))
             && self
                 .tenants_names
                 .as_ref()
@@ -151,7 +150,10 @@ fn search_text(a: &Asset, tenant_name: Option<&str>) -> String {
 
 /// Every asset of the customer in scope.
 pub async fn in_scope(state: &AppState, ctx: &Ctx) -> MdrResult<Vec<Row>> {
-    let stored = state.store.objects(&ctx.client_id, kind::ASSET, None).await?;
+    let stored = state
+        .store
+        .objects(&ctx.client_id, kind::ASSET, None)
+        .await?;
     stored
         .iter()
         .filter(|o| ctx.scope.contains(o.tenant_id.as_deref()))
@@ -175,7 +177,10 @@ pub async fn in_scope_by_id(state: &AppState, ctx: &Ctx) -> MdrResult<HashMap<St
 
 /// The asset ids affected by the in-scope incidents among `ids`.
 async fn related_assets(state: &AppState, ctx: &Ctx, ids: &[String]) -> MdrResult<HashSet<String>> {
-    let stored = state.store.objects(&ctx.client_id, kind::INCIDENT, None).await?;
+    let stored = state
+        .store
+        .objects(&ctx.client_id, kind::INCIDENT, None)
+        .await?;
     let mut out = HashSet::new();
     for o in stored
         .iter()

@@ -5,11 +5,11 @@
 //! file name is reduced to its last path component without control characters, since it
 //! ends up in a `Content-Disposition` header and on someone's disk.
 
+use super::Ctx;
 use super::change::{load_incident, touch_incident};
 use super::history::{self, INCIDENT_ATTACHMENT};
 use super::keys::{Fields, Keys, Obj};
 use super::model::{Attachment, Link, ORIGIN_CLIENT, decode, kind, object, render};
-use super::Ctx;
 use crate::api::mdr::error::{MdrError, MdrResult};
 use crate::state::AppState;
 use axum::http::StatusCode;
@@ -60,10 +60,18 @@ pub async fn list(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrResult<Val
 }
 
 /// `attachments/download`: the stored bytes and the file name.
-pub async fn download(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrResult<(Vec<u8>, String)> {
+pub async fn download(
+    state: &AppState,
+    ctx: &Ctx,
+    keys: &Keys<'_>,
+) -> MdrResult<(Vec<u8>, String)> {
     keys.require(&[ID])?;
     let id = keys.req_str(ID)?;
-    let a: Attachment = match state.store.object(&ctx.client_id, kind::ATTACHMENT, id).await? {
+    let a: Attachment = match state
+        .store
+        .object(&ctx.client_id, kind::ATTACHMENT, id)
+        .await?
+    {
         Some(o) if ctx.scope.contains(o.tenant_id.as_deref()) => decode(&o)?,
         _ => return Err(MdrError::not_found("attachment")),
     };
@@ -77,11 +85,7 @@ pub async fn download(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrResult
 
 /// The file name to keep: the last path component, no control characters, bounded.
 pub fn clean_name(raw: Option<&str>) -> String {
-    let base = raw
-        .unwrap_or("")
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("");
+    let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
     let name: String = base
         .chars()
         .filter(|c| !c.is_control())
@@ -97,7 +101,10 @@ pub fn clean_name(raw: Option<&str>) -> String {
 
 /// The `meta` part as a JSON object.
 fn meta(upload: &Upload) -> MdrResult<Obj> {
-    let raw = upload.meta.as_deref().ok_or_else(|| MdrError::required("meta"))?;
+    let raw = upload
+        .meta
+        .as_deref()
+        .ok_or_else(|| MdrError::required("meta"))?;
     match serde_json::from_slice::<Value>(raw) {
         Ok(Value::Object(m)) => Ok(m),
         // Some clients double-encode: a JSON string holding the object.
@@ -117,7 +124,16 @@ pub async fn upload(state: &AppState, ctx: &Ctx, upload: Upload) -> MdrResult<Va
     let incident_id = keys.req_str("incident_id")?.to_owned();
     let caption = keys.str("caption")?.unwrap_or("").to_owned();
     let author = ctx.author_name.clone();
-    store(state, ctx, &incident_id, caption, upload, ORIGIN_CLIENT, &author).await
+    store(
+        state,
+        ctx,
+        &incident_id,
+        caption,
+        upload,
+        ORIGIN_CLIENT,
+        &author,
+    )
+    .await
 }
 
 /// Stores an attachment of `incident_id`, raises the incident's `update_time`, records it.
@@ -152,20 +168,38 @@ pub async fn store(
         parent_id: Some(incident_id),
         tenant_id: loaded.tenant_id(),
     };
-    let o = object(&ctx.client_id, kind::ATTACHMENT, &a.attachment_id, link, (a.creation_time, a.creation_time), &a)?;
+    let o = object(
+        &ctx.client_id,
+        kind::ATTACHMENT,
+        &a.attachment_id,
+        link,
+        (a.creation_time, a.creation_time),
+        &a,
+    )?;
     state.store.insert_object(&o, Some(&upload.bytes)).await?;
     let touched = match touch_incident(state, ctx, incident_id).await {
         Ok(t) => t,
         Err(e) => {
             // As for comments: an attachment the incident's update_time does not announce
             // would be missed by incremental sync, so it is taken back.
-            if let Err(undo) = state.store.delete_object(&ctx.client_id, kind::ATTACHMENT, &a.attachment_id).await {
+            if let Err(undo) = state
+                .store
+                .delete_object(&ctx.client_id, kind::ATTACHMENT, &a.attachment_id)
+                .await
+            {
                 tracing::warn!(error = %undo, attachment = %a.attachment_id, "attachment left without update_time");
             }
             return Err(e);
         }
     };
-    history::record(state, ctx, &touched, INCIDENT_ATTACHMENT, Value::Object(render(&a))).await;
+    history::record(
+        state,
+        ctx,
+        &touched,
+        INCIDENT_ATTACHMENT,
+        Value::Object(render(&a)),
+    )
+    .await;
     Ok(Value::Object(render(&a)))
 }
 

@@ -86,7 +86,9 @@ where
             Err(e) => return Err(e.into()),
         }
     }
-    Err(MdrError::unavailable("incident changed concurrently too often"))
+    Err(MdrError::unavailable(
+        "incident changed concurrently too often",
+    ))
 }
 
 /// Raises the incident's `update_time` for a change of one of its children and returns the
@@ -99,12 +101,5 @@ pub async fn touch_incident(state: &AppState, ctx: &Ctx, id: &str) -> MdrResult<
 pub async fn record_details(state: &AppState, ctx: &Ctx, loaded: &Loaded) {
     let tenant_name = ctx.scope.tenant_name(loaded.tenant_id());
     let entity = serde_json::Value::Object(loaded.incident.render_core(tenant_name));
-    history::record(
-        state,
-        ctx,
-        loaded,
-        history::INCIDENT_DETAILS,
-        entity,
-    )
-    .await;
+    history::record(state, ctx, loaded, history::INCIDENT_DETAILS, entity).await;
 }

@@ -6,12 +6,12 @@
 //! by name) may delete it. A new comment is stored before the incident's `update_time` is
 //! raised, so a reader that sees the new `update_time` also sees the comment.
 
+use super::Ctx;
 use super::change::{load_incident, record_details, touch_incident};
 use super::history::{self, INCIDENT_COMMENT};
 use super::keys::{Fields, Keys, Obj};
 use super::model::{Comment, Link, ORIGIN_CLIENT, ORIGIN_SOC, decode, kind, object, render};
 use super::render::html_fields;
-use super::Ctx;
 use crate::api::mdr::error::{MdrError, MdrResult};
 use crate::state::AppState;
 use portcullis_core::mdr::new_id11;
@@ -58,7 +58,14 @@ fn text(keys: &Keys<'_>) -> MdrResult<String> {
 }
 
 /// Stores a comment on `incident_id` and raises the incident's `update_time`.
-async fn add(state: &AppState, ctx: &Ctx, incident_id: &str, text: String, origin: &str, author: &str) -> MdrResult<Comment> {
+async fn add(
+    state: &AppState,
+    ctx: &Ctx,
+    incident_id: &str,
+    text: String,
+    origin: &str,
+    author: &str,
+) -> MdrResult<Comment> {
     let loaded = load_incident(state, ctx, incident_id).await?;
     let client = origin == ORIGIN_CLIENT;
     let c = Comment {
@@ -75,20 +82,38 @@ async fn add(state: &AppState, ctx: &Ctx, incident_id: &str, text: String, origi
         parent_id: Some(incident_id),
         tenant_id: loaded.tenant_id(),
     };
-    let o = object(&ctx.client_id, kind::COMMENT, &c.comment_id, link, (c.creation_time, c.creation_time), &c)?;
+    let o = object(
+        &ctx.client_id,
+        kind::COMMENT,
+        &c.comment_id,
+        link,
+        (c.creation_time, c.creation_time),
+        &c,
+    )?;
     state.store.insert_object(&o, None).await?;
     let touched = match touch_incident(state, ctx, incident_id).await {
         Ok(t) => t,
         Err(e) => {
             // Without the raised update_time an incremental sync would never see the comment:
             // take it back and report the failure.
-            if let Err(undo) = state.store.delete_object(&ctx.client_id, kind::COMMENT, &c.comment_id).await {
+            if let Err(undo) = state
+                .store
+                .delete_object(&ctx.client_id, kind::COMMENT, &c.comment_id)
+                .await
+            {
                 tracing::warn!(error = %undo, comment = %c.comment_id, "comment left without update_time");
             }
             return Err(e);
         }
     };
-    history::record(state, ctx, &touched, INCIDENT_COMMENT, Value::Object(render(&c))).await;
+    history::record(
+        state,
+        ctx,
+        &touched,
+        INCIDENT_COMMENT,
+        Value::Object(render(&c)),
+    )
+    .await;
     Ok(c)
 }
 
@@ -105,7 +130,12 @@ pub async fn create(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrResult<V
 
 /// A SOC-side comment (`mdr-api.md` §2.3): `origin` `"soc"`, `was_read` false; the author
 /// is `author_name` if given, else the SOC.
-pub async fn create_soc(state: &AppState, ctx: &Ctx, incident_id: &str, keys: &Keys<'_>) -> MdrResult<Value> {
+pub async fn create_soc(
+    state: &AppState,
+    ctx: &Ctx,
+    incident_id: &str,
+    keys: &Keys<'_>,
+) -> MdrResult<Value> {
     keys.require(&["text"])?;
     let text = text(keys)?;
     let author = keys
@@ -121,14 +151,22 @@ pub async fn create_soc(state: &AppState, ctx: &Ctx, incident_id: &str, keys: &K
 pub async fn delete(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrResult<Value> {
     keys.require(&[ID])?;
     let id = keys.req_str(ID)?;
-    let c: Comment = match state.store.object(&ctx.client_id, kind::COMMENT, id).await? {
+    let c: Comment = match state
+        .store
+        .object(&ctx.client_id, kind::COMMENT, id)
+        .await?
+    {
         Some(o) if ctx.scope.contains(o.tenant_id.as_deref()) => decode(&o)?,
         _ => return Err(MdrError::not_found("comment")),
     };
     if ctx.connection_id.is_none() || c.connection_id != ctx.connection_id {
         return Err(MdrError::not_permitted());
     }
-    match state.store.delete_object(&ctx.client_id, kind::COMMENT, id).await {
+    match state
+        .store
+        .delete_object(&ctx.client_id, kind::COMMENT, id)
+        .await
+    {
         Ok(()) => {}
         Err(portcullis_store::StoreError::NotFound) => return Err(MdrError::not_found("comment")),
         Err(e) => return Err(e.into()),

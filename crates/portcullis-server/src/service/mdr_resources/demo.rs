@@ -66,7 +66,9 @@ pub async fn load_demo(state: &AppState, doc: &Value) -> MdrResult<DemoSummary> 
 
 fn located(at: &str) -> impl Fn(MdrError) -> MdrError + '_ {
     move |e| {
-        if e.status == axum::http::StatusCode::BAD_REQUEST || e.status == axum::http::StatusCode::NOT_FOUND {
+        if e.status == axum::http::StatusCode::BAD_REQUEST
+            || e.status == axum::http::StatusCode::NOT_FOUND
+        {
             MdrError::bad_request(format!("{at}: {}", e.message))
         } else {
             e
@@ -106,10 +108,19 @@ fn asset_id<'a>(keys: &Keys<'a>) -> MdrResult<&'a str> {
     let ok = id
         .strip_prefix("0x")
         .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    if ok { Ok(id) } else { Err(MdrError::invalid("asset_id")) }
+    if ok {
+        Ok(id)
+    } else {
+        Err(MdrError::invalid("asset_id"))
+    }
 }
 
-async fn load_customer(state: &AppState, c: &Obj, at: &str, summary: &mut DemoSummary) -> MdrResult<()> {
+async fn load_customer(
+    state: &AppState,
+    c: &Obj,
+    at: &str,
+    summary: &mut DemoSummary,
+) -> MdrResult<()> {
     let keys = Keys(c);
     let err = located(at);
     keys.require(&["client_id", "name"]).map_err(&err)?;
@@ -133,14 +144,18 @@ async fn load_customer(state: &AppState, c: &Obj, at: &str, summary: &mut DemoSu
 
     for (i, t) in array(&keys, "tenants").map_err(&err)?.iter().enumerate() {
         let at = format!("{at}.tenants[{i}]");
-        load_tenant(state, client_id, as_object(t, &at)?).await.map_err(located(&at))?;
+        load_tenant(state, client_id, as_object(t, &at)?)
+            .await
+            .map_err(located(&at))?;
         summary.tenants += 1;
     }
     // The context is built after the tenants exist, so names resolve.
     let ctx = Ctx::soc(state, client_id).await?;
     for (i, a) in array(&keys, "assets").map_err(&err)?.iter().enumerate() {
         let at = format!("{at}.assets[{i}]");
-        load_asset(state, &ctx, as_object(a, &at)?).await.map_err(located(&at))?;
+        load_asset(state, &ctx, as_object(a, &at)?)
+            .await
+            .map_err(located(&at))?;
         summary.assets += 1;
     }
     for (i, inc) in array(&keys, "incidents").map_err(&err)?.iter().enumerate() {
@@ -176,7 +191,10 @@ async fn load_tenant(state: &AppState, client_id: &str, t: &Obj) -> MdrResult<()
         return Err(MdrError::invalid("tenant_name"));
     }
     let record = TenantRecord {
-        tenant_id: given.map_or_else(|| portcullis_core::mdr::new_id20(state.rng.as_ref()), str::to_owned),
+        tenant_id: given.map_or_else(
+            || portcullis_core::mdr::new_id20(state.rng.as_ref()),
+            str::to_owned,
+        ),
         client_id: client_id.to_owned(),
         tenant_name: name.to_owned(),
     };
@@ -193,7 +211,14 @@ async fn load_asset(state: &AppState, ctx: &Ctx, a: &Obj) -> MdrResult<()> {
         parent_id: None,
         tenant_id: tenant_id.as_deref(),
     };
-    let o = object(&ctx.client_id, kind::ASSET, id, link, (asset.first_seen, asset.last_seen), &asset)?;
+    let o = object(
+        &ctx.client_id,
+        kind::ASSET,
+        id,
+        link,
+        (asset.first_seen, asset.last_seen),
+        &asset,
+    )?;
     state.store.upsert_object(&o, None).await?;
     Ok(())
 }
@@ -203,12 +228,22 @@ fn time(keys: &Keys<'_>, key: &str, default: i64) -> MdrResult<i64> {
     Ok(keys.int(key)?.unwrap_or(default))
 }
 
-async fn load_incident(state: &AppState, ctx: &Ctx, inc: &Obj, at: &str, summary: &mut DemoSummary) -> MdrResult<()> {
+async fn load_incident(
+    state: &AppState,
+    ctx: &Ctx,
+    inc: &Obj,
+    at: &str,
+    summary: &mut DemoSummary,
+) -> MdrResult<()> {
     let keys = Keys(inc);
     let err = located(at);
     let id = plain_id(&keys, "incident_id").map_err(&err)?;
     let new = soc::new_incident(state, ctx, &keys).await.map_err(&err)?;
-    let previous: Option<Incident> = match state.store.object(&ctx.client_id, kind::INCIDENT, id).await? {
+    let previous: Option<Incident> = match state
+        .store
+        .object(&ctx.client_id, kind::INCIDENT, id)
+        .await?
+    {
         Some(o) => Some(decode(&o)?),
         None => None,
     };
@@ -228,7 +263,11 @@ async fn load_incident(state: &AppState, ctx: &Ctx, inc: &Obj, at: &str, summary
     let tenant_id = new.tenant_id.clone();
     let mut incident = build(new, id.to_owned(), number, creation_time);
     incident.status = status.to_owned();
-    incident.status_description = keys.str("status_description").map_err(&err)?.unwrap_or("").to_owned();
+    incident.status_description = keys
+        .str("status_description")
+        .map_err(&err)?
+        .unwrap_or("")
+        .to_owned();
     incident.resolution = resolution.map(str::to_owned);
 
     let link = Link {
@@ -251,18 +290,34 @@ async fn load_incident(state: &AppState, ctx: &Ctx, inc: &Obj, at: &str, summary
         responses.push(r);
     }
     // Never backwards: a reload must not hide changes from a client syncing by update_time.
-    incident.update_time = previous.as_ref().map_or(latest, |p| latest.max(p.update_time));
+    incident.update_time = previous
+        .as_ref()
+        .map_or(latest, |p| latest.max(p.update_time));
     if status == RESOLVED {
         incident.resolved_ms = Some(time(&keys, "resolved_time", latest).map_err(&err)?);
     }
 
     for c in &comments {
-        let o = object(&ctx.client_id, kind::COMMENT, &c.comment_id, link, (c.creation_time, c.creation_time), c)?;
+        let o = object(
+            &ctx.client_id,
+            kind::COMMENT,
+            &c.comment_id,
+            link,
+            (c.creation_time, c.creation_time),
+            c,
+        )?;
         state.store.upsert_object(&o, None).await?;
         summary.comments += 1;
     }
     for r in &responses {
-        let o = object(&ctx.client_id, kind::RESPONSE, &r.response_id, link, (r.creation_time, r.update_time), r)?;
+        let o = object(
+            &ctx.client_id,
+            kind::RESPONSE,
+            &r.response_id,
+            link,
+            (r.creation_time, r.update_time),
+            r,
+        )?;
         state.store.upsert_object(&o, None).await?;
         summary.responses += 1;
     }
@@ -270,7 +325,14 @@ async fn load_incident(state: &AppState, ctx: &Ctx, inc: &Obj, at: &str, summary
         parent_id: None,
         tenant_id: tenant_id.as_deref(),
     };
-    let o = object(&ctx.client_id, kind::INCIDENT, id, own, (incident.creation_time, incident.update_time), &incident)?;
+    let o = object(
+        &ctx.client_id,
+        kind::INCIDENT,
+        id,
+        own,
+        (incident.creation_time, incident.update_time),
+        &incident,
+    )?;
     state.store.upsert_object(&o, None).await?;
     Ok(())
 }

@@ -6,10 +6,10 @@
 //! already committed, so a failed history write is logged and the request still succeeds
 //! (answering 503 would invite a retry that duplicates the change).
 
+use super::Ctx;
 use super::change::{Loaded, load_incident};
 use super::keys::{Keys, Obj, positive};
 use super::model::{HistoryRecord, Link, decode, kind, object};
-use super::Ctx;
 use crate::api::mdr::error::MdrResult;
 use crate::state::AppState;
 use portcullis_core::mdr::new_id20;
@@ -29,7 +29,13 @@ pub const INCIDENT_RESPONSE: &str = "incident_response";
 const DEFAULT_ENTITY_PAGE_SIZE: i64 = 100;
 
 /// Appends a record of a change of `loaded` (already stored, with its new `update_time`).
-pub async fn record(state: &AppState, ctx: &Ctx, loaded: &Loaded, entity_kind: &str, entity: Value) {
+pub async fn record(
+    state: &AppState,
+    ctx: &Ctx,
+    loaded: &Loaded,
+    entity_kind: &str,
+    entity: Value,
+) {
     let changed_at = loaded.incident.update_time;
     let rec = HistoryRecord {
         changed_at,
@@ -42,8 +48,19 @@ pub async fn record(state: &AppState, ctx: &Ctx, loaded: &Loaded, entity_kind: &
         parent_id: Some(&loaded.incident.incident_id),
         tenant_id: loaded.tenant_id(),
     };
-    let written = match object(&ctx.client_id, kind::HISTORY, &id, link, (changed_at, changed_at), &rec) {
-        Ok(o) => state.store.insert_object(&o, None).await.map_err(|e| e.to_string()),
+    let written = match object(
+        &ctx.client_id,
+        kind::HISTORY,
+        &id,
+        link,
+        (changed_at, changed_at),
+        &rec,
+    ) {
+        Ok(o) => state
+            .store
+            .insert_object(&o, None)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.message.into_owned()),
     };
     if let Err(e) = written {

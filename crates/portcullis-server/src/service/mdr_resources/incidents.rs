@@ -9,8 +9,7 @@ use super::change::{Loaded, change_incident, load_incident, record_details, sett
 use super::keys::{Fields, Keys, Obj, Paging, Sort};
 use super::model::{
     Attachment, CLOSED, Comment, HostMapping, INCIDENT_STATUSES, Incident, Link, MITRE_TACTICS,
-    PRIORITIES, RESPONSE_STATUSES, Response, decode, kind, object,
-    resolution_value,
+    PRIORITIES, RESPONSE_STATUSES, Response, decode, kind, object, resolution_value,
 };
 use super::render::html_fields;
 use super::{Ctx, Scope};
@@ -124,7 +123,10 @@ fn take<T>(mut groups: HashMap<String, Vec<T>>, id: &str) -> Vec<T> {
 
 /// Every in-scope incident with its children, in storage order.
 async fn all(state: &AppState, ctx: &Ctx) -> MdrResult<Vec<Full>> {
-    let stored = state.store.objects(&ctx.client_id, kind::INCIDENT, None).await?;
+    let stored = state
+        .store
+        .objects(&ctx.client_id, kind::INCIDENT, None)
+        .await?;
     let mut comments = children::<Comment>(state, ctx, kind::COMMENT, None).await?;
     let mut attachments = children::<Attachment>(state, ctx, kind::ATTACHMENT, None).await?;
     let mut responses = children::<Response>(state, ctx, kind::RESPONSE, None).await?;
@@ -229,8 +231,15 @@ impl IncidentFilter {
                 .asset_ids
                 .as_ref()
                 .is_none_or(|l| i.asset_ids().any(|a| l.iter().any(|x| x == a)))
-            && any_of(self.detection_technologies.as_ref(), &i.detection_technologies)
-            && within(i.creation_time, self.min_creation_time, self.max_creation_time)
+            && any_of(
+                self.detection_technologies.as_ref(),
+                &i.detection_technologies,
+            )
+            && within(
+                i.creation_time,
+                self.min_creation_time,
+                self.max_creation_time,
+            )
             && within(i.update_time, self.min_update_time, self.max_update_time)
             && any_of(self.mitre_tactics.as_ref(), &i.mitre_tactics)
             && any_of(self.mitre_techniques.as_ref(), &i.mitre_techniques)
@@ -254,10 +263,7 @@ impl IncidentFilter {
                 .search_phrase
                 .as_ref()
                 .is_none_or(|p| search_text(i, scope.tenant_name(tenant)).contains(p.as_str()))
-            && self
-                .statuses
-                .as_ref()
-                .is_none_or(|l| l.contains(&i.status))
+            && self.statuses.as_ref().is_none_or(|l| l.contains(&i.status))
             && self
                 .tenants_names
                 .as_ref()
@@ -395,7 +401,14 @@ pub async fn insert(state: &AppState, ctx: &Ctx, new: NewIncident) -> MdrResult<
         tenant_id: tenant_id.as_deref(),
     };
     let times = (incident.creation_time, incident.update_time);
-    let stored = object(&ctx.client_id, kind::INCIDENT, &incident.incident_id, link, times, &incident)?;
+    let stored = object(
+        &ctx.client_id,
+        kind::INCIDENT,
+        &incident.incident_id,
+        link,
+        times,
+        &incident,
+    )?;
     state.store.insert_object(&stored, None).await?;
     let loaded = Loaded { stored, incident };
     record_details(state, ctx, &loaded).await;

@@ -209,14 +209,12 @@ fn rank(field: &str, v: Option<&Value>) -> Rank {
         None | Some(Value::Null) => Rank::Null,
         Some(Value::Bool(b)) => Rank::Bool(*b),
         Some(Value::Number(n)) => Rank::Num(n.as_f64().unwrap_or(0.0)),
-        Some(Value::String(s)) if field == "priority" => {
-            Rank::Num(match s.as_str() {
-                "LOW" => 0.0,
-                "NORMAL" => 1.0,
-                "HIGH" => 2.0,
-                _ => 3.0,
-            })
-        }
+        Some(Value::String(s)) if field == "priority" => Rank::Num(match s.as_str() {
+            "LOW" => 0.0,
+            "NORMAL" => 1.0,
+            "HIGH" => 2.0,
+            _ => 3.0,
+        }),
         Some(Value::String(s)) => Rank::Str(s.to_lowercase(), s.clone()),
         Some(other) => Rank::Other(other.to_string()),
     }
@@ -303,7 +301,10 @@ mod tests {
             s.apply(&mut items, "id");
         }
         let ids: Vec<_> = items.iter().map(|o| o.get("id").cloned()).collect();
-        assert_eq!(ids, vec![Some(json!("3")), Some(json!("1")), Some(json!("2"))]);
+        assert_eq!(
+            ids,
+            vec![Some(json!("3")), Some(json!("1")), Some(json!("2"))]
+        );
     }
 
     #[test]

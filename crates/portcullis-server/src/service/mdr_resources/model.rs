@@ -179,10 +179,18 @@ pub struct Incident {
     /// MITRE ATT&CK techniques.
     pub mitre_techniques: Vec<String>,
     /// When the SOC set `"Resolved"`, epoch ms (bookkeeping).
-    #[serde(rename = "_resolved_ms", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "_resolved_ms",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resolved_ms: Option<i64>,
     /// `no_sla_flag` of `incidents/create` (bookkeeping).
-    #[serde(rename = "_no_sla_flag", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        rename = "_no_sla_flag",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub no_sla_flag: bool,
 }
 
@@ -232,13 +240,18 @@ impl Incident {
             self.detection_technologies.clone().into(),
         );
         o.insert("mitre_tactics".into(), self.mitre_tactics.clone().into());
-        o.insert("mitre_techniques".into(), self.mitre_techniques.clone().into());
+        o.insert(
+            "mitre_techniques".into(),
+            self.mitre_techniques.clone().into(),
+        );
         o
     }
 
     /// The asset ids of the affected hosts.
     pub fn asset_ids(&self) -> impl Iterator<Item = &str> {
-        self.affected_hosts_mappings.iter().map(|m| m.host_id.as_str())
+        self.affected_hosts_mappings
+            .iter()
+            .map(|m| m.host_id.as_str())
     }
 }
 
@@ -267,7 +280,11 @@ pub struct Response {
     /// The client's comment on its decision.
     pub comment: Option<String>,
     /// The deciding connection (bookkeeping).
-    #[serde(rename = "_connection_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "_connection_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connection_id: Option<String>,
 }
 
@@ -289,7 +306,11 @@ pub struct Comment {
     /// True for client items, false for SOC items.
     pub was_read: bool,
     /// The creating connection (bookkeeping: only it may delete the comment).
-    #[serde(rename = "_connection_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "_connection_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connection_id: Option<String>,
 }
 
@@ -317,7 +338,11 @@ pub struct Attachment {
     /// True for client items, false for SOC items.
     pub was_read: bool,
     /// The creating connection (bookkeeping).
-    #[serde(rename = "_connection_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "_connection_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connection_id: Option<String>,
 }
 
@@ -331,7 +356,11 @@ pub struct HistoryRecord {
     /// That object as it was after the change.
     pub entity: Value,
     /// The connection that made the change; `None` for the SOC (bookkeeping).
-    #[serde(rename = "_connection_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "_connection_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connection_id: Option<String>,
 }
 
@@ -342,9 +371,8 @@ pub fn render<T: Serialize>(item: &T) -> Obj {
 
 /// Decodes a stored object's JSON.
 pub fn decode<T: DeserializeOwned>(o: &MdrObject) -> MdrResult<T> {
-    serde_json::from_value(o.data.clone()).map_err(|e| {
-        MdrError::internal(format!("stored {} {} does not decode: {e}", o.kind, o.id))
-    })
+    serde_json::from_value(o.data.clone())
+        .map_err(|e| MdrError::internal(format!("stored {} {} does not decode: {e}", o.kind, o.id)))
 }
 
 /// Encodes an object for storage.
@@ -440,12 +468,25 @@ mod tests {
             was_read: true,
             connection_id: Some("x".into()),
         };
-        assert!(encode(&c).ok().and_then(|v| v.get("_connection_id").cloned()).is_some());
+        assert!(
+            encode(&c)
+                .ok()
+                .and_then(|v| v.get("_connection_id").cloned())
+                .is_some()
+        );
         assert!(!render(&c).contains_key("_connection_id"));
         let keys: Vec<_> = render(&c).keys().cloned().collect();
         assert_eq!(
             keys,
-            ["comment_id", "incident_id", "author_name", "text", "creation_time", "origin", "was_read"]
+            [
+                "comment_id",
+                "incident_id",
+                "author_name",
+                "text",
+                "creation_time",
+                "origin",
+                "was_read"
+            ]
         );
     }
 }

@@ -16,7 +16,10 @@ const EMBEDDED: [&str; 2] = ["comments", "responses"];
 
 /// Sanitised HTML rendered from Markdown, without the trailing newline.
 pub fn markdown_to_html(source: &str) -> String {
-    let parser = Parser::new_ext(source, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
+    let parser = Parser::new_ext(
+        source,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    );
     let mut raw = String::with_capacity(source.len().saturating_mul(2));
     html::push_html(&mut raw, parser);
     ammonia::clean(&raw).trim_end_matches('\n').to_owned()
@@ -61,12 +64,17 @@ mod tests {
 
     #[test]
     fn paragraph() {
-        assert_eq!(markdown_to_html("hello **world**"), "<p>hello <strong>world</strong></p>");
+        assert_eq!(
+            markdown_to_html("hello **world**"),
+            "<p>hello <strong>world</strong></p>"
+        );
     }
 
     #[test]
     fn sanitised() {
-        let h = markdown_to_html("<script>alert(1)</script><img src=x onerror=alert(1)> [a](javascript:alert(1))");
+        let h = markdown_to_html(
+            "<script>alert(1)</script><img src=x onerror=alert(1)> [a](javascript:alert(1))",
+        );
         assert!(!h.contains("<script"), "{h}");
         assert!(!h.contains("onerror"), "{h}");
         assert!(!h.contains("javascript:"), "{h}");
@@ -74,7 +82,8 @@ mod tests {
 
     #[test]
     fn nested_comments() {
-        let mut o = match json!({"description": "*a*", "comments": [{"text": "b"}], "summary": "*s*"}) {
+        let mut o = match json!({"description": "*a*", "comments": [{"text": "b"}], "summary": "*s*"})
+        {
             Value::Object(m) => m,
             _ => Obj::new(),
         };

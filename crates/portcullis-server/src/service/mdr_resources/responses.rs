@@ -86,7 +86,13 @@ fn in_scope(ctx: &Ctx, o: MdrObject) -> MdrResult<Option<(MdrObject, Response)>>
 }
 
 /// The decided response and its next stored object.
-fn decided(ctx: &Ctx, stored: &MdrObject, r: &Response, status: &str, comment: &str) -> MdrResult<(MdrObject, Response)> {
+fn decided(
+    ctx: &Ctx,
+    stored: &MdrObject,
+    r: &Response,
+    status: &str,
+    comment: &str,
+) -> MdrResult<(MdrObject, Response)> {
     let mut r = r.clone();
     r.status = status.to_owned();
     r.comment = Some(comment.to_owned());
@@ -106,7 +112,10 @@ pub async fn update(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrResult<V
     let id = keys.req_str(ID)?;
     let (status, comment) = decision(keys)?;
     for _ in 0..MAX_ATTEMPTS {
-        let stored = state.store.object(&ctx.client_id, kind::RESPONSE, id).await?;
+        let stored = state
+            .store
+            .object(&ctx.client_id, kind::RESPONSE, id)
+            .await?;
         let Some((stored, r)) = stored.map(|o| in_scope(ctx, o)).transpose()?.flatten() else {
             return Err(MdrError::not_found("response"));
         };
@@ -116,11 +125,20 @@ pub async fn update(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrResult<V
         let (next, r) = decided(ctx, &stored, &r, status, comment)?;
         if state.store.replace_object(&next, stored.updated_ms).await? {
             let loaded = touch_incident(state, ctx, &r.incident_id).await?;
-            history::record(state, ctx, &loaded, INCIDENT_RESPONSE, Value::Object(render(&r))).await;
+            history::record(
+                state,
+                ctx,
+                &loaded,
+                INCIDENT_RESPONSE,
+                Value::Object(render(&r)),
+            )
+            .await;
             return Ok(Value::Object(render(&r)));
         }
     }
-    Err(MdrError::unavailable("response changed concurrently too often"))
+    Err(MdrError::unavailable(
+        "response changed concurrently too often",
+    ))
 }
 
 /// Puts back the objects a failed `responses/update` had already written.
@@ -129,7 +147,9 @@ async fn undo(state: &AppState, written: &[(MdrObject, MdrObject)]) {
         match state.store.replace_object(before, after.updated_ms).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(response = %before.id, "responses/update undo lost a race"),
-            Err(e) => tracing::warn!(response = %before.id, error = %e, "responses/update undo failed"),
+            Err(e) => {
+                tracing::warn!(response = %before.id, error = %e, "responses/update undo failed")
+            }
         }
     }
 }
@@ -156,7 +176,12 @@ pub async fn update_many(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrRes
             .collect();
         let mut current = Vec::with_capacity(ids.len());
         for id in &ids {
-            match all.remove(id).map(|o| in_scope(ctx, o)).transpose()?.flatten() {
+            match all
+                .remove(id)
+                .map(|o| in_scope(ctx, o))
+                .transpose()?
+                .flatten()
+            {
                 Some(pair) => current.push(pair),
                 None => return Err(MdrError::not_found("response")),
             }
@@ -188,7 +213,9 @@ pub async fn update_many(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrRes
             results.iter().map(|r| Value::Object(render(r))).collect(),
         ));
     }
-    Err(MdrError::unavailable("responses changed concurrently too often"))
+    Err(MdrError::unavailable(
+        "responses changed concurrently too often",
+    ))
 }
 
 /// Raises each affected incident's `update_time` once and records every decision.
@@ -202,7 +229,14 @@ async fn after_decisions(state: &AppState, ctx: &Ctx, responses: &[Response]) ->
     }
     for r in responses {
         if let Some((_, loaded)) = touched.iter().find(|(id, _)| id == &r.incident_id) {
-            history::record(state, ctx, loaded, INCIDENT_RESPONSE, Value::Object(render(r))).await;
+            history::record(
+                state,
+                ctx,
+                loaded,
+                INCIDENT_RESPONSE,
+                Value::Object(render(r)),
+            )
+            .await;
         }
     }
     Ok(())
@@ -210,7 +244,12 @@ async fn after_decisions(state: &AppState, ctx: &Ctx, responses: &[Response]) ->
 
 /// A SOC-side response (`mdr-api.md` §2.3): `type` (required), `parameters`, `description`,
 /// `asset_id` (an asset of the customer); status `"Pending"`.
-pub async fn create_soc(state: &AppState, ctx: &Ctx, incident_id: &str, keys: &Keys<'_>) -> MdrResult<Value> {
+pub async fn create_soc(
+    state: &AppState,
+    ctx: &Ctx,
+    incident_id: &str,
+    keys: &Keys<'_>,
+) -> MdrResult<Value> {
     keys.require(&["type"])?;
     let kind_name = keys.req_str("type")?;
     if kind_name.trim().is_empty() {
@@ -221,7 +260,11 @@ pub async fn create_soc(state: &AppState, ctx: &Ctx, incident_id: &str, keys: &K
     let asset_id = keys.str("asset_id")?;
     let loaded = load_incident(state, ctx, incident_id).await?;
     if let Some(a) = asset_id
-        && state.store.object(&ctx.client_id, kind::ASSET, a).await?.is_none()
+        && state
+            .store
+            .object(&ctx.client_id, kind::ASSET, a)
+            .await?
+            .is_none()
     {
         return Err(MdrError::not_found("asset"));
     }
@@ -243,14 +286,33 @@ pub async fn create_soc(state: &AppState, ctx: &Ctx, incident_id: &str, keys: &K
 }
 
 /// Stores a new response of `loaded`, raises the incident's `update_time` and records it.
-pub async fn insert_child(state: &AppState, ctx: &Ctx, loaded: &Loaded, r: &Response) -> MdrResult<()> {
+pub async fn insert_child(
+    state: &AppState,
+    ctx: &Ctx,
+    loaded: &Loaded,
+    r: &Response,
+) -> MdrResult<()> {
     let link = Link {
         parent_id: Some(&r.incident_id),
         tenant_id: loaded.tenant_id(),
     };
-    let o = object(&ctx.client_id, kind::RESPONSE, &r.response_id, link, (r.creation_time, r.update_time), r)?;
+    let o = object(
+        &ctx.client_id,
+        kind::RESPONSE,
+        &r.response_id,
+        link,
+        (r.creation_time, r.update_time),
+        r,
+    )?;
     state.store.insert_object(&o, None).await?;
     let touched = touch_incident(state, ctx, &r.incident_id).await?;
-    history::record(state, ctx, &touched, INCIDENT_RESPONSE, Value::Object(render(r))).await;
+    history::record(
+        state,
+        ctx,
+        &touched,
+        INCIDENT_RESPONSE,
+        Value::Object(render(r)),
+    )
+    .await;
     Ok(())
 }

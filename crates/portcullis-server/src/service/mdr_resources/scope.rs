@@ -65,7 +65,9 @@ impl Scope {
 
     /// The name of tenant `tenant_id`, `None` for the root (or a tenant that is gone).
     pub fn tenant_name(&self, tenant_id: Option<&str>) -> Option<&str> {
-        tenant_id.and_then(|t| self.names.get(t)).map(String::as_str)
+        tenant_id
+            .and_then(|t| self.names.get(t))
+            .map(String::as_str)
     }
 
     /// Whether `tenant_id` is a tenant of the customer.

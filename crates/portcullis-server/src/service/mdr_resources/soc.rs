@@ -48,9 +48,18 @@ pub async fn create_asset(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrRe
         parent_id: None,
         tenant_id: tenant_id.as_deref(),
     };
-    let o = object(&ctx.client_id, kind::ASSET, &asset.asset_id, link, (asset.first_seen, ctx.now_ms), &asset)?;
+    let o = object(
+        &ctx.client_id,
+        kind::ASSET,
+        &asset.asset_id,
+        link,
+        (asset.first_seen, ctx.now_ms),
+        &asset,
+    )?;
     state.store.insert_object(&o, None).await?;
-    Ok(Value::Object(asset.render(ctx.scope.tenant_name(tenant_id.as_deref()))))
+    Ok(Value::Object(
+        asset.render(ctx.scope.tenant_name(tenant_id.as_deref())),
+    ))
 }
 
 /// The SOC incident fields shared by the console and the demo loader.
@@ -109,18 +118,33 @@ pub async fn create_incident(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> Md
 }
 
 /// `POST …/soc/incidents/{id}/responses`.
-pub async fn create_response(state: &AppState, ctx: &Ctx, incident_id: &str, keys: &Keys<'_>) -> MdrResult<Value> {
+pub async fn create_response(
+    state: &AppState,
+    ctx: &Ctx,
+    incident_id: &str,
+    keys: &Keys<'_>,
+) -> MdrResult<Value> {
     responses::create_soc(state, ctx, incident_id, keys).await
 }
 
 /// `POST …/soc/incidents/{id}/comments`.
-pub async fn create_comment(state: &AppState, ctx: &Ctx, incident_id: &str, keys: &Keys<'_>) -> MdrResult<Value> {
+pub async fn create_comment(
+    state: &AppState,
+    ctx: &Ctx,
+    incident_id: &str,
+    keys: &Keys<'_>,
+) -> MdrResult<Value> {
     comments::create_soc(state, ctx, incident_id, keys).await
 }
 
 /// `POST …/soc/incidents/{id}/attachments`: `meta` (optional here) may carry `caption` and
 /// `author_name`.
-pub async fn create_attachment(state: &AppState, ctx: &Ctx, incident_id: &str, upload: Upload) -> MdrResult<Value> {
+pub async fn create_attachment(
+    state: &AppState,
+    ctx: &Ctx,
+    incident_id: &str,
+    upload: Upload,
+) -> MdrResult<Value> {
     let meta = match upload.meta.as_deref() {
         None => serde_json::Map::new(),
         Some(raw) => match serde_json::from_slice::<Value>(raw) {
@@ -135,12 +159,26 @@ pub async fn create_attachment(state: &AppState, ctx: &Ctx, incident_id: &str, u
         .filter(|a| !a.trim().is_empty())
         .unwrap_or(&ctx.author_name)
         .to_owned();
-    attachments::store(state, ctx, incident_id, caption, upload, ORIGIN_SOC, &author).await
+    attachments::store(
+        state,
+        ctx,
+        incident_id,
+        caption,
+        upload,
+        ORIGIN_SOC,
+        &author,
+    )
+    .await
 }
 
 /// `POST …/soc/incidents/{id}/status`: `status` (any incident status), optional
 /// `status_description` and `resolution`. `"Resolved"` starts the 72-hour clock.
-pub async fn set_status(state: &AppState, ctx: &Ctx, incident_id: &str, keys: &Keys<'_>) -> MdrResult<Value> {
+pub async fn set_status(
+    state: &AppState,
+    ctx: &Ctx,
+    incident_id: &str,
+    keys: &Keys<'_>,
+) -> MdrResult<Value> {
     keys.require(&["status"])?;
     let status = keys.req_str("status")?;
     if !INCIDENT_STATUSES.contains(&status) {

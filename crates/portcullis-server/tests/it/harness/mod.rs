@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod mdr;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;

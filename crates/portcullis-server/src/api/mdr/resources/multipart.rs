@@ -195,21 +195,21 @@ pub async fn read_upload(req: Request, max_size: usize) -> MdrResult<Upload> {
         .and_then(|v| v.to_str().ok())
         .and_then(boundary)
         .ok_or_else(|| {
-            MdrError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported content type")
+            MdrError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported content type",
+            )
         })?;
     let limit = max_size.saturating_add(ENVELOPE_ALLOWANCE);
-    let bytes = read_limited(req.into_body(), limit)
-        .await
-        .map_err(|e| {
-            if e.status == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                e
-            }
-        })?;
-    let parts = parse(&bytes, &boundary).ok_or_else(|| {
-        MdrError::bad_request("request body is not valid multipart/form-data")
+    let bytes = read_limited(req.into_body(), limit).await.map_err(|e| {
+        if e.status == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            e
+        }
     })?;
+    let parts = parse(&bytes, &boundary)
+        .ok_or_else(|| MdrError::bad_request("request body is not valid multipart/form-data"))?;
     let mut file = None;
     let mut meta = None;
     for p in parts {
@@ -254,17 +254,26 @@ mod tests {
         let parts = parse(body, "XX").unwrap_or_default();
         assert_eq!(parts.len(), 2);
         assert_eq!(parts.first().map(|p| p.name.as_str()), Some("meta"));
-        assert_eq!(parts.first().map(|p| p.data.as_slice()), Some(b"{\"a\":1}".as_slice()));
+        assert_eq!(
+            parts.first().map(|p| p.data.as_slice()),
+            Some(b"{\"a\":1}".as_slice())
+        );
         let file = parts.get(1);
         assert_eq!(file.and_then(|p| p.file_name.as_deref()), Some("r\"e.txt"));
-        assert_eq!(file.map(|p| p.data.as_slice()), Some(b"line1\r\nline2".as_slice()));
+        assert_eq!(
+            file.map(|p| p.data.as_slice()),
+            Some(b"line1\r\nline2".as_slice())
+        );
     }
 
     #[test]
     fn extended_file_name_and_empty_part() {
         let body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"; filename*=UTF-8''%C3%A4.bin\r\n\r\n\r\n--b--";
         let parts = parse(body, "b").unwrap_or_default();
-        assert_eq!(parts.first().and_then(|p| p.file_name.as_deref()), Some("ä.bin"));
+        assert_eq!(
+            parts.first().and_then(|p| p.file_name.as_deref()),
+            Some("ä.bin")
+        );
         assert_eq!(parts.first().map(|p| p.data.len()), Some(0));
     }
 
