@@ -3,7 +3,6 @@
 
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     reason = "benchmark set-up: a failure must stop the run"
 )]
 
@@ -14,7 +13,7 @@ use portcullis_store::KeyState;
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
-    let now = time::OffsetDateTime::now_utc();
+    let now = portcullis_core::clock::Clock::now(&portcullis_core::clock::SystemClock);
     let iat = now.unix_timestamp();
     let client = "0123456789abcdef0123456789abcdef";
     let claims = MdrClaims::new(

@@ -73,8 +73,24 @@ impl SqliteStore {
                 )
             }
         };
+        let writer_pool = match &location {
+            Location::Memory => None,
+            Location::File(_) => Some(
+                SqlitePoolOptions::new()
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .max_connections(1)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(map_db_error)?,
+            ),
+        };
         let pool = pool.connect_with(options).await.map_err(map_db_error)?;
-        let store = Self { pool };
+        // Write transactions take the one writer connection in turn (sqlx hands it out in
+        // request order), so writers of this process queue without spinning on SQLite's busy
+        // handler; readers keep the other connections. An in-memory database has one
+        // connection for both.
+        let writer = writer_pool.unwrap_or_else(|| pool.clone());
+        let store = Self { pool, writer };
         if let Err(e) = store.check_pragmas(location == Location::Memory).await {
             store.close().await;
             return Err(e);

@@ -36,6 +36,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The one connection write transactions use (the same pool as `pool` in memory).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -49,6 +51,7 @@ impl SqliteStore {
 
     /// Closes every connection; later calls fail with `Unavailable`.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -56,7 +59,7 @@ impl SqliteStore {
     /// the busy timeout) before anything is read, so the transaction can never fail later on a
     /// lock upgrade, and the values it reads cannot change before it commits.
     pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 }
 

@@ -158,6 +158,11 @@ fn an_expired_access_token_is_exchanged_once_and_the_call_retried() {
     let out = c.run(&["call", "assets/count"]).ok();
     assert!(serde_json::from_str::<Value>(&out.stdout).unwrap()["count"].is_u64());
     assert_ne!(c.refresh_token(), rt, "one exchange happened");
+    assert_eq!(
+        server.exchanges(&client_id, "ok"),
+        2,
+        "init + exactly one exchange"
+    );
     assert_ne!(c.access_token(), at);
     assert_eq!(server.status(&client_id, &cnx), "Active");
 

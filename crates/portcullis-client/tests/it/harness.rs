@@ -178,6 +178,30 @@ impl Server {
         assert_eq!(s, 200, "revoke: {v}");
     }
 
+    /// The `result` of every recorded exchange of the customer (`ok`, `replayed`,
+    /// `concurrent`, `reuse`, `revoked`, `expired`, …), in any order.
+    pub fn exchange_results(&self, client_id: &str) -> Vec<String> {
+        let (s, v) = self.console(
+            "GET",
+            &format!("/console/api/mdr/customers/{client_id}/audit"),
+            None,
+        );
+        assert_eq!(s, 200, "audit: {v}");
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["result"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// How many exchanges of the customer ended with `result`.
+    pub fn exchanges(&self, client_id: &str, result: &str) -> usize {
+        self.exchange_results(client_id)
+            .iter()
+            .filter(|r| *r == result)
+            .count()
+    }
+
     /// A personal access token of `admin` (AWX side).
     pub fn personal_token(&self) -> String {
         let (s, v) = self.console(
@@ -191,7 +215,7 @@ impl Server {
 
     /// Pauses the test thread without `std::thread::sleep`.
     pub fn pause(&self, d: Duration) {
-        self.rt.block_on(tokio::time::sleep(d));
+        self.rt.block_on(async move { tokio::time::sleep(d).await });
     }
 
     /// A client with its own store (and HOME) in the server's temp dir.

@@ -55,7 +55,16 @@ fn a_client_killed_during_refresh_always_recovers_within_the_grace_period() {
             "round {round}: the chain moved on"
         );
     }
-    eprintln!("kill test: {killed} runs killed, {finished} finished before the kill");
+    let results = server.exchange_results(&client_id);
+    let replayed = results.iter().filter(|r| *r == "replayed").count();
+    assert!(
+        results.iter().all(|r| r == "ok" || r == "replayed"),
+        "no reuse, no conflict: {results:?}"
+    );
+    eprintln!(
+        "kill test: {killed} runs killed, {finished} finished before the kill; \
+         {replayed} recoveries got the successor of a token spent by a killed run"
+    );
     assert_eq!(server.status(&client_id, &cnx), "Active");
     c.run(&["call", "assets/count"]).ok();
     c.run(&["token", "refresh"]).ok();

@@ -5,6 +5,15 @@
 //! so expiry, grace periods and race tolerances are exercised without waiting and without
 //! any assertion on wall-clock durations.
 
+#![allow(
+    clippy::allow_attributes,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed call or a missing value must fail the test loudly"
+)]
+
 mod awx;
 mod flows;
 mod harness;

@@ -28,6 +28,18 @@ fn two_processes_refreshing_one_store_both_succeed_and_the_chain_survives() {
         assert_eq!(claims(&c.refresh_token())["sub"], client_id.as_str());
     }
     c.run(&["call", "assets/list"]).ok();
+    let results = server.exchange_results(&client_id);
+    assert!(
+        results.iter().all(|r| r == "ok"),
+        "no concurrent use of one token reached the server: {results:?}"
+    );
+    // init + at most one exchange per process and round; the lock lets a process that
+    // queued behind the other's exchange skip its own.
+    assert!(results.len() <= 1 + 2 * 5, "{results:?}");
+    eprintln!(
+        "race test: {} exchanges for 10 processes",
+        results.len() - 1
+    );
 }
 
 #[test]
@@ -66,5 +78,8 @@ fn processes_waiting_on_the_lock_reuse_the_winners_pair() {
         assert_eq!(claims(out.stdout.trim())["sub"], client_id.as_str());
     }
     assert_eq!(server.status(&client_id, &cnx), "Active");
+    let results = server.exchange_results(&client_id);
+    assert!(results.iter().all(|r| r == "ok"), "{results:?}");
+    eprintln!("lock test: {} exchanges for 2 processes", results.len() - 1);
     c.run(&["call", "assets/count"]).ok();
 }

@@ -2492,6 +2492,58 @@ async fn soc_api(app: TestApp) {
     );
 }
 
+/// `comments/create` with an owned body, for concurrent use.
+async fn add_comment(app: &TestApp, conn: &MdrConn, incident_id: &str, text: String) -> Resp {
+    app.mdr(
+        conn,
+        "comments/create",
+        &json!({"incident_id": incident_id, "text": text}),
+    )
+    .await
+}
+
+/// §9.5: concurrent changes of one incident all land, each with its own `update_time`
+/// (compare-and-set), and each leaves one history record.
+async fn concurrent_changes(app: TestApp) {
+    let w = world(&app).await;
+    let t0 = now_ms(&app);
+    let inc = id(&w.incident(&app, 0, "Malware", "HIGH").await, "incident_id");
+    let c = &w.admin;
+    let results = tokio::join!(
+        add_comment(&app, c, &inc, "c0".into()),
+        add_comment(&app, c, &inc, "c1".into()),
+        add_comment(&app, c, &inc, "c2".into()),
+        add_comment(&app, c, &inc, "c3".into()),
+        add_comment(&app, c, &inc, "c4".into()),
+        add_comment(&app, c, &inc, "c5".into()),
+    );
+    for r in [
+        results.0, results.1, results.2, results.3, results.4, results.5,
+    ] {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let d = app
+        .mdr_ok(c, "incidents/details", &json!({"incident_id": inc}))
+        .await;
+    assert_eq!(d["comments"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        d["update_time"],
+        json!(t0 + 6),
+        "six increments of previous + 1"
+    );
+    let h = app
+        .mdr_ok(c, "incidents/history", &json!({"incident_id": inc}))
+        .await;
+    let times: Vec<i64> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["entity"].get("incident_comment").is_some())
+        .map(|r| r["changed_at"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times, (t0 + 1..=t0 + 6).collect::<Vec<_>>());
+}
+
 /// All assets and incidents a connection sees.
 async fn snapshot(app: &TestApp, conn: &MdrConn) -> (Value, Value) {
     (
@@ -2593,5 +2645,6 @@ on_both_backends!(
     history,
     soc_api,
     demo_load,
+    concurrent_changes,
 );
 on_both_backends_configured!(attachments);
