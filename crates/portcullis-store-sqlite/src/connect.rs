@@ -90,7 +90,11 @@ impl SqliteStore {
         // handler; readers keep the other connections. An in-memory database has one
         // connection for both.
         let writer = writer_pool.unwrap_or_else(|| pool.clone());
-        let store = Self { pool, writer };
+        let store = Self {
+            pool,
+            writer,
+            batch: std::sync::Arc::default(),
+        };
         if let Err(e) = store.check_pragmas(location == Location::Memory).await {
             store.close().await;
             return Err(e);

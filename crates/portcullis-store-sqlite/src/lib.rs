@@ -12,6 +12,7 @@ mod activity;
 mod apps;
 mod connect;
 mod error;
+mod exchange_batch;
 mod mdr;
 mod mdr_objects;
 mod resources;
@@ -38,6 +39,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The one connection write transactions use (the same pool as `pool` in memory).
     writer: SqlitePool,
+    /// MDR exchanges waiting for the next group commit.
+    batch: std::sync::Arc<exchange_batch::ExchangeBatcher>,
 }
 
 impl SqliteStore {

@@ -273,9 +273,9 @@ fn audit_from_row(row: &SqliteRow) -> Outcome<ExchangeAudit> {
     })
 }
 
-/// The `Rotated` branch of [`SqliteStore::exchange_token`], on its transaction.
+/// The `Rotated` branch of [`SqliteStore::decide_exchange`], on its transaction.
 async fn spend_and_rotate(
-    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut SqliteConnection,
     ex: &Exchange,
     now: i64,
 ) -> Outcome<ExchangeOutcome> {
@@ -319,7 +319,6 @@ async fn spend_and_rotate(
     .bind(&ex.connection_id)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(ExchangeOutcome::Rotated)
 }
 
@@ -589,14 +588,14 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// See [`MdrStore::exchange`]: the decision order documented on [`ExchangeOutcome`], in one
-    /// `BEGIN IMMEDIATE` transaction.
-    async fn exchange_token(&self, ex: &Exchange) -> Outcome<ExchangeOutcome> {
+    /// See [`MdrStore::exchange`]: the decision order documented on [`ExchangeOutcome`], on a
+    /// connection inside a `BEGIN IMMEDIATE` transaction (see [`crate::exchange_batch`]).
+    pub(crate) async fn decide_exchange(
+        tx: &mut SqliteConnection,
+        ex: &Exchange,
+    ) -> Outcome<ExchangeOutcome> {
         let now = unix_ms(ex.now);
-        // BEGIN IMMEDIATE: concurrent exchanges of one token queue here, and each sees the
-        // spend committed by the one before it.
-        let mut tx = self.write().await?;
-        let Some(old) = presented(&mut tx, &ex.jti).await? else {
+        let Some(old) = presented(tx, &ex.jti).await? else {
             return Ok(ExchangeOutcome::Revoked);
         };
         // Claims that do not match the record: a token of another family, connection or
@@ -618,7 +617,7 @@ impl SqliteStore {
         if ex.grace.is_positive()
             && now <= spent_at.saturating_add(duration_ms(ex.grace))
             && let Some(successor) = &old.successor
-            && let Some(pair) = unspent_pair(&mut tx, successor).await?
+            && let Some(pair) = unspent_pair(tx, successor).await?
         {
             return Ok(ExchangeOutcome::Replayed(pair));
         }
@@ -627,7 +626,7 @@ impl SqliteStore {
             return Ok(ExchangeOutcome::ConcurrentLoser);
         }
         // Reuse (R4): someone holds a copy. Kill the family, back to Pending activation.
-        revoke_family(&mut tx, &old.family, now, "reuse").await?;
+        revoke_family(tx, &old.family, now, "reuse").await?;
         sqlx::query(
             "UPDATE mdr_connections SET live_family = NULL, activated = 0 \
              WHERE connection_id = ?1 AND live_family = ?2",
@@ -636,8 +635,7 @@ impl SqliteStore {
         .bind(&old.family)
         .execute(&mut *tx)
         .await?;
-        insert_activity(&mut tx, &ex.reuse_activity).await?;
-        tx.commit().await?;
+        insert_activity(tx, &ex.reuse_activity).await?;
         Ok(ExchangeOutcome::Reused)
     }
 
@@ -807,7 +805,7 @@ impl MdrStore for SqliteStore {
     }
 
     async fn exchange(&self, exchange: &Exchange) -> StoreResult<ExchangeOutcome> {
-        Ok(self.exchange_token(exchange).await?)
+        self.exchange_batched(exchange).await
     }
 
     async fn touch_connections(&self, uses: &[(String, OffsetDateTime)]) -> StoreResult<()> {
