@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER="${SECONDS_PER:-10}"
-CHAINS="${CHAINS:-32}"
+CHAINS="${CHAINS:-16}"
 WORKERS="${WORKERS:-32}"
 PORT="${PORT:-18052}"
 cargo build --release -q -p portcullis --bin portcullis --example mdr_load
