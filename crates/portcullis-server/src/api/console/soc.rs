@@ -14,6 +14,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
+use serde_json::Value;
 
 const BASE: &str = "/console/api/mdr/customers/{client_id}/soc";
 
@@ -40,14 +41,24 @@ pub fn register(router: Router<AppState>) -> Router<AppState> {
         )
 }
 
-fn created(value: &serde_json::Value) -> Response {
+fn created(value: &Value) -> Response {
     let mut r = json_ok(value);
     *r.status_mut() = StatusCode::CREATED;
     r
 }
 
-fn object(body: &Bytes) -> MdrResult<serde_json::Map<String, serde_json::Value>> {
-    crate::api::mdr::body::json_object(body)
+/// The JSON-body routes: the body as a JSON object, then the customer's SOC context, then
+/// `call`; 201 with what it returns. The body comes first, so a bad body answers 400 even
+/// for an unknown customer.
+async fn json_created(
+    state: &AppState,
+    client_id: &str,
+    body: &Bytes,
+    call: impl AsyncFnOnce(&Ctx, &Keys<'_>) -> MdrResult<Value>,
+) -> MdrResult<Response> {
+    let obj = crate::api::mdr::body::json_object(body)?;
+    let ctx = Ctx::soc(state, client_id).await?;
+    Ok(created(&call(&ctx, &Keys(&obj)).await?))
 }
 
 async fn create_asset(
@@ -56,11 +67,10 @@ async fn create_asset(
     Path(client_id): Path<String>,
     body: Bytes,
 ) -> MdrResult<Response> {
-    let obj = object(&body)?;
-    let ctx = Ctx::soc(&state, &client_id).await?;
-    Ok(created(
-        &soc::create_asset(&state, &ctx, &Keys(&obj)).await?,
-    ))
+    json_created(&state, &client_id, &body, async |ctx, keys| {
+        soc::create_asset(&state, ctx, keys).await
+    })
+    .await
 }
 
 async fn create_incident(
@@ -69,11 +79,10 @@ async fn create_incident(
     Path(client_id): Path<String>,
     body: Bytes,
 ) -> MdrResult<Response> {
-    let obj = object(&body)?;
-    let ctx = Ctx::soc(&state, &client_id).await?;
-    Ok(created(
-        &soc::create_incident(&state, &ctx, &Keys(&obj)).await?,
-    ))
+    json_created(&state, &client_id, &body, async |ctx, keys| {
+        soc::create_incident(&state, ctx, keys).await
+    })
+    .await
 }
 
 async fn create_response(
@@ -82,11 +91,10 @@ async fn create_response(
     Path((client_id, incident_id)): Path<(String, String)>,
     body: Bytes,
 ) -> MdrResult<Response> {
-    let obj = object(&body)?;
-    let ctx = Ctx::soc(&state, &client_id).await?;
-    Ok(created(
-        &soc::create_response(&state, &ctx, &incident_id, &Keys(&obj)).await?,
-    ))
+    json_created(&state, &client_id, &body, async |ctx, keys| {
+        soc::create_response(&state, ctx, &incident_id, keys).await
+    })
+    .await
 }
 
 async fn create_comment(
@@ -95,11 +103,10 @@ async fn create_comment(
     Path((client_id, incident_id)): Path<(String, String)>,
     body: Bytes,
 ) -> MdrResult<Response> {
-    let obj = object(&body)?;
-    let ctx = Ctx::soc(&state, &client_id).await?;
-    Ok(created(
-        &soc::create_comment(&state, &ctx, &incident_id, &Keys(&obj)).await?,
-    ))
+    json_created(&state, &client_id, &body, async |ctx, keys| {
+        soc::create_comment(&state, ctx, &incident_id, keys).await
+    })
+    .await
 }
 
 async fn create_attachment(
@@ -121,9 +128,8 @@ async fn set_status(
     Path((client_id, incident_id)): Path<(String, String)>,
     body: Bytes,
 ) -> MdrResult<Response> {
-    let obj = object(&body)?;
-    let ctx = Ctx::soc(&state, &client_id).await?;
-    Ok(created(
-        &soc::set_status(&state, &ctx, &incident_id, &Keys(&obj)).await?,
-    ))
+    json_created(&state, &client_id, &body, async |ctx, keys| {
+        soc::set_status(&state, ctx, &incident_id, keys).await
+    })
+    .await
 }

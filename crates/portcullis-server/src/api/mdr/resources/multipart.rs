@@ -1,193 +1,50 @@
 //! `multipart/form-data` (RFC 7578) for `attachments/upload` and the SOC side's attachments.
 //!
-//! Policy: the whole body is read under a hard limit (the attachment limit plus room for the
-//! envelope) before it is split, so an oversized upload costs at most that much memory and
-//! answers 413 `attachment too large`. Only what an upload needs is understood: part names,
-//! file names (`filename` and RFC 5987 `filename*`) and the bytes.
+//! Policy: the body is streamed through [`multer`] under hard limits, so an oversized upload
+//! costs at most the attachment limit plus room for the envelope and answers 413
+//! `attachment too large`. Only what an upload needs is kept: the first `file` part (its
+//! bytes and file name) and the first `meta` part; other parts are skipped unread.
 
-use crate::api::mdr::body::read_limited;
 use crate::api::mdr::error::{MdrError, MdrResult};
 use crate::service::mdr_resources::attachments::{Upload, too_large};
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
+use multer::{Constraints, Multipart, SizeLimit};
 
 /// Room for boundaries, part headers and the `meta` part beyond the file itself.
 const ENVELOPE_ALLOWANCE: usize = 64 * 1024;
-
-/// One part of a multipart body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Part {
-    /// `name` of its `Content-Disposition`.
-    pub name: String,
-    /// `filename` (or `filename*`), if any.
-    pub file_name: Option<String>,
-    /// The bytes.
-    pub data: Vec<u8>,
-}
+/// Longest boundary accepted; RFC 2046 allows 70, this is lenient toward odd clients while
+/// still refusing a boundary that would make the delimiter search costly.
+const MAX_BOUNDARY: usize = 200;
 
 /// The boundary of a `multipart/form-data` Content-Type, if it is one.
 pub fn boundary(content_type: &str) -> Option<String> {
-    let mut items = split_params(content_type).into_iter();
-    let essence = items.next()?;
-    if !essence.trim().eq_ignore_ascii_case("multipart/form-data") {
-        return None;
-    }
-    items
-        .filter_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            k.trim()
-                .eq_ignore_ascii_case("boundary")
-                .then(|| unquote(v.trim()))
-        })
-        .find(|b| (1..=200).contains(&b.len()))
-}
-
-/// Splits on `;` outside double quotes.
-fn split_params(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in s.chars() {
-        if escaped {
-            cur.push(c);
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' if quoted => {
-                cur.push(c);
-                escaped = true;
-            }
-            '"' => {
-                quoted = !quoted;
-                cur.push(c);
-            }
-            ';' if !quoted => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-/// A parameter value without its quotes and escapes.
-fn unquote(v: &str) -> String {
-    let Some(inner) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
-        return v.to_owned();
-    };
-    let mut out = String::with_capacity(inner.len());
-    let mut escaped = false;
-    for c in inner.chars() {
-        if escaped {
-            out.push(c);
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() {
-        return None;
-    }
-    haystack
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
-}
-
-/// `name` and file name from a part's header block.
-fn disposition(headers: &[u8]) -> Option<(String, Option<String>)> {
-    let text = String::from_utf8_lossy(headers);
-    let line = text.split("\r\n").find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim()
-            .eq_ignore_ascii_case("content-disposition")
-            .then(|| v.to_owned())
-    })?;
-    let mut name = None;
-    let mut plain = None;
-    let mut extended = None;
-    for p in split_params(&line).into_iter().skip(1) {
-        let Some((k, v)) = p.split_once('=') else {
-            continue;
-        };
-        let k = k.trim().to_ascii_lowercase();
-        let v = v.trim();
-        match k.as_str() {
-            "name" => name = Some(unquote(v)),
-            "filename" => plain = Some(unquote(v)),
-            "filename*" => extended = ext_value(v),
-            _ => {}
-        }
-    }
-    Some((name?, extended.or(plain)))
-}
-
-/// An RFC 5987 `charset'lang'percent-encoded` value (UTF-8 only).
-fn ext_value(v: &str) -> Option<String> {
-    let mut it = v.splitn(3, '\'');
-    let charset = it.next()?;
-    let _lang = it.next()?;
-    let encoded = it.next()?;
-    if !charset.eq_ignore_ascii_case("utf-8") {
-        return None;
-    }
-    percent_encoding::percent_decode_str(encoded)
-        .decode_utf8()
+    multer::parse_boundary(content_type)
         .ok()
-        .map(|s| s.into_owned())
+        .filter(|b| (1..=MAX_BOUNDARY).contains(&b.len()))
 }
 
-/// Splits a multipart body; `None` if it is not well formed.
-pub fn parse(body: &[u8], boundary: &str) -> Option<Vec<Part>> {
-    let delimiter = format!("--{boundary}").into_bytes();
-    let mut close = b"\r\n".to_vec();
-    close.extend_from_slice(&delimiter);
-    // The first delimiter may follow a preamble.
-    let mut pos = if body.starts_with(&delimiter) {
-        0
-    } else {
-        find(body, &close, 0)? + 2
-    };
-    let mut parts = Vec::new();
-    loop {
-        pos += delimiter.len();
-        if body.get(pos..pos + 2) == Some(b"--".as_slice()) {
-            return Some(parts);
+/// The error a multer failure answers with.
+fn upload_error(e: &multer::Error) -> MdrError {
+    match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            too_large()
         }
-        while matches!(body.get(pos), Some(b' ' | b'\t')) {
-            pos += 1;
+        // The body itself broke off (not its syntax): answered as the JSON body reader
+        // answers that, as before multer.
+        multer::Error::StreamReadFailed(_) => {
+            MdrError::bad_request("request body is not a JSON object")
         }
-        if body.get(pos..pos + 2) != Some(b"\r\n".as_slice()) {
-            return None;
-        }
-        // Search from the line break after the delimiter, so an empty header block matches.
-        let header_end = find(body, b"\r\n\r\n", pos)?;
-        let headers = body.get(pos + 2..header_end.max(pos + 2))?;
-        let start = header_end + 4;
-        let end = find(body, &close, start)?;
-        let data = body.get(start..end)?.to_vec();
-        if let Some((name, file_name)) = disposition(headers) {
-            parts.push(Part {
-                name,
-                file_name,
-                data,
-            });
-        }
-        pos = end + 2;
+        _ => MdrError::bad_request("request body is not valid multipart/form-data"),
     }
 }
 
 /// Reads an upload request: parts `file` (required) and `meta` (optional here; the caller
 /// decides). 415 unless `multipart/form-data`; 413 `attachment too large` past
 /// `max_size`.
+///
+/// The `file` part's name comes from its plain `filename`: multer does not read the RFC
+/// 5987 `filename*`, which RFC 7578 §4.2 forbids in form data anyway.
 pub async fn read_upload(req: Request, max_size: usize) -> MdrResult<Upload> {
     let boundary = req
         .headers()
@@ -200,32 +57,37 @@ pub async fn read_upload(req: Request, max_size: usize) -> MdrResult<Upload> {
                 "unsupported content type",
             )
         })?;
-    let limit = max_size.saturating_add(ENVELOPE_ALLOWANCE);
-    let bytes = read_limited(req.into_body(), limit).await.map_err(|e| {
-        if e.status == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            e
-        }
-    })?;
-    let parts = parse(&bytes, &boundary)
-        .ok_or_else(|| MdrError::bad_request("request body is not valid multipart/form-data"))?;
+    let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let limits = SizeLimit::new()
+        .whole_stream(as_u64(max_size.saturating_add(ENVELOPE_ALLOWANCE)))
+        .for_field("file", as_u64(max_size));
+    let mut multipart = Multipart::with_constraints(
+        req.into_body().into_data_stream(),
+        boundary,
+        Constraints::new().size_limit(limits),
+    );
     let mut file = None;
     let mut meta = None;
-    for p in parts {
-        match p.name.as_str() {
-            "file" if file.is_none() => file = Some(p),
-            "meta" if meta.is_none() => meta = Some(p.data),
+    // Read to the closing delimiter even once both parts are in: a body that turns out
+    // malformed later is refused as a whole.
+    while let Some(field) = multipart.next_field().await.map_err(|e| upload_error(&e))? {
+        match field.name() {
+            Some("file") if file.is_none() => {
+                let file_name = field.file_name().map(str::to_owned);
+                let bytes = field.bytes().await.map_err(|e| upload_error(&e))?;
+                file = Some((file_name, Vec::from(bytes)));
+            }
+            Some("meta") if meta.is_none() => {
+                let bytes = field.bytes().await.map_err(|e| upload_error(&e))?;
+                meta = Some(Vec::from(bytes));
+            }
             _ => {}
         }
     }
-    let file = file.ok_or_else(|| MdrError::required("file"))?;
-    if file.data.len() > max_size {
-        return Err(too_large());
-    }
+    let (file_name, bytes) = file.ok_or_else(|| MdrError::required("file"))?;
     Ok(Upload {
-        file_name: file.file_name,
-        bytes: file.data,
+        file_name,
+        bytes,
         meta,
     })
 }
@@ -233,6 +95,22 @@ pub async fn read_upload(req: Request, max_size: usize) -> MdrResult<Upload> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
+
+    /// `read_upload` of `body` under Content-Type `content_type`.
+    async fn read(content_type: &str, body: &[u8], max_size: usize) -> MdrResult<Upload> {
+        let req = Request::builder()
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.to_vec()))
+            .unwrap();
+        read_upload(req, max_size).await
+    }
+
+    /// The status and message of a refused upload.
+    fn refused(r: MdrResult<Upload>) -> (StatusCode, String) {
+        let e = r.unwrap_err();
+        (e.status, e.message.into_owned())
+    }
 
     #[test]
     fn boundary_of_content_type() {
@@ -246,40 +124,124 @@ mod tests {
         );
         assert_eq!(boundary("application/json"), None);
         assert_eq!(boundary("multipart/form-data"), None);
-    }
-
-    #[test]
-    fn parts_and_file_names() {
-        let body = b"preamble\r\n--XX\r\nContent-Disposition: form-data; name=\"meta\"\r\n\r\n{\"a\":1}\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r\\\"e.txt\"\r\nContent-Type: text/plain\r\n\r\nline1\r\nline2\r\n--XX--\r\n";
-        let parts = parse(body, "XX").unwrap_or_default();
-        assert_eq!(parts.len(), 2);
-        assert_eq!(parts.first().map(|p| p.name.as_str()), Some("meta"));
+        let long = "b".repeat(MAX_BOUNDARY + 1);
         assert_eq!(
-            parts.first().map(|p| p.data.as_slice()),
-            Some(b"{\"a\":1}".as_slice())
-        );
-        let file = parts.get(1);
-        assert_eq!(file.and_then(|p| p.file_name.as_deref()), Some("r\"e.txt"));
-        assert_eq!(
-            file.map(|p| p.data.as_slice()),
-            Some(b"line1\r\nline2".as_slice())
+            boundary(&format!("multipart/form-data; boundary={long}")),
+            None
         );
     }
 
-    #[test]
-    fn extended_file_name_and_empty_part() {
+    #[tokio::test]
+    async fn parts_and_file_names() {
+        let body = b"preamble\r\n--XX\r\nContent-Disposition: form-data; name=\"meta\"\r\n\r\n{\"a\":1}\r\n--XX\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nskipped\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r\\\"e.txt\"\r\nContent-Type: text/plain\r\n\r\nline1\r\nline2\r\n--XX--\r\n";
+        let up = read("multipart/form-data; boundary=XX", body, 1024)
+            .await
+            .unwrap();
+        assert_eq!(up.meta.as_deref(), Some(b"{\"a\":1}".as_slice()));
+        assert_eq!(up.file_name.as_deref(), Some("r\"e.txt"));
+        assert_eq!(up.bytes, b"line1\r\nline2");
+    }
+
+    #[tokio::test]
+    async fn plain_file_name_and_empty_part() {
+        // multer reads the plain `filename` only; `filename*` does not override it.
         let body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"; filename*=UTF-8''%C3%A4.bin\r\n\r\n\r\n--b--";
-        let parts = parse(body, "b").unwrap_or_default();
-        assert_eq!(
-            parts.first().and_then(|p| p.file_name.as_deref()),
-            Some("ä.bin")
-        );
-        assert_eq!(parts.first().map(|p| p.data.len()), Some(0));
+        let up = read("multipart/form-data; boundary=b", body, 1024)
+            .await
+            .unwrap();
+        assert_eq!(up.file_name.as_deref(), Some("x"));
+        assert!(up.bytes.is_empty());
+        assert_eq!(up.meta, None);
     }
 
-    #[test]
-    fn malformed() {
-        assert_eq!(parse(b"--b\r\nno end", "b"), None);
-        assert_eq!(parse(b"nothing", "b"), None);
+    #[tokio::test]
+    async fn not_multipart() {
+        let unsupported = (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported content type".to_owned(),
+        );
+        assert_eq!(
+            refused(read("application/json", b"{}", 1024).await),
+            unsupported
+        );
+        assert_eq!(
+            refused(read("multipart/form-data", b"--b--", 1024).await),
+            unsupported
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed() {
+        let malformed = (
+            StatusCode::BAD_REQUEST,
+            "request body is not valid multipart/form-data".to_owned(),
+        );
+        let ct = "multipart/form-data; boundary=b";
+        assert_eq!(refused(read(ct, b"--b\r\nno end", 1024).await), malformed);
+        assert_eq!(refused(read(ct, b"nothing", 1024).await), malformed);
+        // A well-formed first part does not save a broken rest.
+        let body =
+            b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--b\r\nno end";
+        assert_eq!(refused(read(ct, body, 1024).await), malformed);
+    }
+
+    #[tokio::test]
+    async fn file_required() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"meta\"\r\n\r\n{}\r\n--b--\r\n";
+        assert_eq!(
+            refused(read("multipart/form-data; boundary=b", body, 1024).await),
+            (StatusCode::BAD_REQUEST, "'file' is required".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized() {
+        let ct = "multipart/form-data; boundary=b";
+        let part = |name: &str, data: &[u8]| {
+            let mut out = format!(
+                "--b\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"f\"\r\n\r\n"
+            )
+            .into_bytes();
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\r\n");
+            out
+        };
+        let too_large = (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "attachment too large".to_owned(),
+        );
+        // The file part at the limit passes; one byte more does not.
+        let mut body = part("file", &[7; 16]);
+        body.extend_from_slice(b"--b--\r\n");
+        assert_eq!(read(ct, &body, 16).await.unwrap().bytes.len(), 16);
+        let mut body = part("file", &[7; 17]);
+        body.extend_from_slice(b"--b--\r\n");
+        assert_eq!(refused(read(ct, &body, 16).await), too_large);
+        // The body as a whole past the limit plus the envelope allowance, whatever the part.
+        let mut body = part("other", &vec![7; ENVELOPE_ALLOWANCE + 17]);
+        body.extend_from_slice(&part("file", b"x"));
+        body.extend_from_slice(b"--b--\r\n");
+        assert_eq!(refused(read(ct, &body, 16).await), too_large);
+    }
+
+    #[tokio::test]
+    async fn body_breaks_off() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--b--\r\n";
+        // A body that fails while being read, here by its own length limit.
+        let broken = http_body_util::Limited::new(
+            http_body_util::Full::new(axum::body::Bytes::from_static(body)),
+            8,
+        );
+        let req = Request::builder()
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=b")
+            .body(Body::new(broken))
+            .unwrap();
+        assert_eq!(
+            refused(read_upload(req, 1024).await),
+            (
+                StatusCode::BAD_REQUEST,
+                "request body is not a JSON object".to_owned()
+            )
+        );
     }
 }
