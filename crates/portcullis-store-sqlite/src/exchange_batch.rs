@@ -54,8 +54,9 @@ impl SqliteStore {
             match receiver.try_recv() {
                 Ok(result) => return result,
                 Err(oneshot::error::TryRecvError::Closed) => {
-                    // The leader that took this exchange was cancelled before it answered;
-                    // its transaction rolled back, so nothing of this exchange happened.
+                    // The leader that took this exchange was cancelled before it answered:
+                    // before its commit nothing happened; after it, the exchange stands and
+                    // the client's retry within the grace period gets the same pair back.
                     return Err(StoreError::Unavailable(
                         "sqlite: exchange batch abandoned".into(),
                     ));
