@@ -73,6 +73,10 @@ pub struct MdrClaims {
     pub iat: i64,
     /// Expiry, seconds.
     pub exp: i64,
+    /// Not before, seconds. Portcullis never sets it on the tokens it issues, but a token
+    /// that carries one is held to it (RFC 7519 §4.1.5) with the same leeway as `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// `access` or `refresh`.
     pub token_use: String,
 }
@@ -99,6 +103,7 @@ impl MdrClaims {
             jti: jti.to_owned(),
             iat,
             exp,
+            nbf: None,
             token_use: purpose.token_use().to_owned(),
         }
     }
@@ -115,7 +120,7 @@ pub enum JwtError {
     #[error("unknown key id")]
     UnknownKey(String),
     /// Algorithm other than the key's pinned one, bad signature, wrong purpose or issuer,
-    /// claims of the wrong type, `iat` in the future beyond the leeway.
+    /// claims of the wrong type, `iat` or `nbf` in the future beyond the leeway.
     #[error("invalid token")]
     Invalid,
     /// Valid, but `sub`/`aud` name another client.
@@ -246,7 +251,10 @@ pub fn verify<'k>(
     {
         return Err(JwtError::Invalid);
     }
-    if claims.iat > expect.now.saturating_add(expect.leeway) {
+    // A token from the future (`iat`) or not yet valid (`nbf`) is refused with the same
+    // leeway; `nbf` is optional, `iat` is not.
+    let latest = expect.now.saturating_add(expect.leeway);
+    if claims.iat > latest || claims.nbf.is_some_and(|nbf| nbf > latest) {
         return Err(JwtError::Invalid);
     }
     if claims.sub != expect.client_id || claims.aud != purpose.audience(expect.client_id) {

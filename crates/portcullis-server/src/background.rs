@@ -93,6 +93,23 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
             }
         }
     }));
+    let s = state.clone();
+    handles.push(tokio::spawn(async move {
+        // Key state: a retired key must stop verifying within the revocation bound on every
+        // node, whoever retired it. Polling at half the bound keeps the worst case (one
+        // period plus one read) inside it; an unchanged set costs one small read.
+        let bound = u64::try_from(s.config.mdr.revocation_check_interval_ms).unwrap_or(1000);
+        let mut tick = tokio::time::interval(Duration::from_millis((bound / 2).clamp(50, 30_000)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match s.mdr.keys.refresh(s.store.as_ref()).await {
+                Ok(true) => tracing::info!("MDR signing keys changed; key set reloaded"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "MDR key state check failed; will retry"),
+            }
+        }
+    }));
     let s = state;
     handles.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -102,6 +119,12 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
                 Ok(n) if n > 0 => tracing::info!(count = n, "purged expired sessions"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session purge failed; will retry"),
+            }
+            let before = s.clock.now() - crate::service::throttle::LONGEST_WINDOW;
+            match s.store.purge_window_events(before).await {
+                Ok(n) if n > 0 => tracing::info!(count = n, "purged old throttle events"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "throttle event purge failed; will retry"),
             }
             match s.store.purge_expired_tokens(s.clock.now()).await {
                 Ok(n) if n > 0 => tracing::info!(count = n, "purged expired or revoked tokens"),

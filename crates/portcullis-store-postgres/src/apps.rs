@@ -312,6 +312,30 @@ impl PostgresStore {
             })),
         }
     }
+
+    /// One attempt of [`AppStore::revoke_code_grant`].
+    async fn revoke_code_family(
+        &self,
+        hash: &TokenHash,
+        client: ApplicationId,
+        now: OffsetDateTime,
+    ) -> Outcome<bool> {
+        let mut tx = self.pool.begin().await?;
+        let family: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT family_id FROM oauth_auth_codes \
+             WHERE hash = $1 AND application_id = $2 AND used_at IS NOT NULL",
+        )
+        .bind(hash.as_bytes().as_slice())
+        .bind(client.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(Some(family)) = family else {
+            return Ok(false);
+        };
+        crate::tokens::revoke_family(&mut tx, family, round_ms(now)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }
 
 #[async_trait::async_trait]
@@ -375,5 +399,14 @@ impl AppStore for PostgresStore {
         now: OffsetDateTime,
     ) -> StoreResult<Option<AuthCodeRecord>> {
         retry(move || self.take_auth_code(hash, client, now)).await
+    }
+
+    async fn revoke_code_grant(
+        &self,
+        hash: &TokenHash,
+        client: ApplicationId,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        retry(move || self.revoke_code_family(hash, client, now)).await
     }
 }

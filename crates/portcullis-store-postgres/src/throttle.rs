@@ -9,8 +9,10 @@ use crate::PostgresStore;
 use crate::error::{Outcome, retry};
 use crate::tokens::add_saturating;
 use portcullis_core::clock::round_ms;
-use portcullis_store::{StoreResult, ThrottleDecision, ThrottleRule, ThrottleStore};
-use time::OffsetDateTime;
+use portcullis_store::{
+    StoreResult, ThrottleDecision, ThrottleRule, ThrottleStore, WindowDecision,
+};
+use time::{Duration, OffsetDateTime};
 
 /// The end of the lock on a counter last counted at `last` with `failures`, if it is still
 /// running at `now`: the one test `throttle_reserve` and `throttle_locked` share.
@@ -122,6 +124,69 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// The window test shared by [`ThrottleStore::window_full`] and `window_reserve`: the
+    /// `limit`-th newest event still inside the window keeps it full until it leaves.
+    async fn window_until<'c, E>(
+        executor: E,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Outcome<Option<OffsetDateTime>>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+    {
+        let nth: Option<OffsetDateTime> = sqlx::query_scalar(
+            "SELECT at FROM throttle_window_events WHERE key = $1 AND at > $2 \
+             ORDER BY at DESC LIMIT 1 OFFSET $3",
+        )
+        .bind(key)
+        .bind(add_saturating(now, -window))
+        .bind(i64::from(limit.max(1)) - 1)
+        .fetch_optional(executor)
+        .await?;
+        Ok(nth.map(|at| add_saturating(at, window)))
+    }
+
+    /// One attempt of [`ThrottleStore::window_reserve`]: a transaction-scoped advisory lock
+    /// on the key serialises every node's reservations of it, then test and insert.
+    async fn reserve_window(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Outcome<WindowDecision> {
+        let now = round_ms(now);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7243))")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(until) = Self::window_until(&mut *tx, key, limit, window, now).await? {
+            return Ok(WindowDecision::Full { until });
+        }
+        let hit: i64 = sqlx::query_scalar(
+            "INSERT INTO throttle_window_events (key, at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(key)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(WindowDecision::Granted { hit })
+    }
+
+    /// One attempt of [`ThrottleStore::window_hit`].
+    async fn hit(&self, key: &str, now: OffsetDateTime) -> Outcome<()> {
+        sqlx::query("INSERT INTO throttle_window_events (key, at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(round_ms(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// See [`ThrottleStore::source_known`].
     async fn known_since(&self, key: &str, since: OffsetDateTime) -> Outcome<bool> {
         let known: bool = sqlx::query_scalar(
@@ -166,6 +231,48 @@ impl ThrottleStore for PostgresStore {
 
     async fn source_known(&self, key: &str, since: OffsetDateTime) -> StoreResult<bool> {
         Ok(self.known_since(key, since).await?)
+    }
+
+    async fn window_full(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>> {
+        Ok(Self::window_until(&self.pool, key, limit, window, round_ms(now)).await?)
+    }
+
+    async fn window_hit(&self, key: &str, now: OffsetDateTime) -> StoreResult<()> {
+        retry(move || self.hit(key, now)).await
+    }
+
+    async fn window_reserve(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<WindowDecision> {
+        retry(move || self.reserve_window(key, limit, window, now)).await
+    }
+
+    async fn window_release(&self, hit: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM throttle_window_events WHERE id = $1")
+            .bind(hit)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::error::Failure::from)?;
+        Ok(())
+    }
+
+    async fn purge_window_events(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let n = sqlx::query("DELETE FROM throttle_window_events WHERE at < $1")
+            .bind(round_ms(before))
+            .execute(&self.pool)
+            .await
+            .map_err(crate::error::Failure::from)?;
+        Ok(n.rows_affected())
     }
 }
 

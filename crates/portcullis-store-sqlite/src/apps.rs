@@ -292,6 +292,30 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(code)
     }
+
+    /// See [`AppStore::revoke_code_grant`].
+    async fn revoke_code_family(
+        &self,
+        hash: &TokenHash,
+        client: ApplicationId,
+        now: OffsetDateTime,
+    ) -> Outcome<bool> {
+        let mut tx = self.write().await?;
+        let family: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT family_id FROM oauth_auth_codes \
+             WHERE hash = ?1 AND application_id = ?2 AND used_at IS NOT NULL",
+        )
+        .bind(hash.as_bytes().as_slice())
+        .bind(client.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(Some(family)) = family else {
+            return Ok(false);
+        };
+        crate::tokens::revoke_family(&mut tx, family, unix_ms(now)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }
 
 /// A unique key of an application row.
@@ -371,5 +395,14 @@ impl AppStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<Option<AuthCodeRecord>> {
         Ok(self.take_auth_code(hash, client, now).await?)
+    }
+
+    async fn revoke_code_grant(
+        &self,
+        hash: &TokenHash,
+        client: ApplicationId,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        Ok(self.revoke_code_family(hash, client, now).await?)
     }
 }

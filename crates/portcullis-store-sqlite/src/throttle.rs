@@ -8,8 +8,10 @@ use crate::SqliteStore;
 use crate::error::Outcome;
 use crate::tokens::add_ms;
 use portcullis_core::clock::{from_unix_ms, unix_ms};
-use portcullis_store::{StoreResult, ThrottleDecision, ThrottleRule, ThrottleStore};
-use time::OffsetDateTime;
+use portcullis_store::{
+    StoreResult, ThrottleDecision, ThrottleRule, ThrottleStore, WindowDecision,
+};
+use time::{Duration, OffsetDateTime};
 
 /// The end of the lock on a counter last counted at `last` (Unix ms) with `failures`, if it
 /// is still running at `now`: the one test `throttle_reserve` and `throttle_locked` share.
@@ -101,6 +103,64 @@ impl SqliteStore {
             .map(from_unix_ms))
     }
 
+    /// The window test shared by [`ThrottleStore::window_full`] and `window_reserve`: the
+    /// `limit`-th newest event still inside the window keeps it full until it leaves.
+    async fn window_until<'c, E>(
+        executor: E,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: i64,
+    ) -> Outcome<Option<OffsetDateTime>>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+    {
+        let start = add_ms(now, -window);
+        let nth: Option<i64> = sqlx::query_scalar(
+            "SELECT at FROM throttle_window_events WHERE key = ?1 AND at > ?2 \
+             ORDER BY at DESC LIMIT 1 OFFSET ?3",
+        )
+        .bind(key)
+        .bind(start)
+        .bind(i64::from(limit.max(1)) - 1)
+        .fetch_optional(executor)
+        .await?;
+        Ok(nth.map(|at| from_unix_ms(add_ms(at, window))))
+    }
+
+    /// See [`ThrottleStore::window_reserve`]: the test and the insert in one `BEGIN
+    /// IMMEDIATE` transaction, serialised with every other writer.
+    async fn reserve_window(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Outcome<WindowDecision> {
+        let now = unix_ms(now);
+        let mut tx = self.write().await?;
+        if let Some(until) = Self::window_until(&mut *tx, key, limit, window, now).await? {
+            return Ok(WindowDecision::Full { until });
+        }
+        let hit: i64 = sqlx::query_scalar(
+            "INSERT INTO throttle_window_events (key, at) VALUES (?1, ?2) RETURNING id",
+        )
+        .bind(key)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(WindowDecision::Granted { hit })
+    }
+
+    /// Runs one statement binding an integer in a write transaction; answers rows affected.
+    async fn write_int(&self, sql: &'static str, value: i64) -> Outcome<u64> {
+        let mut tx = self.write().await?;
+        let n = sqlx::query(sql).bind(value).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(n.rows_affected())
+    }
+
     /// See [`ThrottleStore::source_known`].
     async fn known_since(&self, key: &str, since: OffsetDateTime) -> Outcome<bool> {
         let known: bool = sqlx::query_scalar(
@@ -156,5 +216,50 @@ impl ThrottleStore for SqliteStore {
 
     async fn source_known(&self, key: &str, since: OffsetDateTime) -> StoreResult<bool> {
         Ok(self.known_since(key, since).await?)
+    }
+
+    async fn window_full(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>> {
+        Ok(Self::window_until(&self.pool, key, limit, window, unix_ms(now)).await?)
+    }
+
+    async fn window_hit(&self, key: &str, now: OffsetDateTime) -> StoreResult<()> {
+        Ok(self
+            .write_key(
+                "INSERT INTO throttle_window_events (key, at) VALUES (?1, ?2)",
+                key,
+                Some(unix_ms(now)),
+            )
+            .await?)
+    }
+
+    async fn window_reserve(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<WindowDecision> {
+        Ok(self.reserve_window(key, limit, window, now).await?)
+    }
+
+    async fn window_release(&self, hit: i64) -> StoreResult<()> {
+        self.write_int("DELETE FROM throttle_window_events WHERE id = ?1", hit)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_window_events(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        Ok(self
+            .write_int(
+                "DELETE FROM throttle_window_events WHERE at < ?1",
+                unix_ms(before),
+            )
+            .await?)
     }
 }

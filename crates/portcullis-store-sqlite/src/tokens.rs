@@ -369,7 +369,7 @@ async fn insert_refresh(
 
 /// Revokes a whole refresh family: the family row, every refresh token and every access token
 /// in it, all stamped `now`.
-async fn revoke_family(conn: &mut SqliteConnection, family: i64, now: i64) -> Outcome<()> {
+pub(crate) async fn revoke_family(conn: &mut SqliteConnection, family: i64, now: i64) -> Outcome<()> {
     sqlx::query(
         "UPDATE oauth_refresh_families SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
     )
@@ -487,6 +487,13 @@ impl SqliteStore {
         let id = insert_access(&mut tx, &new, owner, grant.map(|g| g.family), &new.scope).await?;
         if let (Some(refresh), Some(grant)) = (&new.refresh, grant) {
             insert_refresh(&mut tx, refresh, grant, id, &new.scope, new.created_at).await?;
+        }
+        if let (Some(code), Some(grant)) = (&new.from_code, grant) {
+            sqlx::query("UPDATE oauth_auth_codes SET family_id = ?1 WHERE hash = ?2")
+                .bind(grant.family)
+                .bind(code.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(mut entry) = activity {
             entry.object1_id = entry.object1_id.or(Some(id));
@@ -823,14 +830,15 @@ impl SqliteStore {
     ) -> Outcome<RevokeOutcome> {
         let now = unix_ms(now);
         let mut tx = self.write().await?;
-        let access: Option<(i64, Option<i64>)> = sqlx::query_as(concat!(
-            "SELECT t.id, t.application_id FROM oauth_access_tokens t WHERE t.hash = ?1 AND ",
+        let access: Option<(i64, Option<i64>, i64)> = sqlx::query_as(concat!(
+            "SELECT t.id, t.application_id, t.user_id FROM oauth_access_tokens t \
+             WHERE t.hash = ?1 AND ",
             live_token!()
         ))
         .bind(hash.as_bytes().as_slice())
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some((id, application)) = access {
+        if let Some((id, application, user)) = access {
             // A PAT has no client, so no client may revoke it through RFC 7009.
             if application != Some(client.0) {
                 return Ok(RevokeOutcome::WrongClient);
@@ -848,10 +856,12 @@ impl SqliteStore {
                 insert_activity(&mut tx, &entry).await?;
             }
             tx.commit().await?;
-            return Ok(RevokeOutcome::Revoked);
+            return Ok(RevokeOutcome::Revoked {
+                user_id: UserId(user),
+            });
         }
-        let refresh: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT r.application_id, r.family_id FROM oauth_refresh_tokens r \
+        let refresh: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT r.application_id, r.family_id, r.user_id FROM oauth_refresh_tokens r \
              JOIN oauth_refresh_families f ON f.id = r.family_id \
              WHERE r.hash = ?1 AND r.revoked_at IS NULL AND f.revoked_at IS NULL \
                AND r.id > (SELECT max_id FROM token_revocation_marks WHERE kind = 'refresh')",
@@ -859,7 +869,7 @@ impl SqliteStore {
         .bind(hash.as_bytes().as_slice())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((application, family)) = refresh else {
+        let Some((application, family, user)) = refresh else {
             return Ok(RevokeOutcome::Unknown);
         };
         if application != client.0 {
@@ -871,7 +881,9 @@ impl SqliteStore {
             insert_activity(&mut tx, entry).await?;
         }
         tx.commit().await?;
-        Ok(RevokeOutcome::Revoked)
+        Ok(RevokeOutcome::Revoked {
+            user_id: UserId(user),
+        })
     }
 
     /// See [`TokenStore::revoke_user_tokens`].

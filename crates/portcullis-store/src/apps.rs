@@ -209,4 +209,14 @@ pub trait AppStore: Send + Sync {
         client: ApplicationId,
         now: OffsetDateTime,
     ) -> StoreResult<Option<AuthCodeRecord>>;
+    /// A spent code of `client` presented again (RFC 6749 §4.1.2): revokes the refresh
+    /// family it was exchanged for — every refresh and access token of it — in one
+    /// transaction. Answers whether the code was a spent one of this client with tokens to
+    /// revoke; unknown, unspent and other clients' codes change nothing.
+    async fn revoke_code_grant(
+        &self,
+        hash: &TokenHash,
+        client: ApplicationId,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
 }

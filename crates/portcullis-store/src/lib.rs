@@ -38,7 +38,7 @@ pub use resources::{
 };
 pub use sessions::{NewSession, SessionRecord, SessionRekey, SessionStore};
 pub use settings::SettingsStore;
-pub use throttle::{ThrottleDecision, ThrottleRule, ThrottleStore};
+pub use throttle::{ThrottleDecision, ThrottleRule, ThrottleStore, WindowDecision};
 pub use tokens::{
     AccessTokenRecord, NewAccessToken, NewRefreshToken, RevokeOutcome, RotateOutcome, Rotation,
     TokenField, TokenKindFilter, TokenQuery, TokenStore,

@@ -51,6 +51,21 @@ pub enum ThrottleDecision {
     },
 }
 
+/// The answer to a sliding-window reservation ([`ThrottleStore::window_reserve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowDecision {
+    /// Counted; `hit` identifies the counted event, for [`ThrottleStore::window_release`].
+    Granted {
+        /// The event's id.
+        hit: i64,
+    },
+    /// The window is full until this instant; nothing was counted.
+    Full {
+        /// When the oldest event that keeps the window full leaves it.
+        until: OffsetDateTime,
+    },
+}
+
 /// Storage of throttle counters. Keys are opaque strings built by the server (hashes of
 /// normalised usernames, client networks, client ids), never raw secrets.
 #[async_trait::async_trait]
@@ -81,6 +96,34 @@ pub trait ThrottleStore: Send + Sync {
     async fn remember_source(&self, key: &str, now: OffsetDateTime) -> StoreResult<()>;
     /// True when `key` logged in successfully at or after `since`.
     async fn source_known(&self, key: &str, since: OffsetDateTime) -> StoreResult<bool>;
+
+    /// Sliding window, read-only: `Some(until)` when `key` has `limit` or more events in
+    /// `(now - window, now]`, where `until` is the instant the `limit`-th newest of them
+    /// leaves the window; `None` otherwise. Unlike a counter that resets after a quiet
+    /// period, a window never forgets an event before it is `window` old.
+    async fn window_full(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>>;
+    /// Counts one event of `key` at `now`, unconditionally.
+    async fn window_hit(&self, key: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Atomically: the test of [`ThrottleStore::window_full`], then, when the window is not
+    /// full, one event counted at `now`. Concurrent reservations on one key are serialised,
+    /// so they never count more than `limit` events in any window.
+    async fn window_reserve(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<WindowDecision>;
+    /// Uncounts the event `hit` (the attempt it reserved was not a failure after all).
+    async fn window_release(&self, hit: i64) -> StoreResult<()>;
+    /// Deletes events older than `before`; answers how many.
+    async fn purge_window_events(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 
 #[cfg(test)]

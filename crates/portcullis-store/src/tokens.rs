@@ -43,6 +43,10 @@ pub struct NewAccessToken {
     /// Application tokens carry a refresh token; PATs never do. A new token with a refresh
     /// token starts a new refresh family (rotation continues the family instead).
     pub refresh: Option<NewRefreshToken>,
+    /// The authorization code this token was exchanged for: the new family is recorded on
+    /// the code, in the same transaction, so a replay of the code can revoke it
+    /// ([`crate::AppStore::revoke_code_grant`]).
+    pub from_code: Option<TokenHash>,
 }
 
 /// A stored access token as the API shows it (never the value).
@@ -162,7 +166,10 @@ pub enum RotateOutcome {
 pub enum RevokeOutcome {
     /// Revoked (access token deleted, or refresh token revoked with its family's access
     /// tokens).
-    Revoked,
+    Revoked {
+        /// The token's owner, for the audit record.
+        user_id: UserId,
+    },
     /// No such live application token: RFC 7009 answers 200 anyway.
     Unknown,
     /// The token belongs to another client (or is a PAT): nothing changed.

@@ -60,7 +60,13 @@ impl BearerVerifier for OpaqueTokens {
         };
         let now = state.clock.now();
         let Some((record, user)) = state.store.token_for_bearer(&hash, now).await? else {
-            tracing::info!(event = "bearer_invalid", token = %hash.log_ref());
+            crate::service::audit::Event::new(
+                "bearer_invalid",
+                crate::service::audit::Outcome::Failure,
+            )
+            .via("bearer")
+            .token(&hash.log_ref())
+            .emit();
             return Ok(BearerOutcome::Invalid);
         };
         // A stored scope that no longer parses is refused rather than guessed at.

@@ -11,7 +11,7 @@ use crate::auth::session::{self, LiveSession};
 use crate::auth::{bearer, cookies, csrf};
 use crate::error::ApiError;
 use crate::extract::client_ip::{RequestOrigin, request_origin};
-use crate::service::login;
+use crate::service::{audit, login};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
@@ -131,8 +131,14 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
     }
     match authorization {
         Some(Authorization::Basic { username, password }) => {
-            match login::check_password(state, &username, &password, true, ctx.origin.client_ip)
-                .await
+            match login::check_password(
+                state,
+                &username,
+                &password,
+                login::PasswordVia::Basic,
+                ctx.origin.client_ip,
+            )
+            .await
             {
                 Ok(Some(user)) => {
                     if unsafe_method
@@ -141,12 +147,13 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
                         ctx.failure = Some(Failure::Csrf(reason));
                         return ctx;
                     }
-                    tracing::info!(
-                        user = %user.username.escape_debug(),
-                        method = %parts.method,
-                        path = %parts.uri.path().escape_debug(),
-                        "user performed a request through the API with Basic authentication"
-                    );
+                    // AWX: "User X performed a METHOD to PATH through the API".
+                    audit::Event::new("basic_success", audit::Outcome::Success)
+                        .via("basic")
+                        .user(&user.username)
+                        .user_id(user.id.0)
+                        .request(parts.method.as_str(), parts.uri.path())
+                        .emit();
                     ctx.principal = Some(Principal {
                         user,
                         via: AuthVia::Basic,
@@ -155,11 +162,6 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
                     });
                 }
                 Ok(None) => {
-                    tracing::info!(
-                        event = "basic_failure",
-                        user = %username.escape_debug(),
-                        client = %ctx.origin.client_ip
-                    );
                     ctx.failure = Some(Failure::Credentials);
                 }
                 Err(ApiError::Locked(secs)) => ctx.failure = Some(Failure::Locked(secs)),

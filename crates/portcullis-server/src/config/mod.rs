@@ -260,10 +260,20 @@ pub struct ThrottleConfig {
     pub account_max_lock_seconds: i64,
     /// An account counter with no failure for this long starts again (seconds).
     pub account_reset_seconds: i64,
-    /// Failures from one client network (/32, /64) before it gets 429.
+    /// Failures from one client network (/32, /64), across all accounts, within the sliding
+    /// window that make it wait (429).
     pub source_failures: u32,
-    /// How long a limited source waits, and the quiet time that resets it (seconds).
+    /// The sliding window of `source_failures` (seconds): the network is refused while it
+    /// has that many failures in the last `source_window_seconds`.
     pub source_window_seconds: i64,
+    /// Hard cap: evaluated failures per account per hour, all counters together (ASVS 2.2.1:
+    /// at most 100).
+    pub account_hourly_cap: u32,
+    /// Failed client authentications at `/api/o/` per (`client_id`, client network) within
+    /// the sliding window that make that network wait (429).
+    pub client_failures: u32,
+    /// The sliding window of `client_failures` (seconds).
+    pub client_window_seconds: i64,
     /// A source that logged in to an account within this many days has its own counter
     /// for that account, so an attacker elsewhere cannot lock the owner out.
     pub known_source_days: i64,
@@ -278,6 +288,9 @@ impl Default for ThrottleConfig {
             account_reset_seconds: 43_200,
             source_failures: 30,
             source_window_seconds: 600,
+            account_hourly_cap: 100,
+            client_failures: 20,
+            client_window_seconds: 600,
             known_source_days: 30,
         }
     }
@@ -423,9 +436,13 @@ impl Config {
             || t.source_failures == 0
             || t.source_window_seconds < 1
             || t.known_source_days < 0
+            || !(1..=100).contains(&t.account_hourly_cap)
+            || t.client_failures == 0
+            || !(1..=86_400).contains(&t.client_window_seconds)
+            || t.source_window_seconds > 86_400
         {
             return Err(ConfigError::Invalid(
-                "throttle: locks must be 1..=900 s with account_lock_seconds <= account_max_lock_seconds, account_reset_seconds >= 60, source_failures >= 1, source_window_seconds >= 1".into(),
+                "throttle: locks must be 1..=900 s with account_lock_seconds <= account_max_lock_seconds, account_reset_seconds >= 60, source_failures >= 1, source_window_seconds and client_window_seconds 1..=86400, client_failures >= 1, account_hourly_cap 1..=100".into(),
             ));
         }
         if self.auth.settings_cache_ttl == 0 || self.auth.settings_cache_ttl > 5 {

@@ -5,6 +5,7 @@
 use crate::state::AppState;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// What the CSRF check and the logs need to know about where a request came from.
@@ -18,14 +19,22 @@ pub struct RequestOrigin {
     pub public_origin: String,
 }
 
-/// Derives the [`RequestOrigin`] of a request.
-pub fn request_origin(state: &AppState, parts: &Parts) -> RequestOrigin {
-    let peer = parts
-        .extensions
+/// The client address of a request: the socket peer, or the right-most `X-Forwarded-For`
+/// entry that is not a trusted proxy when the peer is one.
+pub fn client_ip(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> IpAddr {
+    client_and_peer(state, headers, extensions).0
+}
+
+fn client_and_peer(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> (IpAddr, bool) {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
     let trusted_peer = state.config.trusted_proxies.contains(&peer);
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let client_ip = if trusted_peer {
         header("x-forwarded-for")
             .and_then(|xff| {
@@ -37,6 +46,13 @@ pub fn request_origin(state: &AppState, parts: &Parts) -> RequestOrigin {
     } else {
         peer
     };
+    (client_ip, trusted_peer)
+}
+
+/// Derives the [`RequestOrigin`] of a request.
+pub fn request_origin(state: &AppState, parts: &Parts) -> RequestOrigin {
+    let (client_ip, trusted_peer) = client_and_peer(state, &parts.headers, &parts.extensions);
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let https = trusted_peer && header("x-forwarded-proto") == Some("https");
     let public_origin = match &state.public_origin {
         Some(o) => o.clone(),

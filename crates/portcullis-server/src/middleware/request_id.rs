@@ -76,9 +76,14 @@ pub async fn layer(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    // Every audit event of this request names its id and source (service/audit.rs).
+    let audit = crate::service::audit::RequestContext {
+        request_id: id.clone(),
+        source: crate::extract::client_ip::client_ip(&state, req.headers(), req.extensions()),
+    };
     let mut resp = match early {
         Some(refusal) => refusal.into_response(),
-        None => next.run(req).await,
+        None => crate::service::audit::in_request(audit, next.run(req)).await,
     };
     let elapsed = format!("{:.3}s", started.elapsed().as_secs_f64());
     let h = resp.headers_mut();

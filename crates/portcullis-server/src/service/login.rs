@@ -4,17 +4,50 @@
 //! conditional update that does not end the user's sessions.
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::audit::{self, Outcome};
 use crate::service::throttle;
 use crate::state::AppState;
 use portcullis_core::password::Verification;
 use portcullis_core::user::User;
 use secrecy::{ExposeSecret, SecretString};
 
+/// The surface a password arrives on: it names the audit events and decides whether the
+/// verified-credential cache applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordVia<'a> {
+    /// `POST /api/login/`.
+    Form,
+    /// `Authorization: Basic` on an API request (uses the verified-credential cache).
+    Basic,
+    /// `grant_type=password` at `/api/o/token/`, by the application with this `client_id`.
+    PasswordGrant(&'a str),
+}
+
+impl PasswordVia<'_> {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Form => "form",
+            Self::Basic => "basic",
+            Self::PasswordGrant(_) => "password_grant",
+        }
+    }
+
+    fn failure_event(self) -> &'static str {
+        match self {
+            Self::Basic => "basic_failure",
+            Self::Form | Self::PasswordGrant(_) => "login_failure",
+        }
+    }
+}
+
 /// Checks `username`/`password` from `client`. `Ok(None)` for any failed check (unknown
 /// user, inactive, external, local auth disabled, wrong password) — the caller cannot and
 /// must not tell them apart. `Err(Locked)` / `Err(Throttled)` when the brute-force counters
 /// refuse the attempt (security.md §6); `Err(Unavailable)` when storage or the password pool
 /// cannot answer.
+///
+/// Every outcome is one audit event (service/audit.rs), except a Basic success, which the
+/// authenticator chain reports with the request's method and path.
 ///
 /// A Basic credential found in the verified-credential cache skips the counters: it was
 /// verified moments ago, and a guess can never hit the cache (its key is a MAC of the
@@ -23,7 +56,49 @@ pub async fn check_password(
     state: &AppState,
     username: &str,
     password: &SecretString,
-    use_basic_cache: bool,
+    via: PasswordVia<'_>,
+    client: std::net::IpAddr,
+) -> ApiResult<Option<User>> {
+    let result = check(state, username, password, via, client).await;
+    let (event, outcome, reason) = match &result {
+        Ok(Some(_)) if via == PasswordVia::Basic => return result,
+        Ok(Some(_)) => ("login_success", Outcome::Success, None),
+        Ok(None) => (via.failure_event(), Outcome::Failure, Some("bad_credentials")),
+        Err(ApiError::Locked(_)) => ("account_locked", Outcome::Locked, Some("locked")),
+        Err(ApiError::Throttled(_)) => ("source_rate_limited", Outcome::Throttled, None),
+        // Overload and storage failures are refusals like any other, with the user named.
+        Err(e) => (via.failure_event(), Outcome::Unavailable, Some(unavailable_reason(e))),
+    };
+    let mut e = audit::Event::new(event, outcome)
+        .via(via.as_str())
+        .user(username)
+        .source(client);
+    if let Some(r) = reason {
+        e = e.reason(r);
+    }
+    if let Ok(Some(u)) = &result {
+        e = e.user_id(u.id.0);
+    }
+    if let PasswordVia::PasswordGrant(client_id) = via {
+        e = e.client_id(client_id);
+    }
+    e.emit();
+    result
+}
+
+fn unavailable_reason(e: &ApiError) -> &'static str {
+    match e {
+        ApiError::Unavailable(why) if why.contains("password pool") => "password_pool_saturated",
+        ApiError::Unavailable(_) => "storage_unavailable",
+        _ => "error",
+    }
+}
+
+async fn check(
+    state: &AppState,
+    username: &str,
+    password: &SecretString,
+    via: PasswordVia<'_>,
     client: std::net::IpAddr,
 ) -> ApiResult<Option<User>> {
     let user = state.store.user_by_username(username).await?;
@@ -32,6 +107,7 @@ pub async fn check_password(
         .as_ref()
         .filter(|u| u.is_active && !u.is_external() && !disable_local && u.password_hash.is_some());
     let now = state.clock.now();
+    let use_basic_cache = via == PasswordVia::Basic;
     if let Some(user) = usable
         && use_basic_cache
         && state
@@ -40,15 +116,11 @@ pub async fn check_password(
     {
         return Ok(Some(user.clone()));
     }
-    let attempt = match throttle::reserve(state, username, client).await {
-        Ok(a) => a,
-        Err(ApiError::Locked(secs)) => {
-            // Locked looks like a wrong password, timing included.
-            state.passwords.verify(None, password.clone()).await?;
-            return Err(ApiError::Locked(secs));
-        }
-        Err(e) => return Err(e),
-    };
+    // A locked account (or limited source) is refused here, before the attempt waits for a
+    // password worker: a flood on a locked account must not queue for the pool. No dummy
+    // hash is spent: the lock is keyed by the name whether or not the account exists, so
+    // the fast answer tells nothing about existence (security.md §6).
+    let attempt = throttle::reserve(state, username, client).await?;
     let Some(user) = usable else {
         // Same cost as a real check, so timing does not reveal which case applied.
         state.passwords.verify(None, password.clone()).await?;
@@ -79,9 +151,6 @@ pub async fn check_password(
             throttle::succeeded(state, &attempt).await?;
             // Basic is not a login (it authenticates each request); form logins and the
             // password grant are.
-            if !use_basic_cache {
-                record(state, "login", Some(user), username, client).await?;
-            }
             if use_basic_cache {
                 state.basic_cache.insert(
                     user.id,
@@ -89,6 +158,8 @@ pub async fn check_password(
                     password.expose_secret(),
                     now,
                 );
+            } else {
+                record(state, "login", Some(user), username, client).await?;
             }
             Ok(Some(user.clone()))
         }

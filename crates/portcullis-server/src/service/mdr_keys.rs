@@ -256,6 +256,16 @@ struct KeySet {
     signer: Option<Signer>,
     verifiers: HashMap<String, VerifyingKey>,
     jwks: axum::body::Bytes,
+    /// `(kid, state)` of every record the set was built from, sorted: two loads with the
+    /// same fingerprint build the same set, so a poll that finds it unchanged skips the
+    /// rebuild (and the private-key unsealing).
+    fingerprint: Vec<(String, KeyState)>,
+}
+
+fn fingerprint(records: &[SigningKeyRecord]) -> Vec<(String, KeyState)> {
+    let mut f: Vec<(String, KeyState)> = records.iter().map(|r| (r.kid.clone(), r.state)).collect();
+    f.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    f
 }
 
 impl KeySet {
@@ -314,6 +324,7 @@ impl KeySet {
             signer,
             verifiers,
             jwks: axum::body::Bytes::from(body),
+            fingerprint: fingerprint(records),
         })
     }
 }
@@ -395,6 +406,22 @@ impl KeyRing {
         self.set.store(Arc::new(set));
         self.lock_reloads().0 = Instant::now();
         Ok(())
+    }
+
+    /// Re-reads the key records and rebuilds the set only when a key changed state (created,
+    /// promoted, retired, deleted). Run every `mdr.revocation_check_interval_ms / 2` by the
+    /// background task, so an emergency retirement made by another process (`portcullis mdr
+    /// keys retire`) stops verifying within the same bound as a connection revocation
+    /// (docs/architecture.md §0, "MDR key state"). Answers whether the set changed.
+    pub async fn refresh(&self, store: &dyn Store) -> Result<bool, KeyError> {
+        let records = store.signing_keys().await?;
+        let changed = self.set.load().fingerprint != fingerprint(&records);
+        if changed {
+            let set = KeySet::build(&records, &self.kek)?;
+            self.set.store(Arc::new(set));
+        }
+        self.lock_reloads().0 = Instant::now();
+        Ok(changed)
     }
 
     fn lock_reloads(&self) -> std::sync::MutexGuard<'_, (Instant, Option<Instant>)> {

@@ -553,7 +553,16 @@ pub fn exchange_throttled(state: &AppState, source: IpAddr) -> MdrResult<()> {
         .mdr
         .throttled(source, state.config.mdr.exchange_failure_limit)
     {
-        Some(wait) => Err(MdrError::too_many(wait)),
+        Some(wait) => {
+            crate::service::audit::Event::new(
+                "mdr_exchange",
+                crate::service::audit::Outcome::Throttled,
+            )
+            .via("session_confirm")
+            .source(source)
+            .emit();
+            Err(MdrError::too_many(wait))
+        }
         None => Ok(()),
     }
 }
@@ -584,6 +593,23 @@ pub async fn exchange(
     if audit.result.is_empty() {
         audit.result = "unavailable".into();
     }
+    let outcome = match audit.result.as_str() {
+        "ok" | "replayed" => crate::service::audit::Outcome::Success,
+        "unavailable" => crate::service::audit::Outcome::Unavailable,
+        _ => crate::service::audit::Outcome::Failure,
+    };
+    let mut event = crate::service::audit::Event::new("mdr_exchange", outcome)
+        .via("session_confirm")
+        .client_id(&audit.client_id)
+        .reason(&audit.result)
+        .source(source);
+    if let Some(c) = &audit.connection_id {
+        event = event.connection(c);
+    }
+    if let Some(j) = &audit.jti_prefix {
+        event = event.token(j);
+    }
+    event.emit();
     state.mdr.audit(audit);
     r
 }

@@ -1,18 +1,23 @@
-//! Brute-force protection of every password check (form login, Basic, the password grant):
-//! security.md §6 and D11, with counters in the store so every node sees the same state.
+//! Brute-force protection of every password check (form login, Basic, the password grant)
+//! and of client authentication at `/api/o/`: docs/security.md "Brute-force limits", with
+//! counters in the store so every node sees the same state.
 //!
-//! Order: the source (client network) is checked first and answers 429 when it has failed
-//! too often across all accounts; then the account counter is reserved *before* the hash is
-//! computed, so parallel guesses cannot exceed the threshold. A source that logged in to the
-//! account recently gets its own account counter, so an attacker elsewhere can never keep the
-//! owner out, and no lock lasts longer than `throttle.account_max_lock_seconds`.
+//! Order of a password attempt: the source (client network) is checked first and answers 429
+//! while it has `source_failures` failures across all accounts in the sliding window; then
+//! the account's hourly hard cap is reserved, then the account counter, both *before* the
+//! hash is computed, so parallel guesses cannot exceed either. A source that logged in to
+//! the account recently gets its own account counter, so an attacker elsewhere can never
+//! keep the owner out, and no lock lasts longer than `throttle.account_max_lock_seconds`.
+//! The hard cap counts evaluated failures of every counter of the account together (at
+//! most 100 an hour); a success uncounts its reservation.
 //!
-//! Keys are SHA-256 hex of the normalised username and of the client network, never the
-//! raw values.
+//! Keys are SHA-256 hex of the normalised username, of the client network and of the client
+//! id, never the raw values.
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::audit::{self, Outcome};
 use crate::state::AppState;
-use portcullis_store::{ThrottleDecision, ThrottleRule};
+use portcullis_store::{ThrottleDecision, ThrottleRule, WindowDecision};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
@@ -23,7 +28,15 @@ pub struct Attempt {
     account_key: String,
     known_key: String,
     source_key: String,
+    /// The hard-cap event reserved for this attempt.
+    cap_hit: i64,
 }
+
+/// The hard cap's window.
+const CAP_WINDOW: Duration = Duration::HOUR;
+
+/// The longest sliding window any counter uses: events older than this are purged.
+pub const LONGEST_WINDOW: Duration = Duration::DAY;
 
 fn hex(data: &[u8]) -> String {
     Sha256::digest(data)
@@ -54,60 +67,46 @@ fn account_rule(state: &AppState) -> ThrottleRule {
     }
 }
 
-/// `source_failures` free failures, then one fixed wait of the window; a quiet window resets.
-fn source_rule(state: &AppState) -> ThrottleRule {
-    let t = &state.config.throttle;
-    let window = Duration::seconds(t.source_window_seconds);
-    ThrottleRule {
-        // The `source_failures`-th failure starts the wait.
-        free: t.source_failures.saturating_sub(1),
-        base_lock: window,
-        max_lock: window,
-        reset_after: window,
-    }
-}
-
-/// The counter of failed client authentications of one `client_id` at `/api/o/`.
-pub fn client_key(client_id: &str) -> String {
-    format!("client:{}", hex(client_id.as_bytes()))
-}
-
-/// 20 failed client authentications, then the client id waits 10 minutes (security.md §6).
-pub fn client_rule() -> ThrottleRule {
-    let window = Duration::minutes(10);
-    ThrottleRule {
-        free: 19,
-        base_lock: window,
-        max_lock: window,
-        reset_after: window,
-    }
-}
-
 fn retry_after(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
     u64::try_from((until - now).whole_seconds().max(1)).unwrap_or(1)
 }
 
-/// Reserves an attempt for `username` from `client`. `Err(Throttled)` (429) when the source
+/// Reserves an attempt for `username` from `client` (the caller writes the audit event of a
+/// refusal, naming the surface). `Err(Throttled)` (429) when the source
 /// is limited, `Err(Locked)` (looks like bad credentials, with `Retry-After`) when the
-/// account is locked for this source; `Err(Unavailable)` when the counters cannot be
-/// written — never an unthrottled attempt.
+/// account is locked for this source or its hourly cap is spent; `Err(Unavailable)` when the
+/// counters cannot be written — never an unthrottled attempt.
 pub async fn reserve(state: &AppState, username: &str, client: IpAddr) -> ApiResult<Attempt> {
     let now = state.clock.now();
+    let t = &state.config.throttle;
     let net = network(client);
     let source_key = format!("src:{}", hex(net.as_bytes()));
     // The source counter counts failures only (successes from a busy NAT must not add up
     // to a 429), so it is checked here and counted in `failed`.
     if let Some(until) = state
         .store
-        .throttle_locked(&source_key, &source_rule(state), now)
+        .window_full(
+            &source_key,
+            t.source_failures,
+            Duration::seconds(t.source_window_seconds),
+            now,
+        )
         .await?
     {
-        tracing::warn!(event = "source_rate_limited", client = %net);
         return Err(ApiError::Throttled(retry_after(until, now)));
     }
     let account = username.trim().to_lowercase();
+    let cap_key = format!("cap:{}", hex(account.as_bytes()));
+    let cap_hit = match state
+        .store
+        .window_reserve(&cap_key, t.account_hourly_cap, CAP_WINDOW, now)
+        .await?
+    {
+        WindowDecision::Granted { hit } => hit,
+        WindowDecision::Full { until } => return Err(ApiError::Locked(retry_after(until, now))),
+    };
     let known_key = format!("known:{}", hex(format!("{account}\n{net}").as_bytes()));
-    let since = now - Duration::days(state.config.throttle.known_source_days);
+    let since = now - Duration::days(t.known_source_days);
     let account_key = if state.store.source_known(&known_key, since).await? {
         format!("acct-src:{}", hex(format!("{account}\n{net}").as_bytes()))
     } else {
@@ -122,32 +121,83 @@ pub async fn reserve(state: &AppState, username: &str, client: IpAddr) -> ApiRes
             account_key,
             known_key,
             source_key,
+            cap_hit,
         }),
         ThrottleDecision::Locked { until } => {
-            tracing::warn!(event = "account_locked", client = %net, "attempt refused while locked");
+            // Not evaluated, so not counted against the hourly cap either.
+            state.store.window_release(cap_hit).await?;
             Err(ApiError::Locked(retry_after(until, now)))
         }
     }
 }
 
-/// Records a failed check against the client's source counter (the account counter was
-/// already counted by the reservation).
+/// Records a failed check against the client's source window (the account counter and the
+/// hourly cap were already counted by the reservation).
 pub async fn failed(state: &AppState, attempt: &Attempt) -> ApiResult<()> {
     state
         .store
-        .throttle_reserve(&attempt.source_key, &source_rule(state), state.clock.now())
+        .window_hit(&attempt.source_key, state.clock.now())
         .await?;
     Ok(())
 }
 
-/// Records a successful check: the account counter is cleared and the source remembered.
-/// The source counter is left alone: one success must not reset a network spraying many
-/// accounts.
+/// Records a successful check: the account counter is cleared, the cap reservation
+/// uncounted and the source remembered. The source window is left alone: one success must
+/// not reset a network spraying many accounts.
 pub async fn succeeded(state: &AppState, attempt: &Attempt) -> ApiResult<()> {
     state.store.throttle_clear(&attempt.account_key).await?;
+    state.store.window_release(attempt.cap_hit).await?;
     state
         .store
         .remember_source(&attempt.known_key, state.clock.now())
+        .await?;
+    Ok(())
+}
+
+/// The counter of failed client authentications of `client_id` from `client`'s network.
+/// Keyed per network: a storm of wrong secrets from one network makes that network wait,
+/// while the real client keeps working from its own (the known-source exemption of the
+/// account counters, without needing to remember networks).
+fn client_key(client_id: &str, client: IpAddr) -> String {
+    format!(
+        "client:{}",
+        hex(format!("{client_id}\n{}", network(client)).as_bytes())
+    )
+}
+
+/// Before a client authentication at `/api/o/`: `Err(Throttled)` while this client id has
+/// `client_failures` failures from this network in the sliding window.
+pub async fn client_check(state: &AppState, client_id: &str, client: IpAddr) -> ApiResult<()> {
+    let now = state.clock.now();
+    let t = &state.config.throttle;
+    if let Some(until) = state
+        .store
+        .window_full(
+            &client_key(client_id, client),
+            t.client_failures,
+            Duration::seconds(t.client_window_seconds),
+            now,
+        )
+        .await?
+    {
+        audit::Event::new("client_rate_limited", Outcome::Throttled)
+            .client_id(client_id)
+            .source(client)
+            .emit();
+        return Err(ApiError::Throttled(retry_after(until, now)));
+    }
+    Ok(())
+}
+
+/// After a failed client authentication at `/api/o/`.
+pub async fn client_failed(state: &AppState, client_id: &str, client: IpAddr) -> ApiResult<()> {
+    audit::Event::new("client_auth_failure", Outcome::Failure)
+        .client_id(client_id)
+        .source(client)
+        .emit();
+    state
+        .store
+        .window_hit(&client_key(client_id, client), state.clock.now())
         .await?;
     Ok(())
 }

@@ -8,11 +8,12 @@
 //! [`mint`], so the external-user rule and the lifetime can never be skipped (security.md P3).
 
 use crate::error::{ApiError, ApiResult, field_error};
+use crate::service::audit;
 use crate::state::AppState;
 use portcullis_core::ids::{ApplicationId, TokenId};
 use portcullis_core::principal::Principal;
 use portcullis_core::scope::{SCOPE_ERROR, Scope};
-use portcullis_core::token::{PlainToken, TokenKind};
+use portcullis_core::token::{PlainToken, TokenHash, TokenKind};
 use portcullis_core::user::User;
 use portcullis_store::{
     AccessTokenRecord, ApplicationRecord, NewAccessToken, NewActivity, NewRefreshToken,
@@ -216,6 +217,39 @@ pub async fn mint(
     scope: &str,
     description: &str,
 ) -> ApiResult<Issued> {
+    mint_inner(state, actor, owner, application, scope, description, None).await
+}
+
+/// Mints the application token an authorization code `code` is exchanged for, recording
+/// its family on the code so that a replay of the code revokes it (RFC 6749 §4.1.2).
+pub async fn mint_for_code(
+    state: &AppState,
+    owner: &User,
+    application: &ApplicationRecord,
+    scope: &str,
+    code: TokenHash,
+) -> ApiResult<Issued> {
+    mint_inner(
+        state,
+        Some(owner),
+        owner,
+        Some(application),
+        scope,
+        "",
+        Some(code),
+    )
+    .await
+}
+
+async fn mint_inner(
+    state: &AppState,
+    actor: Option<&User>,
+    owner: &User,
+    application: Option<&ApplicationRecord>,
+    scope: &str,
+    description: &str,
+    from_code: Option<TokenHash>,
+) -> ApiResult<Issued> {
     may_mint(state, owner).map_err(ApiError::Forbidden)?;
     let now = state.clock.now();
     let auth = state.settings.get().auth.clone();
@@ -242,6 +276,7 @@ pub async fn mint(
             hash: r.hash(),
             expires_at: refresh_deadline(state, now, now),
         }),
+        from_code,
     };
     // The entry is written in the same transaction; its changes are what the record will hold.
     let preview = json!({
@@ -257,13 +292,15 @@ pub async fn mint(
         .store
         .create_token(new, activity(state, actor, "create", None, preview))
         .await?;
-    tracing::info!(
-        event = "token_created",
-        token = %token.hash().log_ref(),
-        user = %owner.username.escape_debug(),
-        application = ?application.map(|a| a.id.0),
-        "token created"
-    );
+    let token_ref = token.hash().log_ref();
+    let mut event = audit::Event::new("token_created", audit::Outcome::Success)
+        .user(&owner.username)
+        .user_id(owner.id.0)
+        .token(&token_ref);
+    if let Some(app) = application {
+        event = event.client_id(&app.client_id);
+    }
+    event.emit();
     Ok(Issued {
         record,
         token,
@@ -395,11 +432,14 @@ pub async fn delete(
         recorded(token),
     );
     state.store.delete_token(token.id, entry).await?;
-    tracing::info!(
-        event = "token_revoked",
-        token_id = token.id.0,
-        "token deleted"
-    );
+    let token_id = token.id.0.to_string();
+    audit::Event::new("token_revoked", audit::Outcome::Success)
+        .via("api")
+        .user(&token.username)
+        .user_id(token.user_id.0)
+        .token(&token_id)
+        .actor(&caller.user.username)
+        .emit();
     Ok(())
 }
 

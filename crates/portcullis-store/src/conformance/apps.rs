@@ -601,6 +601,7 @@ pub async fn delete_application_cascades_to_tokens_and_codes(store: Arc<dyn Stor
             hash: hash(n.wrapping_add(100)),
             expires_at: at(360_000_000),
         }),
+        from_code: None,
     };
     let t = store
         .create_token(token(1, doomed.id), None)

@@ -38,6 +38,7 @@ fn pat(user: UserId, n: u8, created: OffsetDateTime) -> NewAccessToken {
         created_at: created,
         expires_at: created + Duration::hours(10),
         refresh: None,
+        from_code: None,
     }
 }
 
@@ -56,6 +57,7 @@ fn app_token(user: UserId, app: ApplicationId, n: u8, created: OffsetDateTime) -
             hash: refresh_hash(n),
             expires_at: created + Duration::days(30),
         }),
+        from_code: None,
     }
 }
 
@@ -103,6 +105,7 @@ fn rotation(presented: u8, client: ApplicationId, next: u8, now: OffsetDateTime)
                 hash: refresh_hash(next),
                 expires_at: now + Duration::days(30),
             }),
+            from_code: None,
         },
         now,
         race_tolerance: Duration::milliseconds(TOLERANCE_MS),
@@ -1284,7 +1287,7 @@ pub async fn revoke_access_token_by_hash_spares_its_refresh_token(store: Arc<dyn
         store
             .revoke_token_by_hash(&hash(1), app.id, now, None)
             .await,
-        Ok(RevokeOutcome::Revoked)
+        Ok(RevokeOutcome::Revoked { user_id: alice.id })
     );
     assert!(!live(&*store, 1, now).await);
     assert_eq!(store.token_by_id(t.id).await, Ok(None));
@@ -1318,7 +1321,7 @@ pub async fn revoke_refresh_token_by_hash_kills_the_family(store: Arc<dyn Store>
         store
             .revoke_token_by_hash(&refresh_hash(2), app.id, now, None)
             .await,
-        Ok(RevokeOutcome::Revoked)
+        Ok(RevokeOutcome::Revoked { user_id: alice.id })
     );
     assert!(
         !live(&*store, 2, now).await,
@@ -1450,7 +1453,7 @@ pub async fn revoke_all_tokens_covers_only_existing_tokens(store: Arc<dyn Store>
         store
             .revoke_token_by_hash(&hash(8), app.id, at(5_000), None)
             .await,
-        Ok(RevokeOutcome::Revoked)
+        Ok(RevokeOutcome::Revoked { user_id: bob.id })
     );
     let now = at(10_000);
 
@@ -1734,14 +1737,14 @@ pub async fn refresh_token_owner_sees_only_usable_refresh_tokens(store: Arc<dyn 
         store
             .revoke_token_by_hash(&refresh_hash(5), app.id, now, None)
             .await,
-        Ok(RevokeOutcome::Revoked)
+        Ok(RevokeOutcome::Revoked { user_id: alice.id })
     );
     assert_eq!(refresh_owner(s, 5).await, None);
     assert_eq!(
         store
             .revoke_token_by_hash(&hash(6), app.id, now, None)
             .await,
-        Ok(RevokeOutcome::Revoked)
+        Ok(RevokeOutcome::Revoked { user_id: alice.id })
     );
     assert_eq!(refresh_owner(s, 6).await, owner(app.id, alice.id, "read"));
 

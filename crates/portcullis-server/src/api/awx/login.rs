@@ -11,7 +11,7 @@ use crate::auth::chain::SessionCookieHandled;
 use crate::auth::{cookies, csrf, session};
 use crate::error::ApiError;
 use crate::extract::client_ip::request_origin;
-use crate::service::login::check_password;
+use crate::service::login::{PasswordVia, check_password};
 use crate::state::AppState;
 use askama::Template;
 use axum::body::Bytes;
@@ -217,14 +217,24 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     let secret = SecretString::from(password.to_owned());
     let checked = if username.chars().count() > MAX_USERNAME_CHARS {
         // Still spend a hash so timing says nothing about why it failed.
+        crate::service::audit::Event::new("login_failure", crate::service::audit::Outcome::Failure)
+            .via("form")
+            .reason("username_too_long")
+            .emit();
         state.passwords.verify(None, secret).await.map(|_| None)
     } else {
-        check_password(&state, &username, &secret, false, origin.client_ip).await
+        check_password(
+            &state,
+            &username,
+            &secret,
+            PasswordVia::Form,
+            origin.client_ip,
+        )
+        .await
     };
     let user = match checked {
         Ok(Some(u)) => u,
         Ok(None) => {
-            tracing::info!(event = "login_failure", user = %username.escape_debug(), client = %origin.client_ip);
             return render_form(
                 &state,
                 &parts.headers,
@@ -235,7 +245,6 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
             );
         }
         Err(ApiError::Locked(secs)) => {
-            tracing::info!(event = "login_failure", reason = "locked", user = %username.escape_debug(), client = %origin.client_ip);
             let mut resp = render_form(
                 &state,
                 &parts.headers,
@@ -251,7 +260,6 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     };
     match start_session(&state, &parts.headers, &user).await {
         Ok((token, csrf_token)) => {
-            tracing::info!(event = "login_success", user = %user.username.escape_debug(), client = %origin.client_ip);
             let location = if next_is_safe(&next) {
                 next.as_str()
             } else {

@@ -12,14 +12,14 @@ use crate::auth::{csrf, session};
 use crate::error::ApiError;
 use crate::extract::client_ip::request_origin;
 use crate::router::{awx_route, view};
-use crate::service::{login, tokens};
+use crate::service::{audit, login, throttle, tokens};
 use crate::state::AppState;
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
@@ -59,14 +59,19 @@ impl From<ApiError> for OAuthError {
             ApiError::Validation(_) => Self::BadRequest("invalid_scope", None),
             ApiError::Locked(secs) => Self::Locked(secs),
             ApiError::Throttled(secs) => Self::Throttled(secs),
-            // Anything else on these endpoints is a failure to answer, never a grant.
-            _ => Self::Unavailable,
+            // Anything else on these endpoints is a failure to answer, never a grant; the
+            // cause goes to the log, since the RFC 6749 body cannot carry it.
+            other => {
+                tracing::warn!(error = %other, "/api/o/ request failed");
+                Self::Unavailable
+            }
         }
     }
 }
 
 impl From<portcullis_store::StoreError> for OAuthError {
-    fn from(_: portcullis_store::StoreError) -> Self {
+    fn from(e: portcullis_store::StoreError) -> Self {
+        tracing::warn!(error = %e, "/api/o/ request failed: storage");
         Self::Unavailable
     }
 }
@@ -184,10 +189,11 @@ async fn read_form(state: &AppState, parts: &Parts, body: Body) -> OAuthResult<F
 /// present their secret; public clients only their id.
 async fn authenticate_client(
     state: &AppState,
-    headers: &HeaderMap,
+    parts: &Parts,
     form: &Form,
 ) -> OAuthResult<ApplicationRecord> {
-    let (client_id, secret): (String, Option<SecretString>) = match headers
+    let (client_id, secret): (String, Option<SecretString>) = match parts
+        .headers
         .get(header::AUTHORIZATION)
         .map(|v| parse_authorization(v.as_bytes()))
     {
@@ -202,18 +208,14 @@ async fn authenticate_client(
             None => return Err(OAuthError::InvalidClient),
         },
     };
-    // Failed client authentications are counted per client id (security.md §6: 20 in
-    // 10 min → 429), whether or not the id exists, so guessing a secret is bounded too.
-    let key = crate::service::throttle::client_key(&client_id);
-    let rule = crate::service::throttle::client_rule();
-    let now = state.clock.now();
-    if let Some(until) = state.store.throttle_locked(&key, &rule, now).await? {
-        let secs = u64::try_from((until - now).whole_seconds().max(1)).unwrap_or(1);
-        return Err(OAuthError::Throttled(secs));
-    }
+    // Failed client authentications are counted per client id and source network (a
+    // sliding window of 20 in 10 min → 429 for that network only), whether or not the id
+    // exists, so guessing a secret is bounded too.
+    let source = request_origin(state, parts).client_ip;
+    throttle::client_check(state, &client_id, source).await?;
     let verdict = client_verdict(state, &client_id, secret).await?;
     if verdict.is_none() {
-        state.store.throttle_reserve(&key, &rule, now).await?;
+        throttle::client_failed(state, &client_id, source).await?;
     }
     verdict.ok_or(OAuthError::InvalidClient)
 }
@@ -300,7 +302,7 @@ async fn grant(state: &AppState, parts: &Parts, body: Body) -> OAuthResult<Respo
     ) {
         return Err(OAuthError::BadRequest("unsupported_grant_type", None));
     }
-    let app = authenticate_client(state, &parts.headers, &form).await?;
+    let app = authenticate_client(state, parts, &form).await?;
     match grant_type {
         Some("password") => {
             let client = request_origin(state, parts).client_ip;
@@ -330,8 +332,8 @@ async fn password_grant(
         return Err(OAuthError::BadRequest("invalid_request", None));
     };
     let password = SecretString::from(password.to_owned());
-    let Some(user) = login::check_password(state, username, &password, false, client).await? else {
-        tracing::info!(event = "login_failure", via = "password_grant", user = %username.escape_debug());
+    let via = login::PasswordVia::PasswordGrant(&app.client_id);
+    let Some(user) = login::check_password(state, username, &password, via, client).await? else {
         return Err(BAD_CREDENTIALS);
     };
     let issued = tokens::mint(state, Some(&user), &user, Some(app), &scope, "").await?;
@@ -397,6 +399,7 @@ async fn refresh_grant(
                 hash: refresh.hash(),
                 expires_at: now + time::Duration::seconds(auth.refresh_token_expire_seconds.max(1)),
             }),
+            from_code: None,
         },
         now,
         race_tolerance: time::Duration::milliseconds(
@@ -414,11 +417,13 @@ async fn refresh_grant(
     );
     match state.store.rotate_refresh(rotation, entry).await? {
         RotateOutcome::Rotated(record) => {
-            tracing::info!(
-                event = "refresh_rotated",
-                application = app.id.0,
-                token_id = record.id.0
-            );
+            audit::Event::new("refresh_rotated", audit::Outcome::Success)
+                .via("refresh_token")
+                .user_id(record.user_id.0)
+                .user(&record.username)
+                .client_id(&app.client_id)
+                .token(&record.id.0.to_string())
+                .emit();
             let issued = tokens::Issued {
                 record: *record,
                 token: access,
@@ -437,12 +442,13 @@ async fn refresh_grant(
             ),
         )),
         RotateOutcome::Reused { user_id } => {
-            tracing::warn!(
-                event = "refresh_token_reuse",
-                application = app.id.0,
-                user_id = user_id.0,
-                "spent refresh token presented again: family revoked"
-            );
+            // The spent token was presented again: the whole family was revoked.
+            audit::Event::new("refresh_token_reuse", audit::Outcome::Failure)
+                .via("refresh_token")
+                .user_id(user_id.0)
+                .client_id(&app.client_id)
+                .reason("family_revoked")
+                .emit();
             Err(OAuthError::BadRequest("invalid_grant", None))
         }
         RotateOutcome::Unknown | RotateOutcome::WrongClient => {
@@ -481,11 +487,22 @@ async fn code_grant(
         return Err(OAuthError::BadRequest("invalid_request", None));
     };
     let now = state.clock.now();
-    let Some(grant) = state
-        .store
-        .consume_auth_code(&TokenHash::of(code), app.id, now)
-        .await?
-    else {
+    let code_hash = TokenHash::of(code);
+    let Some(grant) = state.store.consume_auth_code(&code_hash, app.id, now).await? else {
+        // RFC 6749 §4.1.2: a code used twice may have been stolen; the tokens already
+        // issued for it are revoked (the whole refresh family).
+        if state
+            .store
+            .revoke_code_grant(&code_hash, app.id, now)
+            .await?
+        {
+            audit::Event::new("authorization_code_replayed", audit::Outcome::Failure)
+                .via("authorization_code")
+                .client_id(&app.client_id)
+                .token(&code_hash.log_ref())
+                .reason("tokens_revoked")
+                .emit();
+        }
         return Err(OAuthError::BadRequest("invalid_grant", None));
     };
     // The code is spent whatever follows: a wrong redirect or verifier must not leave it
@@ -510,7 +527,7 @@ async fn code_grant(
     if !user.is_active {
         return Err(OAuthError::BadRequest("invalid_grant", None));
     }
-    let issued = tokens::mint(state, Some(&user), &user, Some(app), &grant.scope, "").await?;
+    let issued = tokens::mint_for_code(state, &user, app, &grant.scope, code_hash).await?;
     Ok(token_response(&issued, expires_in(&issued)))
 }
 
@@ -524,7 +541,7 @@ pub async fn revoke_token(State(state): State<AppState>, req: Request) -> Respon
     let (parts, body) = req.into_parts();
     let outcome = async {
         let form = read_form(&state, &parts, body).await?;
-        let app = authenticate_client(&state, &parts.headers, &form).await?;
+        let app = authenticate_client(&state, &parts, &form).await?;
         let Some(presented) = form.get("token") else {
             return Err(INVALID_REQUEST);
         };
@@ -548,20 +565,26 @@ pub async fn revoke_token(State(state): State<AppState>, req: Request) -> Respon
             None,
             json!({"application": app.id.0, "token": tokens::MASKED, "via": "revoke_token"}),
         );
-        Ok(state
+        let outcome = state
             .store
             .revoke_token_by_hash(&hash, app.id, state.clock.now(), entry)
-            .await?)
+            .await?;
+        if let RevokeOutcome::Revoked { user_id } = outcome {
+            audit::Event::new("token_revoked", audit::Outcome::Success)
+                .via("revoke_token")
+                .user_id(user_id.0)
+                .client_id(&app.client_id)
+                .token(&hash.log_ref())
+                .emit();
+        }
+        Ok(outcome)
     }
     .await;
     match outcome {
         Ok(RevokeOutcome::WrongClient) => {
             OAuthError::BadRequest("unauthorized_client", None).into_response()
         }
-        Ok(o) => {
-            if o == RevokeOutcome::Revoked {
-                tracing::info!(event = "token_revoked", via = "revoke_token");
-            }
+        Ok(_) => {
             let mut resp = (StatusCode::OK, "").into_response();
             no_store(&mut resp);
             resp
@@ -580,7 +603,7 @@ pub async fn introspect(State(state): State<AppState>, req: Request) -> Response
     let (parts, body) = req.into_parts();
     let answer = async {
         let form = read_form(&state, &parts, body).await?;
-        let client = authenticate_client(&state, &parts.headers, &form).await?;
+        let client = authenticate_client(&state, &parts, &form).await?;
         // A public client id is no credential (anyone can read it from the client), so only
         // confidential clients (resource servers) may introspect.
         if client.secret_hash.is_none() {

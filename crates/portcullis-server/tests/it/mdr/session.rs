@@ -759,6 +759,46 @@ async fn clock_skew_is_tolerated_within_the_leeway(app: TestApp) {
     );
 }
 
+/// Issue 9: a token whose `nbf` lies beyond the leeway is refused, access and refresh alike;
+/// within the leeway it is accepted, as `iat` is.
+async fn a_future_not_before_is_refused(app: TestApp) {
+    let f = fixture(&app).await;
+    let (access, refresh) = pair(&confirm(&app, &f.client_id, &f.bootstrap).await);
+    let now = app.now().unix_timestamp();
+    let resign = |token: &str, purpose: Purpose, nbf: i64| {
+        let mut claims: MdrClaims = serde_json::from_value(segment(token, 1)).unwrap();
+        claims.nbf = Some(nbf);
+        app.state.mdr.keys.sign(purpose, &claims).unwrap()
+    };
+    let r = call(
+        &app,
+        &f.client_id,
+        "assets/count",
+        &resign(&access, Purpose::Access, now + 600),
+    )
+    .await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "invalid access token");
+    let r = call(
+        &app,
+        &f.client_id,
+        "assets/count",
+        &resign(&access, Purpose::Access, now + 30),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The genuine refresh token's own jti, so only `nbf` can refuse it.
+    let r = confirm(
+        &app,
+        &f.client_id,
+        &resign(&refresh, Purpose::Refresh, now + 600),
+    )
+    .await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "invalid refresh token");
+    // Refused without consuming anything: the genuine token still exchanges.
+    let r = confirm(&app, &f.client_id, &refresh).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
 async fn jwks_publishes_public_keys_only(app: TestApp) {
     let r = app.get("/.well-known/jwks.json").send().await;
     assert_eq!(r.status, StatusCode::OK);
@@ -941,6 +981,7 @@ on_both_backends!(
     tokens_of_one_customer_do_not_work_for_another,
     forged_tokens_are_refused,
     clock_skew_is_tolerated_within_the_leeway,
+    a_future_not_before_is_refused,
     jwks_publishes_public_keys_only,
     key_rotation_keeps_old_tokens_valid,
     console_api_is_for_superusers_and_validates,
