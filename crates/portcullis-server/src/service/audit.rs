@@ -1,6 +1,6 @@
 //! Authentication audit events: one structured log record per authentication success or
 //! failure, whatever the surface (form login, Basic, Bearer, token create and revoke, the
-//! `/api/o/` grants, the MDR exchange, locks and overload refusals). docs/audit.md lists the
+//! `/api/o/` grants, the MDR exchange, locks and overload refusals). docs/security.md "Audit events" lists the
 //! events and their fields.
 //!
 //! Policy: every record carries the event name, the outcome, the user as typed or known,

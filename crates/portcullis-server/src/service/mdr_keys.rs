@@ -412,7 +412,7 @@ impl KeyRing {
     /// promoted, retired, deleted). Run every `mdr.revocation_check_interval_ms / 2` by the
     /// background task, so an emergency retirement made by another process (`portcullis mdr
     /// keys retire`) stops verifying within the same bound as a connection revocation
-    /// (docs/architecture.md §0, "MDR key state"). Answers whether the set changed.
+    /// (docs/security.md, "MDR signing keys"). Answers whether the set changed.
     pub async fn refresh(&self, store: &dyn Store) -> Result<bool, KeyError> {
         let records = store.signing_keys().await?;
         let changed = self.set.load().fingerprint != fingerprint(&records);

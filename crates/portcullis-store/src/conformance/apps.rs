@@ -794,3 +794,83 @@ pub async fn concurrent_code_consumption_has_one_winner(store: Arc<dyn Store>) {
     }
     assert_eq!(winners, 1, "a code is exchanged exactly once");
 }
+
+/// A token exchanged for a code records its family on the code; presenting the spent code
+/// again revokes that family (access and refresh tokens, successors included) in one step.
+/// Unknown, unspent and other clients' codes revoke nothing.
+pub async fn a_replayed_code_revokes_its_family(store: Arc<dyn Store>) {
+    let alice = create(&*store, new_user("alice")).await;
+    let app = create_app(&*store, "web").await;
+    let other = create_app(&*store, "other").await;
+    store
+        .create_auth_code(code(1, app.id, alice.id, 60_000))
+        .await
+        .expect("code");
+    store
+        .create_auth_code(code(2, app.id, alice.id, 60_000))
+        .await
+        .expect("code 2");
+    assert!(consume(&*store, 1, app.id, 1_000).await.is_some());
+    let s = &*store;
+    assert_eq!(
+        s.revoke_code_grant(&hash(1), app.id, at(1_000)).await,
+        Ok(false),
+        "spent, but nothing issued for it yet"
+    );
+    let token = |n: u8, from_code| NewAccessToken {
+        hash: hash(n.wrapping_add(40)),
+        user_id: alice.id,
+        application_id: Some(app.id),
+        scope: "read".into(),
+        description: String::new(),
+        created_at: at(1_000),
+        expires_at: at(36_000_000),
+        refresh: Some(NewRefreshToken {
+            hash: hash(n.wrapping_add(140)),
+            expires_at: at(360_000_000),
+        }),
+        from_code,
+    };
+    s.create_token(token(1, Some(hash(1))), None)
+        .await
+        .expect("token for code 1");
+    let bystander = s
+        .create_token(token(2, None), None)
+        .await
+        .expect("another grant");
+    let live = |n: u8| async move {
+        s.token_for_bearer(&hash(n.wrapping_add(40)), at(2_000))
+            .await
+            .expect("bearer")
+            .is_some()
+    };
+    assert!(live(1).await);
+    assert_eq!(
+        s.revoke_code_grant(&hash(1), other.id, at(2_000)).await,
+        Ok(false),
+        "another client's code"
+    );
+    assert_eq!(
+        s.revoke_code_grant(&hash(2), app.id, at(2_000)).await,
+        Ok(false),
+        "an unspent code"
+    );
+    assert_eq!(
+        s.revoke_code_grant(&hash(9), app.id, at(2_000)).await,
+        Ok(false),
+        "an unknown code"
+    );
+    assert!(live(1).await);
+    assert_eq!(
+        s.revoke_code_grant(&hash(1), app.id, at(2_000)).await,
+        Ok(true)
+    );
+    assert!(!live(1).await, "the code's access token is revoked");
+    assert_eq!(
+        s.refresh_token_owner(&hash(141)).await.expect("owner"),
+        None,
+        "and its refresh token"
+    );
+    assert!(live(2).await, "another grant is untouched");
+    assert_eq!(bystander.user_id, alice.id);
+}

@@ -136,6 +136,7 @@ macro_rules! conformance_tests {
                 auth_code_is_consumed_once_with_its_fields,
                 auth_code_checks_expiry_and_client,
                 concurrent_code_consumption_has_one_winner,
+                a_replayed_code_revokes_its_family,
             }
             resources {
                 create_inventory_round_trips_and_counts_hosts,
@@ -155,6 +156,8 @@ macro_rules! conformance_tests {
                 concurrent_reserves_grant_exactly_free_plus_one,
                 a_stamp_later_than_now_is_not_a_lock_below_the_free_count,
                 throttle_locked_reads_without_counting,
+                window_full_follows_the_sliding_window,
+                window_reserve_is_atomic_and_releasable,
                 remember_source_honours_the_since_boundary,
             }
             mdr {

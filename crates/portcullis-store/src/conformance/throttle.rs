@@ -6,7 +6,7 @@
 //! after the `n`-th counted failure is 0, 0, 60 s, 120 s, 240 s, 300 s, 300 s, …
 
 use super::at;
-use crate::{Store, ThrottleDecision, ThrottleRule};
+use crate::{Store, ThrottleDecision, ThrottleRule, WindowDecision};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -350,5 +350,79 @@ pub async fn a_stamp_later_than_now_is_not_a_lock_below_the_free_count(store: Ar
             .await
             .expect("throttle_locked failed"),
         None
+    );
+}
+
+/// Sliding windows: full exactly while `limit` events lie inside `(now - window, now]`, until
+/// the `limit`-th newest leaves; an event never expires before it is `window` old, however
+/// quiet the key has been since.
+pub async fn window_full_follows_the_sliding_window(store: Arc<dyn Store>) {
+    let s = &*store;
+    let w = Duration::seconds(600);
+    let full = |now| async move { s.window_full("net", 3, w, now).await.expect("window_full") };
+    s.window_hit("net", at(0)).await.expect("hit");
+    s.window_hit("net", at(0)).await.expect("hit");
+    assert_eq!(full(at(0)).await, None, "two of three");
+    // A quiet spell inside the window forgets nothing.
+    s.window_hit("net", at(599 * S)).await.expect("hit");
+    assert_eq!(full(at(599 * S)).await, Some(at(600 * S)));
+    // The oldest two leave at 600 s: one event remains.
+    assert_eq!(full(at(600 * S)).await, None);
+    s.window_hit("net", at(600 * S)).await.expect("hit");
+    s.window_hit("net", at(601 * S)).await.expect("hit");
+    // Newest three: 599, 600, 601 s → full until the 599 s one is 10 minutes old.
+    assert_eq!(full(at(601 * S)).await, Some(at(1199 * S)));
+    // Other keys are separate.
+    assert_eq!(
+        s.window_full("other", 1, w, at(601 * S)).await.expect("other"),
+        None
+    );
+}
+
+/// `window_reserve` counts only while the window has room, atomically under concurrency;
+/// `window_release` uncounts one event; the purge drops only old events.
+pub async fn window_reserve_is_atomic_and_releasable(store: Arc<dyn Store>) {
+    let w = Duration::hours(1);
+    let now = at(0);
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store.window_reserve("cap", 7, w, now).await
+        }));
+    }
+    let mut hits = Vec::new();
+    for task in tasks {
+        match task
+            .await
+            .expect("task panicked")
+            .expect("window_reserve failed under concurrency")
+        {
+            WindowDecision::Granted { hit } => hits.push(hit),
+            WindowDecision::Full { until } => assert_eq!(until, at(3_600 * S)),
+        }
+    }
+    assert_eq!(hits.len(), 7, "exactly the limit is granted");
+    let s = &*store;
+    assert_eq!(
+        s.window_full("cap", 7, w, now).await.expect("full"),
+        Some(at(3_600 * S))
+    );
+    // Releasing one makes room for exactly one more.
+    s.window_release(hits[0]).await.expect("release");
+    assert!(matches!(
+        s.window_reserve("cap", 7, w, now).await,
+        Ok(WindowDecision::Granted { .. })
+    ));
+    assert!(matches!(
+        s.window_reserve("cap", 7, w, now).await,
+        Ok(WindowDecision::Full { .. })
+    ));
+    // The purge drops events older than its bound and nothing newer.
+    s.window_hit("cap", at(10 * S)).await.expect("hit");
+    assert_eq!(s.purge_window_events(at(S)).await, Ok(7));
+    assert_eq!(
+        s.window_full("cap", 1, w, at(10 * S)).await.expect("full"),
+        Some(at(3_610 * S))
     );
 }

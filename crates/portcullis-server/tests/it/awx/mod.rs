@@ -2,6 +2,7 @@
 
 mod activity;
 mod applications;
+mod audit;
 mod basic;
 mod csrf;
 mod discovery;

@@ -1324,13 +1324,15 @@ async fn the_code_flow_with_pkce_s256(app: TestApp) {
     assert_credential(&access, "pcl_oat_");
     let me = app.get("/api/v2/me/").bearer(&access).send().await;
     assert_eq!(me.json()["results"][0]["id"], alice.id.0);
-    // Single use.
+    // The pair behaves like any other.
+    let (access, _) = pair(&refresh(&app, &web, &refresh_token).await);
+    // Single use; a replay revokes what the code issued (its whole refresh family).
     assert_error_code(
         &exchange(&app, &web, &code, Some(VERIFIER)).await,
         "invalid_grant",
     );
-    // The pair behaves like any other.
-    pair(&refresh(&app, &web, &refresh_token).await);
+    let me = app.get("/api/v2/me/").bearer(&access).send().await;
+    assert_eq!(me.status, 401, "{}", me.text());
 
     // A wrong verifier spends the code.
     let code = code_for(&s, &q).await;
@@ -1382,6 +1384,41 @@ async fn the_code_flow_with_pkce_s256(app: TestApp) {
     let code = code_for(&s, &q_plain).await;
     app.clock.advance(time::Duration::seconds(599));
     pair(&exchange(&app, &web, &code, None).await);
+}
+
+/// Issue 9, RFC 6749 §4.1.2: a code presented a second time is refused, and the tokens
+/// already issued for it (access, refresh and every successor in the family) are revoked.
+/// Other grants of the same user and client are untouched.
+async fn a_replayed_code_revokes_the_tokens_it_issued(app: TestApp) {
+    app.admin().await;
+    app.user("alice").await;
+    let web = web_app(&app, "confidential", true).await;
+    let s = app.login("alice", PASSWORD).await;
+    let code_of = |r: &Resp| query_param(&location(r), "code").unwrap();
+    let code = code_of(&s.get(&authorize_query(&web, &[])).await);
+    let (access, refresh_token) = pair(&exchange(&app, &web, &code, None).await);
+    let other = code_of(&s.get(&authorize_query(&web, &[])).await);
+    let (other_access, _) = pair(&exchange(&app, &web, &other, None).await);
+    // A rotation continues the family: the successor dies with it.
+    let (successor, successor_refresh) = pair(&refresh(&app, &web, &refresh_token).await);
+    let me = |t: String| {
+        let app = &app;
+        async move { app.get("/api/v2/me/").bearer(&t).send().await.status }
+    };
+    assert_eq!(me(successor.clone()).await, 200);
+    assert_error_code(&exchange(&app, &web, &code, None).await, "invalid_grant");
+    assert_eq!(me(access).await, 401);
+    assert_eq!(me(successor).await, 401);
+    assert_error_code(
+        &refresh(&app, &web, &successor_refresh).await,
+        "invalid_grant",
+    );
+    assert_eq!(me(other_access).await, 200, "another code's grant survives");
+    // An unknown code revokes nothing and answers the same.
+    assert_error_code(
+        &exchange(&app, &web, "not-a-code-we-issued", None).await,
+        "invalid_grant",
+    );
 }
 
 async fn the_consent_can_be_denied_and_needs_csrf(app: TestApp) {
@@ -1528,6 +1565,7 @@ async fn skip_authorization_redirects_with_a_code_at_once(app: TestApp) {
 }
 
 on_both_backends!(
+    a_replayed_code_revokes_the_tokens_it_issued,
     the_password_grant_issues_an_application_token_pair,
     client_credentials_may_come_in_the_form,
     token_endpoint_errors,

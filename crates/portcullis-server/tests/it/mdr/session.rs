@@ -3,7 +3,7 @@
 //! reuse with and without the grace period, 50 racing exchanges, revocation, expiry, forged
 //! tokens, the JWKS and the audit.
 
-use crate::harness::{PASSWORD, Resp, TestApp};
+use crate::harness::{PASSWORD, Resp, TestApp, join_all};
 use crate::{on_both_backends, on_both_backends_configured};
 use axum::http::{Method, StatusCode};
 use base64::Engine as _;
@@ -447,28 +447,6 @@ async fn within_the_grace_period_a_retry_gets_the_same_pair(app: TestApp) {
 
 /// Polls the requests together on one task: the store's transactions decide the race, as
 /// they would for requests on separate connections.
-async fn join_all<F: std::future::Future<Output = Resp>>(fs: Vec<F>) -> Vec<Resp> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = fs.into_iter().map(Box::pin).collect();
-    let mut done: Vec<Option<Resp>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if done[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(r) => done[i] = Some(r),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    done.into_iter().map(|r| r.unwrap()).collect()
-}
 
 async fn fifty_parallel_exchanges_have_one_winner(b: crate::harness::Builder) {
     let Some(app) = b.config(|c| c.mdr.rotation_grace_period = 0).build().await else {
