@@ -77,7 +77,8 @@ fn unique(prefix: &str) -> String {
 
 async fn every_authentication_outcome_is_one_structured_event(app: TestApp) {
     capture();
-    app.admin().await;
+    // The MDR fixture creates `admin` too; it is used throughout.
+    let f = fixture(&app).await;
     let name = unique("auditee");
     let user = app.user(&name).await;
 
@@ -174,7 +175,6 @@ async fn every_authentication_outcome_is_one_structured_event(app: TestApp) {
     assert!(!all_log().lines().any(|l| l.starts_with("FAKE")));
 
     // MDR exchange: success and failure, named by the customer's Client ID.
-    let f = fixture(&app).await;
     let (access, _) = pair(&confirm(&app, &f.client_id, &f.bootstrap).await);
     let r = confirm(&app, &f.client_id, "a.b.c").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);

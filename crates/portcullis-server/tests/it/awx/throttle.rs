@@ -267,6 +267,7 @@ async fn a_locked_account_is_refused_without_waiting_for_the_password_pool(b: Bu
     for _ in 0..6 {
         me_basic(&app, "alice", "wrong-password", ATTACKER).await;
     }
+    let app = &app;
     let mut attempts = Vec::new();
     for i in 0..24u8 {
         let (user, peer) = if i % 3 == 0 {
@@ -274,7 +275,7 @@ async fn a_locked_account_is_refused_without_waiting_for_the_password_pool(b: Bu
         } else {
             ("bob", [10, 0, 1, i])
         };
-        attempts.push(async move { (user, me_basic(&app, user, "wrong-password", peer).await) });
+        attempts.push(async move { (user, me_basic(app, user, "wrong-password", peer).await) });
     }
     let results = join_all(attempts).await;
     let mut saturated = 0;
