@@ -419,7 +419,11 @@ async fn insert_refresh(
 /// Revokes a whole refresh family: the family row, every refresh token and every access token
 /// in it, all stamped `now`. The family row goes first: it alone already makes every member
 /// dead for every reader, including a member a concurrent rotation is inserting right now.
-pub(crate) async fn revoke_family(conn: &mut PgConnection, family: i64, now: OffsetDateTime) -> Outcome<()> {
+pub(crate) async fn revoke_family(
+    conn: &mut PgConnection,
+    family: i64,
+    now: OffsetDateTime,
+) -> Outcome<()> {
     sqlx::query(
         "UPDATE oauth_refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
     )

@@ -369,7 +369,11 @@ async fn insert_refresh(
 
 /// Revokes a whole refresh family: the family row, every refresh token and every access token
 /// in it, all stamped `now`.
-pub(crate) async fn revoke_family(conn: &mut SqliteConnection, family: i64, now: i64) -> Outcome<()> {
+pub(crate) async fn revoke_family(
+    conn: &mut SqliteConnection,
+    family: i64,
+    now: i64,
+) -> Outcome<()> {
     sqlx::query(
         "UPDATE oauth_refresh_families SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
     )

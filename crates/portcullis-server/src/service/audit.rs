@@ -209,7 +209,10 @@ mod tests {
 
     impl Write for Buf {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().map_err(|_| std::io::ErrorKind::Other)?.extend_from_slice(b);
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -285,7 +288,9 @@ mod tests {
             source: IpAddr::from([198, 51, 100, 1]),
         };
         let line = in_request(ctx, async {
-            captured(true, || Event::new("basic_failure", Outcome::Failure).emit())
+            captured(true, || {
+                Event::new("basic_failure", Outcome::Failure).emit()
+            })
         })
         .await;
         let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_default();

@@ -63,11 +63,19 @@ pub async fn check_password(
     let (event, outcome, reason) = match &result {
         Ok(Some(_)) if via == PasswordVia::Basic => return result,
         Ok(Some(_)) => ("login_success", Outcome::Success, None),
-        Ok(None) => (via.failure_event(), Outcome::Failure, Some("bad_credentials")),
+        Ok(None) => (
+            via.failure_event(),
+            Outcome::Failure,
+            Some("bad_credentials"),
+        ),
         Err(ApiError::Locked(_)) => ("account_locked", Outcome::Locked, Some("locked")),
         Err(ApiError::Throttled(_)) => ("source_rate_limited", Outcome::Throttled, None),
         // Overload and storage failures are refusals like any other, with the user named.
-        Err(e) => (via.failure_event(), Outcome::Unavailable, Some(unavailable_reason(e))),
+        Err(e) => (
+            via.failure_event(),
+            Outcome::Unavailable,
+            Some(unavailable_reason(e)),
+        ),
     };
     let mut e = audit::Event::new(event, outcome)
         .via(via.as_str())

@@ -374,7 +374,9 @@ pub async fn window_full_follows_the_sliding_window(store: Arc<dyn Store>) {
     assert_eq!(full(at(601 * S)).await, Some(at(1199 * S)));
     // Other keys are separate.
     assert_eq!(
-        s.window_full("other", 1, w, at(601 * S)).await.expect("other"),
+        s.window_full("other", 1, w, at(601 * S))
+            .await
+            .expect("other"),
         None
     );
 }
@@ -409,7 +411,8 @@ pub async fn window_reserve_is_atomic_and_releasable(store: Arc<dyn Store>) {
         Some(at(3_600 * S))
     );
     // Releasing one makes room for exactly one more.
-    s.window_release(hits[0]).await.expect("release");
+    let first = *hits.first().expect("a granted hit");
+    s.window_release(first).await.expect("release");
     assert!(matches!(
         s.window_reserve("cap", 7, w, now).await,
         Ok(WindowDecision::Granted { .. })

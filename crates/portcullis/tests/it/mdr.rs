@@ -241,7 +241,11 @@ async fn a_key_retired_by_another_process_stops_verifying_at_once() {
         .unwrap()
         .to_owned();
     run(&["mdr", "keys", "rotate", "--now"]);
-    assert_eq!(count().await.unwrap().status(), 200, "rotation keeps old tokens valid");
+    assert_eq!(
+        count().await.unwrap().status(),
+        200,
+        "rotation keeps old tokens valid"
+    );
     run(&["mdr", "keys", "retire", &old]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let status = loop {
@@ -251,7 +255,14 @@ async fn a_key_retired_by_another_process_stops_verifying_at_once() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
-    assert_eq!(status, 401, "a retired key's token was still accepted after 10 s");
-    assert!(server.log().contains("key set reloaded"), "{}", server.log());
+    assert_eq!(
+        status, 401,
+        "a retired key's token was still accepted after 10 s"
+    );
+    assert!(
+        server.log().contains("key set reloaded"),
+        "{}",
+        server.log()
+    );
     server.stop().await;
 }

@@ -488,7 +488,11 @@ async fn code_grant(
     };
     let now = state.clock.now();
     let code_hash = TokenHash::of(code);
-    let Some(grant) = state.store.consume_auth_code(&code_hash, app.id, now).await? else {
+    let Some(grant) = state
+        .store
+        .consume_auth_code(&code_hash, app.id, now)
+        .await?
+    else {
         // RFC 6749 §4.1.2: a code used twice may have been stolen; the tokens already
         // issued for it are revoked (the whole refresh family).
         if state

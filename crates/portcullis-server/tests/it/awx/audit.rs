@@ -90,16 +90,26 @@ async fn every_authentication_outcome_is_one_structured_event(app: TestApp) {
     let ok = one(&recs, "login_success", "success");
     assert_eq!(ok["via"], "form");
     assert_eq!(ok["user_id"], user.id.0);
-    assert_eq!(one(&recs, "login_failure", "failure")["reason"], "bad_credentials");
+    assert_eq!(
+        one(&recs, "login_failure", "failure")["reason"],
+        "bad_credentials"
+    );
 
     // Basic: success (with method and path, as AWX logs it), failure.
     let r = app.get("/api/v2/me/").basic(&name, PASSWORD).send().await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = app.get("/api/v2/me/").basic(&name, "wrong-password-2").send().await;
+    let r = app
+        .get("/api/v2/me/")
+        .basic(&name, "wrong-password-2")
+        .send()
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let recs = records("user", &name);
     let ok = one(&recs, "basic_success", "success");
-    assert_eq!((&ok["method"], &ok["path"]), (&"GET".into(), &"/api/v2/me/".into()));
+    assert_eq!(
+        (&ok["method"], &ok["path"]),
+        (&"GET".into(), &"/api/v2/me/".into())
+    );
     one(&recs, "basic_failure", "failure");
 
     // Token create and revoke.
@@ -121,20 +131,31 @@ async fn every_authentication_outcome_is_one_structured_event(app: TestApp) {
     let ghost = PlainToken::generate(TokenKind::PersonalAccess, &OsRng);
     let r = app.get("/api/v2/me/").bearer(ghost.expose()).send().await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    one(&records("token", &ghost.hash().log_ref()), "bearer_invalid", "failure");
+    one(
+        &records("token", &ghost.hash().log_ref()),
+        "bearer_invalid",
+        "failure",
+    );
 
     // /api/o/: password grant failure and success, refresh rotation, revoke_token.
     let client = app.password_app(&unique("audit-app")).await;
     let bad = app
         .oauth_token(
             &client,
-            &[("grant_type", "password"), ("username", &name), ("password", "nope-3")],
+            &[
+                ("grant_type", "password"),
+                ("username", &name),
+                ("password", "nope-3"),
+            ],
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let (_, refresh) = app.password_grant(&client, &name, None).await;
     let r = app
-        .oauth_token(&client, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .oauth_token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let rotated_refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
@@ -163,7 +184,10 @@ async fn every_authentication_outcome_is_one_structured_event(app: TestApp) {
 
     // Lock: the sixth failure locks; the seventh attempt is refused unevaluated, with the user.
     for _ in 0..7 {
-        app.get("/api/v2/me/").basic(&name, "wrong-again").send().await;
+        app.get("/api/v2/me/")
+            .basic(&name, "wrong-again")
+            .send()
+            .await;
     }
     one(&records("user", &name), "account_locked", "locked");
 
@@ -192,7 +216,13 @@ async fn every_authentication_outcome_is_one_structured_event(app: TestApp) {
 
     // No secret anywhere in the log.
     let log = all_log();
-    for secret in [PASSWORD, pat.as_str(), refresh.as_str(), access.as_str(), &f.bootstrap] {
+    for secret in [
+        PASSWORD,
+        pat.as_str(),
+        refresh.as_str(),
+        access.as_str(),
+        &f.bootstrap,
+    ] {
         assert!(!log.contains(secret), "a secret reached the log");
     }
 }

@@ -287,7 +287,10 @@ async fn a_locked_account_is_refused_without_waiting_for_the_password_pool(b: Bu
             saturated += 1;
         }
     }
-    assert!(saturated > 0, "the pool was never saturated; the test proves nothing");
+    assert!(
+        saturated > 0,
+        "the pool was never saturated; the test proves nothing"
+    );
 }
 
 on_both_backends!(

@@ -897,7 +897,8 @@ impl TestApp {
     }
 }
 
-/// Runs `fs` concurrently in the calling task and answers their outputs in order.
+/// Runs `fs` concurrently in the calling task and answers their outputs in order: the
+/// store's transactions decide races, as they would for requests on separate connections.
 pub async fn join_all<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = fs.into_iter().map(Box::pin).collect();
     let mut done: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();

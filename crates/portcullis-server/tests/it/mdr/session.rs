@@ -445,9 +445,6 @@ async fn within_the_grace_period_a_retry_gets_the_same_pair(app: TestApp) {
     assert_eq!(view(&app, &f).await["status"], "Pending activation");
 }
 
-/// Polls the requests together on one task: the store's transactions decide the race, as
-/// they would for requests on separate connections.
-
 async fn fifty_parallel_exchanges_have_one_winner(b: crate::harness::Builder) {
     let Some(app) = b.config(|c| c.mdr.rotation_grace_period = 0).build().await else {
         return;
