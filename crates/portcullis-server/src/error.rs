@@ -16,6 +16,13 @@ pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provide
 pub const NO_PERMISSION: &str = "You do not have permission to perform this action.";
 /// The Bearer challenge sent with every API 401.
 pub const CHALLENGE: &str = "Bearer realm=api authorization_url=/api/o/authorize/";
+/// The 400 text for a NUL character in client input (Django REST framework's wording, which
+/// AWX answers for a NUL in a field).
+pub const NUL_REFUSED: &str = "Null characters are not allowed.";
+/// The 400 text when the database refused a value of the request.
+pub const VALUE_REFUSED: &str = "The request contains a value that cannot be stored.";
+/// The 408 text for a body that did not arrive within the body read timeout.
+pub const BODY_TIMEOUT: &str = "The request body was not received in time.";
 /// AWX's 415 text.
 pub const UNSUPPORTED_MEDIA: &str = "You did not use correct Content-Type in your HTTP request. If you are using our REST API, the Content-Type must be application/json";
 
@@ -55,12 +62,20 @@ pub enum ApiError {
     /// A 400 with a `detail` message.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The database refused a value of the request ([`StoreError::InvalidInput`]: a NUL
+    /// character that slipped past the input checks, a number out of range). Client input,
+    /// so 400 with a fixed message; the string is the database's reason, for the debug log.
+    #[error("value refused by the database: {0}")]
+    InvalidValue(String),
     /// The body is not `application/json`.
     #[error("unsupported media type")]
     UnsupportedMediaType,
     /// The body is too large.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The body did not arrive within `limits.body_read_timeout_seconds` (408).
+    #[error("request body timed out")]
+    BodyTimeout,
     /// A page past the last one.
     #[error("invalid page")]
     InvalidPage,
@@ -94,6 +109,7 @@ impl From<StoreError> for ApiError {
                 vec![format!("A record with this {field} already exists.")],
             )]),
             StoreError::Unavailable(msg) => Self::Unavailable(msg),
+            StoreError::InvalidInput(msg) => Self::InvalidValue(msg),
         }
     }
 }
@@ -145,6 +161,7 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, Value::Object(m))
             }
             Self::BadRequest(msg) => (StatusCode::BAD_REQUEST, detail(msg)),
+            Self::InvalidValue(_) => (StatusCode::BAD_REQUEST, detail(VALUE_REFUSED)),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 detail(UNSUPPORTED_MEDIA),
@@ -153,6 +170,7 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 detail("Request body is too large."),
             ),
+            Self::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, detail(BODY_TIMEOUT)),
             Self::InvalidPage => (StatusCode::NOT_FOUND, detail("Invalid page.")),
             Self::UriTooLong => (StatusCode::URI_TOO_LONG, detail("Request URI is too long.")),
             Self::HeadersTooLarge => (
@@ -239,6 +257,10 @@ impl IntoResponse for ApiError {
                 h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
+        }
+        if let Self::InvalidValue(cause) = &self {
+            // Client input: worth a debug line (which value, which check), never a warning.
+            tracing::debug!(cause = %cause, "value refused by the database");
         }
         if matches!(self, Self::Unavailable(_) | Self::Internal(_)) {
             resp.extensions_mut().insert(ErrorCause(self.to_string()));

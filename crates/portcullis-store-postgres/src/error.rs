@@ -3,7 +3,9 @@
 //!
 //! Policy: a unique violation names its field (`Conflict("username")`), a missing row or a
 //! foreign key pointing at a missing row is `NotFound`, a serialization failure (40001) or
-//! deadlock (40P01) is retried at most [`MAX_RETRIES`] times and then `Unavailable`, and
+//! deadlock (40P01) is retried at most [`MAX_RETRIES`] times and then `Unavailable`, a data
+//! exception (SQLSTATE class 22: PostgreSQL refuses NUL in `text` and `\u0000` in `jsonb`,
+//! numbers out of range, …) is `InvalidInput` — the value is at fault, not the database — and
 //! everything else — pool timeout, refused connection, I/O — is `Unavailable`, so the server
 //! fails closed with 503 and never mistakes a storage failure for "no such user".
 
@@ -21,6 +23,9 @@ const DEADLOCK_DETECTED: &str = "40P01";
 const UNIQUE_VIOLATION: &str = "23505";
 /// SQLSTATE of a foreign key violation.
 const FOREIGN_KEY_VIOLATION: &str = "23503";
+/// SQLSTATE class of data exceptions (22021 `character_not_in_repertoire` for a NUL in text,
+/// 22P05 `untranslatable_character` for `\u0000` in `jsonb`, 22003 out of range, …).
+const DATA_EXCEPTION_CLASS: &str = "22";
 
 /// An error inside a store method: either from the driver (mapped at the boundary, possibly
 /// retried) or already decided by the method itself (e.g. `NotFound`).
@@ -110,6 +115,10 @@ pub(crate) fn map_db_error(e: sqlx::Error) -> StoreError {
             }
             // Only `sessions.user_id` references another table: the user is gone.
             Some(FOREIGN_KEY_VIOLATION) => StoreError::NotFound,
+            // The server answered and refused a value: client input, not an outage.
+            Some(code) if code.starts_with(DATA_EXCEPTION_CLASS) => {
+                StoreError::InvalidInput(format!("postgres: {} (SQLSTATE {code})", db.message()))
+            }
             code => StoreError::Unavailable(format!(
                 "postgres: {} (SQLSTATE {})",
                 db.message(),
@@ -228,6 +237,47 @@ mod tests {
         })
         .await;
         assert_eq!(r, Ok(MAX_RETRIES));
+        pool.close().await;
+    }
+
+    #[tokio::test]
+    async fn data_exceptions_are_invalid_input_not_unavailable() {
+        let Some(pool) = server().await else { return };
+        // A NUL in a text parameter: 22021 from the server itself.
+        let e = sqlx::query("SELECT $1::text")
+            .bind("a\0b")
+            .execute(&pool)
+            .await
+            .expect_err("PostgreSQL refuses NUL in text");
+        let mapped = map_db_error(e);
+        assert!(
+            matches!(&mapped, StoreError::InvalidInput(m) if m.contains("SQLSTATE 22")),
+            "{mapped:?}"
+        );
+        // `\u0000` in jsonb: 22P05.
+        let e = sqlx::query("SELECT $1::jsonb")
+            .bind(serde_json::json!({"a": "x\u{0}y"}))
+            .execute(&pool)
+            .await
+            .expect_err("PostgreSQL refuses \\u0000 in jsonb");
+        let mapped = map_db_error(e);
+        assert!(matches!(mapped, StoreError::InvalidInput(_)), "{mapped:?}");
+        // Not retried either: the value would be refused again.
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let r = retry(|| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let pool = &pool;
+            async move {
+                sqlx::query("SELECT $1::text")
+                    .bind("\0")
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+        })
+        .await;
+        assert!(matches!(r, Err(StoreError::InvalidInput(_))), "{r:?}");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
         pool.close().await;
     }
 

@@ -5,7 +5,8 @@
 //! transaction per backend, and an activity-stream entry is written in the same transaction
 //! as the change it records. `now` is always a parameter from the caller's clock, never SQL
 //! `now()`. "Not found" and "storage failed" are distinct ([`StoreError::NotFound`] vs
-//! [`StoreError::Unavailable`]); only the former may ever turn into a 401/403/404.
+//! [`StoreError::Unavailable`]); only the former may ever turn into a 401/403/404. A value the
+//! database refuses ([`StoreError::InvalidInput`]) is bad input, never "storage failed".
 
 pub mod activity;
 pub mod apps;

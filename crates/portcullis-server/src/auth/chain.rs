@@ -166,6 +166,8 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
                 }
                 Err(ApiError::Locked(secs)) => ctx.failure = Some(Failure::Locked(secs)),
                 Err(ApiError::Throttled(secs)) => ctx.failure = Some(Failure::Throttled(secs)),
+                // A username the database cannot even hold names no account.
+                Err(ApiError::InvalidValue(_)) => ctx.failure = Some(Failure::Credentials),
                 Err(e) => ctx.failure = Some(Failure::Unavailable(e.to_string())),
             }
         }

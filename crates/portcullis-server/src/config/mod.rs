@@ -314,6 +314,9 @@ pub struct LimitsConfig {
     pub max_headers: usize,
     /// Handler timeout, seconds.
     pub request_timeout_seconds: u64,
+    /// Time a request body may take to arrive, from the end of its header section, seconds
+    /// (security.md §11: "body within 30 s"); slower → 408 and the connection is closed.
+    pub body_read_timeout_seconds: u64,
 }
 
 impl Default for LimitsConfig {
@@ -326,6 +329,7 @@ impl Default for LimitsConfig {
             max_header_bytes: 64 * 1024,
             max_headers: 100,
             request_timeout_seconds: 30,
+            body_read_timeout_seconds: 30,
         }
     }
 }
@@ -443,6 +447,13 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "throttle: locks must be 1..=900 s with account_lock_seconds <= account_max_lock_seconds, account_reset_seconds >= 60, source_failures >= 1, source_window_seconds and client_window_seconds 1..=86400, client_failures >= 1, account_hourly_cap 1..=100".into(),
+            ));
+        }
+        // 0 would refuse every body; a day is far beyond any client and keeps the deadline
+        // arithmetic trivially in range.
+        if !(1..=86_400).contains(&self.limits.body_read_timeout_seconds) {
+            return Err(ConfigError::Invalid(
+                "limits.body_read_timeout_seconds must be between 1 and 86400".into(),
             ));
         }
         if self.auth.settings_cache_ttl == 0 || self.auth.settings_cache_ttl > 5 {

@@ -1,10 +1,15 @@
 //! The AWX JSON body extractor. Its rejection is an [`ApiError`] in AWX's shape:
 //! an empty body (any or no `Content-Type`) is `{}`, as the documented
 //! `curl -X POST …/api/v2/tokens/` sends none; a non-empty body of another type is 415; an
-//! oversized body 413; malformed JSON, nesting deeper than 32 or a non-object 400.
+//! oversized body 413 (at once when its `Content-Length` says so, see
+//! [`crate::extract::body`]); malformed JSON, nesting deeper than 32 or a non-object 400; a NUL
+//! character in any string or key 400 (`{"field": ["Null characters are not allowed."]}` as
+//! Django REST framework answers it, see [`crate::extract::nul`]).
 
-use crate::error::ApiError;
-use axum::body::Bytes;
+use crate::error::{ApiError, NUL_REFUSED};
+use crate::extract::body::{self, BodyError};
+use crate::extract::nul::{self, NulAt};
+use crate::state::AppState;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use serde_json::{Map, Value};
@@ -65,7 +70,14 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
         ));
     }
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Object(m)) => match nul::in_object(&m) {
+            None => Ok(m),
+            Some(NulAt::Field(field)) => Err(ApiError::Validation(vec![(
+                field.to_owned(),
+                vec![NUL_REFUSED.to_owned()],
+            )])),
+            Some(NulAt::Key) => Err(ApiError::BadRequest(NUL_REFUSED.into())),
+        },
         Ok(other) => Err(ApiError::Validation(vec![(
             "non_field_errors".into(),
             vec![format!(
@@ -83,21 +95,22 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for AwxJson {
+impl FromRequest<AppState> for AwxJson {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or("invalid").to_owned());
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest("Could not read the request body.".into())
-            }
-        })?;
+        let bytes = body::read(req.into_body(), state.config.limits.json_body)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge => ApiError::PayloadTooLarge,
+                BodyError::Unreadable => {
+                    ApiError::BadRequest("Could not read the request body.".into())
+                }
+            })?;
         if bytes.is_empty() {
             return Ok(Self(Map::new()));
         }
@@ -132,6 +145,24 @@ mod tests {
         assert_eq!(depth(b"[[[]]]"), 3);
         let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
         assert!(parse_object(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_refused_naming_the_field() {
+        assert_eq!(
+            parse_object(br#"{"ok": "x", "description": "a\u0000b"}"#).unwrap_err(),
+            ApiError::Validation(vec![("description".into(), vec![NUL_REFUSED.into()])])
+        );
+        assert_eq!(
+            parse_object(br#"{"m": {"deep": ["\u0000"]}}"#).unwrap_err(),
+            ApiError::Validation(vec![("m".into(), vec![NUL_REFUSED.into()])])
+        );
+        assert_eq!(
+            parse_object(br#"{"a\u0000": 1}"#).unwrap_err(),
+            ApiError::BadRequest(NUL_REFUSED.into())
+        );
+        // An escaped backslash before `u0000` is no NUL.
+        assert!(parse_object(br#"{"a": "\\u0000"}"#).is_ok());
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! Extractors: our JSON body and path readers (whose rejections are
-//! [`ApiError`](crate::error::ApiError)s), the client address and request origin, and the
-//! authenticated principal.
+//! Extractors: the shared body reader (limits), our JSON body and path readers (whose rejections are
+//! [`ApiError`](crate::error::ApiError)s), the NUL-character rules every reader of client
+//! text applies, the client address and request origin, and the authenticated principal.
 
+pub mod body;
 pub mod client_ip;
 pub mod json;
+pub mod nul;
 pub mod path;
 pub mod principal;

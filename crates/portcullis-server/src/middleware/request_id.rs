@@ -1,4 +1,5 @@
-//! The outermost middleware, one layer for speed: input limits (security.md §11), the
+//! The outermost middleware, one layer for speed: input limits (security.md §11: sizes, NUL
+//! in the path or query, the body read timeout), the
 //! request id (`X-API-Request-Id`, AWX's name), timing headers, AWX's API-view headers, the
 //! security headers, and one access-log record per request (path without query string:
 //! tokens never reach the log through it).
@@ -10,7 +11,7 @@ use axum::http::{HeaderValue, Response};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Request ids: unique per process, not secret. A random base drawn at start plus a
 /// counter spread by an odd multiplier, so ids look random without a syscall per request.
@@ -66,7 +67,19 @@ pub async fn layer(
     next: Next,
 ) -> Response<axum::body::Body> {
     let started = Instant::now();
-    let early = limits::check(&state.config.limits, &req).err();
+    let surface = limits::Surface::of(req.uri().path());
+    let early = match limits::check(&state.config.limits, &req) {
+        Err(refusal) => Some(refusal.into_response()),
+        Ok(()) => limits::refuse_nul(surface, &req),
+    };
+    let body_deadline = if early.is_none() {
+        limits::arm_body_deadline(
+            &mut req,
+            Duration::from_secs(state.config.limits.body_read_timeout_seconds),
+        )
+    } else {
+        None
+    };
     let id = req
         .headers()
         .get("x-api-request-id")
@@ -82,9 +95,13 @@ pub async fn layer(
         source: crate::extract::client_ip::client_ip(&state, req.headers(), req.extensions()),
     };
     let mut resp = match early {
-        Some(refusal) => refusal.into_response(),
+        Some(refusal) => refusal,
         None => crate::service::audit::in_request(audit, next.run(req)).await,
     };
+    if body_deadline.is_some_and(|fired| fired.load(Ordering::Relaxed)) {
+        // Whatever the reader made of the broken-off body, the answer is the 408.
+        resp = limits::body_timeout(surface);
+    }
     let elapsed = format!("{:.3}s", started.elapsed().as_secs_f64());
     let h = resp.headers_mut();
     let put = |h: &mut axum::http::HeaderMap, k: &'static str, v: &str| {

@@ -15,5 +15,6 @@
 mod harness;
 
 mod awx;
+mod body_limits;
 mod mdr;
 mod openapi;

@@ -55,6 +55,7 @@ macro_rules! conformance_tests {
         $crate::__conformance_tests! { $factory;
             store {
                 ping_answers_and_names_the_backend,
+                a_nul_in_a_string_is_invalid_input_never_unavailable,
             }
             users {
                 create_user_round_trips_and_looks_up,

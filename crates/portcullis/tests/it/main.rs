@@ -11,6 +11,7 @@
 )]
 
 mod cli;
+mod limits;
 mod mdr;
 mod outage;
 mod serve;

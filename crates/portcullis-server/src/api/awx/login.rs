@@ -4,13 +4,15 @@
 //! Policy: login CSRF is enforced (Origin, Referer on HTTPS, double-submit token); every
 //! login issues a new session id and deletes any id the request carried (no fixation);
 //! failures all look alike (401 form, dummy-hash timing); `next` is followed only when it is
-//! a same-site relative path.
+//! a same-site relative path; a NUL character in a field is bad input (400, the form again).
 
 use crate::api::awx::discovery::csrf_cookie_for;
 use crate::auth::chain::SessionCookieHandled;
 use crate::auth::{cookies, csrf, session};
-use crate::error::ApiError;
+use crate::error::{ApiError, NUL_REFUSED};
+use crate::extract::body::{self, BodyError};
 use crate::extract::client_ip::request_origin;
+use crate::extract::nul;
 use crate::service::login::{PasswordVia, check_password};
 use crate::state::AppState;
 use askama::Template;
@@ -190,15 +192,30 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         never_cache(&state, &mut resp);
         return resp;
     }
-    let limit = state.config.limits.auth_body;
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let bytes = match body::read(body, state.config.limits.auth_body).await {
         Ok(b) => b,
-        Err(_) => return ApiError::PayloadTooLarge.into_response(),
+        Err(BodyError::TooLarge) => return ApiError::PayloadTooLarge.into_response(),
+        Err(BodyError::Unreadable) => {
+            return ApiError::BadRequest("Could not read the request body.".into()).into_response();
+        }
     };
     let form = parse_form(&bytes);
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if let Err(reason) = check_form_csrf(&state, &parts, field("csrfmiddlewaretoken")) {
         return csrf_failure(&state, &reason);
+    }
+    if nul::in_pairs(&form) {
+        // The form's own validation, as Django's forms refuse NUL: the form again with the
+        // reason, as a 400 (bad input, not a failed login: nothing was checked or counted).
+        let strip = |v: Option<&str>| v.unwrap_or("").replace('\0', "");
+        return render_form(
+            &state,
+            &parts.headers,
+            StatusCode::BAD_REQUEST,
+            &strip(field("next")),
+            &strip(field("username")),
+            Some(NUL_REFUSED),
+        );
     }
     let next = field("next").unwrap_or("").to_owned();
     let username = field("username").unwrap_or("").to_owned();
@@ -334,7 +351,8 @@ pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let hash = session::cookie_hash(&state, &parts.headers);
     if parts.method == axum::http::Method::POST {
-        let bytes = axum::body::to_bytes(body, state.config.limits.auth_body)
+        // Only the CSRF token is read from it; an unreadable body counts as an empty form.
+        let bytes = body::read(body, state.config.limits.auth_body)
             .await
             .unwrap_or_default();
         let form = if is_form(&parts.headers) {

@@ -10,7 +10,9 @@
 use crate::api::awx::login::{csrf_failure, html, is_form, never_cache, parse_form};
 use crate::auth::{csrf, session};
 use crate::error::ApiError;
+use crate::extract::body::{self, BodyError};
 use crate::extract::client_ip::request_origin;
+use crate::extract::nul;
 use crate::router::{awx_route, view};
 use crate::service::{audit, login, throttle, tokens};
 use crate::state::AppState;
@@ -48,6 +50,10 @@ pub enum OAuthError {
     Locked(u64),
     /// 429 for a throttled client network, with `Retry-After` seconds.
     Throttled(u64),
+    /// 413: the form is above `limits.auth_body` (security.md §11).
+    PayloadTooLarge,
+    /// 408: the form did not arrive within `limits.body_read_timeout_seconds`.
+    BodyTimeout,
     /// 503 `temporarily_unavailable`.
     Unavailable,
 }
@@ -59,6 +65,7 @@ impl From<ApiError> for OAuthError {
             ApiError::Validation(_) => Self::BadRequest("invalid_scope", None),
             ApiError::Locked(secs) => Self::Locked(secs),
             ApiError::Throttled(secs) => Self::Throttled(secs),
+            ApiError::InvalidValue(_) => VALUE_REFUSED,
             // Anything else on these endpoints is a failure to answer, never a grant; the
             // cause goes to the log, since the RFC 6749 body cannot carry it.
             other => {
@@ -71,8 +78,14 @@ impl From<ApiError> for OAuthError {
 
 impl From<portcullis_store::StoreError> for OAuthError {
     fn from(e: portcullis_store::StoreError) -> Self {
-        tracing::warn!(error = %e, "/api/o/ request failed: storage");
-        Self::Unavailable
+        match e {
+            // The database refused a value of the request: client input, not an outage.
+            portcullis_store::StoreError::InvalidInput(_) => VALUE_REFUSED,
+            other => {
+                tracing::warn!(error = %other, "/api/o/ request failed: storage");
+                Self::Unavailable
+            }
+        }
     }
 }
 
@@ -123,6 +136,22 @@ impl IntoResponse for OAuthError {
                 }
                 r
             }
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                axum::Json(json!({
+                    "error": "invalid_request",
+                    "error_description": "Request body is too large."
+                })),
+            )
+                .into_response(),
+            Self::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                axum::Json(json!({
+                    "error": "invalid_request",
+                    "error_description": crate::error::BODY_TIMEOUT
+                })),
+            )
+                .into_response(),
             Self::Unavailable => {
                 let mut r = (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -142,6 +171,12 @@ impl IntoResponse for OAuthError {
 type OAuthResult<T> = Result<T, OAuthError>;
 
 const INVALID_REQUEST: OAuthError = OAuthError::BadRequest("invalid_request", None);
+/// A NUL character in the query or the form.
+pub(crate) const NUL_REFUSED: OAuthError =
+    OAuthError::BadRequest("invalid_request", Some(crate::error::NUL_REFUSED));
+/// A value the database refused.
+const VALUE_REFUSED: OAuthError =
+    OAuthError::BadRequest("invalid_request", Some(crate::error::VALUE_REFUSED));
 
 /// A parsed form body: each parameter at most once (RFC 6749 §3.1).
 struct Form(Vec<(String, String)>);
@@ -161,6 +196,9 @@ impl Form {
 async fn read_form(state: &AppState, parts: &Parts, body: Body) -> OAuthResult<Form> {
     let query: Vec<(String, String)> =
         serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).map_err(|_| INVALID_REQUEST)?;
+    if nul::in_pairs(&query) {
+        return Err(NUL_REFUSED);
+    }
     if query.iter().any(|(k, _)| {
         matches!(
             k.as_str(),
@@ -172,11 +210,17 @@ async fn read_form(state: &AppState, parts: &Parts, body: Body) -> OAuthResult<F
     if !is_form(&parts.headers) {
         return Err(INVALID_REQUEST);
     }
-    let bytes = axum::body::to_bytes(body, state.config.limits.auth_body)
+    let bytes = body::read(body, state.config.limits.auth_body)
         .await
-        .map_err(|_| INVALID_REQUEST)?;
+        .map_err(|e| match e {
+            BodyError::TooLarge => OAuthError::PayloadTooLarge,
+            BodyError::Unreadable => INVALID_REQUEST,
+        })?;
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(&bytes).map_err(|_| INVALID_REQUEST)?;
+    if nul::in_pairs(&pairs) {
+        return Err(NUL_REFUSED);
+    }
     for (i, (k, _)) in pairs.iter().enumerate() {
         if pairs.iter().skip(i + 1).any(|(other, _)| other == k) {
             return Err(INVALID_REQUEST);
@@ -888,10 +932,17 @@ pub async fn authorize_decision(State(state): State<AppState>, req: Request) -> 
     if !is_form(&parts.headers) {
         return error_page(&state, "The consent form must be form-encoded.");
     }
-    let Ok(bytes) = axum::body::to_bytes(body, state.config.limits.auth_body).await else {
-        return ApiError::PayloadTooLarge.into_response();
+    let bytes = match body::read(body, state.config.limits.auth_body).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => return ApiError::PayloadTooLarge.into_response(),
+        Err(BodyError::Unreadable) => {
+            return error_page(&state, "The consent form could not be read.");
+        }
     };
     let form = parse_form(&bytes);
+    if nul::in_pairs(&form) {
+        return error_page(&state, crate::error::NUL_REFUSED);
+    }
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let origin = request_origin(&state, &parts);
     if let Err(reason) = csrf::check(

@@ -1,12 +1,12 @@
 //! `/console/api/mdr/`: customers, tenants and API connections (`mdr-api.md` §2.2).
 
 use super::ConsoleAdmin;
+use crate::api::mdr::body::MdrBytes;
 use crate::api::mdr::error::{MdrError, MdrResult};
 use crate::api::mdr::json_ok;
 use crate::service::mdr_session::{self as svc, Actor, Bootstrap, ConnectionInput};
 use crate::state::AppState;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,7 +47,7 @@ pub fn register(router: Router<AppState>) -> Router<AppState> {
         )
 }
 
-fn object(body: &Bytes) -> MdrResult<serde_json::Map<String, serde_json::Value>> {
+fn object(body: &[u8]) -> MdrResult<serde_json::Map<String, serde_json::Value>> {
     crate::api::mdr::body::json_object(body)
 }
 
@@ -110,7 +110,7 @@ fn actor(a: &ConsoleAdmin) -> Actor {
 async fn create_customer(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
-    body: Bytes,
+    MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let name = string(&obj, "name")?.ok_or_else(|| MdrError::required("name"))?;
@@ -136,7 +136,7 @@ async fn create_tenant(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path(client_id): Path<String>,
-    body: Bytes,
+    MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let name = string(&obj, "tenant_name")?.ok_or_else(|| MdrError::required("tenant_name"))?;
@@ -179,7 +179,7 @@ async fn create_connection(
     State(state): State<AppState>,
     admin: ConsoleAdmin,
     Path(client_id): Path<String>,
-    body: Bytes,
+    MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let input = input(&obj)?;
@@ -201,7 +201,7 @@ async fn update_connection(
     State(state): State<AppState>,
     admin: ConsoleAdmin,
     Path((client_id, connection_id)): Path<(String, String)>,
-    body: Bytes,
+    MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let input = input(&obj)?;

@@ -3,13 +3,13 @@
 //! created (or, for `status`, the changed) object.
 
 use super::ConsoleAdmin;
+use crate::api::mdr::body::MdrBytes;
 use crate::api::mdr::error::MdrResult;
 use crate::api::mdr::json_ok;
 use crate::api::mdr::resources::multipart::read_upload;
 use crate::service::mdr_resources::{Ctx, Keys, soc};
 use crate::state::AppState;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -53,7 +53,7 @@ fn created(value: &Value) -> Response {
 async fn json_created(
     state: &AppState,
     client_id: &str,
-    body: &Bytes,
+    body: &[u8],
     call: impl AsyncFnOnce(&Ctx, &Keys<'_>) -> MdrResult<Value>,
 ) -> MdrResult<Response> {
     let obj = crate::api::mdr::body::json_object(body)?;
@@ -65,7 +65,7 @@ async fn create_asset(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path(client_id): Path<String>,
-    body: Bytes,
+    MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     json_created(&state, &client_id, &body, async |ctx, keys| {
         soc::create_asset(&state, ctx, keys).await
@@ -77,7 +77,7 @@ async fn create_incident(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path(client_id): Path<String>,
-    body: Bytes,
+    MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     json_created(&state, &client_id, &body, async |ctx, keys| {
         soc::create_incident(&state, ctx, keys).await
@@ -89,7 +89,7 @@ async fn create_response(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path((client_id, incident_id)): Path<(String, String)>,
-    body: Bytes,
+    MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     json_created(&state, &client_id, &body, async |ctx, keys| {
         soc::create_response(&state, ctx, &incident_id, keys).await
@@ -101,7 +101,7 @@ async fn create_comment(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path((client_id, incident_id)): Path<(String, String)>,
-    body: Bytes,
+    MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     json_created(&state, &client_id, &body, async |ctx, keys| {
         soc::create_comment(&state, ctx, &incident_id, keys).await
@@ -126,7 +126,7 @@ async fn set_status(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path((client_id, incident_id)): Path<(String, String)>,
-    body: Bytes,
+    MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     json_created(&state, &client_id, &body, async |ctx, keys| {
         soc::set_status(&state, ctx, &incident_id, keys).await

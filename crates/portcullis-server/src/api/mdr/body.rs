@@ -2,10 +2,12 @@
 //! "a JSON object, empty = `{}`".
 
 use super::error::{MdrError, MdrResult};
+use crate::extract::body::BodyError;
+use crate::extract::nul::{self, NulAt};
+use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
-use http_body_util::BodyExt as _;
 
 /// True when the Content-Type is one under which the body is read as JSON.
 pub fn json_content_type(req: &Request) -> bool {
@@ -31,34 +33,44 @@ pub fn json_content_type(req: &Request) -> bool {
     ) || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Reads at most `limit` bytes of the body; more is 413.
+/// Reads at most `limit` bytes of the body; more is 413, at once when the declared
+/// `Content-Length` says so.
 pub async fn read_limited(body: Body, limit: usize) -> MdrResult<Vec<u8>> {
-    let limited = http_body_util::Limited::new(body, limit);
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes().to_vec()),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                Err(MdrError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "request body too large",
-                ))
-            } else {
-                Err(MdrError::bad_request("request body is not a JSON object"))
-            }
+    match crate::extract::body::read(body, limit).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(BodyError::TooLarge) => Err(MdrError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large",
+        )),
+        Err(BodyError::Unreadable) => {
+            Err(MdrError::bad_request("request body is not a JSON object"))
         }
     }
 }
 
-/// Parses a JSON object; an empty (or all-whitespace) body is `{}`.
+/// Parses a JSON object; an empty (or all-whitespace) body is `{}`. A NUL character in any
+/// string is refused like any other invalid value of its field (§3 validation), and one in
+/// a key as such (see [`crate::extract::nul`]).
 pub fn json_object(bytes: &[u8]) -> MdrResult<serde_json::Map<String, serde_json::Value>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::Map::new());
     }
     match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(serde_json::Value::Object(m)) => {
+            refuse_nul(&m)?;
+            Ok(m)
+        }
         _ => Err(MdrError::bad_request("request body is not a JSON object")),
+    }
+}
+
+/// 400 when a string or key of `m` holds a NUL: `invalid value for '<field>'`, or
+/// `null characters are not allowed` when the key itself holds it.
+pub fn refuse_nul(m: &serde_json::Map<String, serde_json::Value>) -> MdrResult<()> {
+    match nul::in_object(m) {
+        None => Ok(()),
+        Some(NulAt::Field(field)) => Err(MdrError::invalid(field)),
+        Some(NulAt::Key) => Err(MdrError::nul_refused()),
     }
 }
 
@@ -75,4 +87,20 @@ pub async fn json_body(
     }
     let bytes = read_limited(req.into_body(), limit).await?;
     json_object(&bytes)
+}
+
+/// A whole request body read under `limits.json_body` for the console's JSON API, refused
+/// in the MDR dialect: 413 `request body too large` (at once when the declared
+/// `Content-Length` says so).
+#[derive(Debug, Clone)]
+pub struct MdrBytes(pub Vec<u8>);
+
+impl FromRequest<AppState> for MdrBytes {
+    type Rejection = MdrError;
+
+    async fn from_request(req: Request, state: &AppState) -> MdrResult<Self> {
+        read_limited(req.into_body(), state.config.limits.json_body)
+            .await
+            .map(Self)
+    }
 }

@@ -7,6 +7,11 @@ use axum::response::{IntoResponse, Response};
 use portcullis_store::StoreError;
 use std::borrow::Cow;
 
+/// The 400 text for a NUL character in the request.
+pub const NUL_REFUSED: &str = "null characters are not allowed";
+/// The 400 text for a value the database refused.
+pub const VALUE_REFUSED: &str = "request contains a value that cannot be stored";
+
 /// `WWW-Authenticate` when no token was presented.
 pub const CHALLENGE: &str = "Bearer realm=\"mdr\"";
 /// `WWW-Authenticate` when a presented token failed.
@@ -108,6 +113,19 @@ impl MdrError {
         e
     }
 
+    /// 400 for a value the database refused (client input, not an outage).
+    pub fn value_refused(cause: impl Into<String>) -> Self {
+        let cause: String = cause.into();
+        // Client input: a debug line, never a warning.
+        tracing::debug!(cause = %cause, "value refused by the database");
+        Self::bad_request(VALUE_REFUSED)
+    }
+
+    /// 400 for a NUL character in the request.
+    pub fn nul_refused() -> Self {
+        Self::bad_request(NUL_REFUSED)
+    }
+
     /// 429 with `Retry-After`.
     pub fn too_many(retry_after: u64) -> Self {
         let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "too many requests");
@@ -131,6 +149,7 @@ impl From<StoreError> for MdrError {
             StoreError::Unavailable(why) => Self::unavailable(why),
             StoreError::NotFound => Self::no_route(),
             StoreError::Conflict(field) => Self::conflict(format!("{field} is already taken")),
+            StoreError::InvalidInput(why) => Self::value_refused(why),
         }
     }
 }
@@ -139,6 +158,7 @@ impl From<ApiError> for MdrError {
     fn from(e: ApiError) -> Self {
         match e {
             ApiError::Unavailable(why) => Self::unavailable(why),
+            ApiError::InvalidValue(why) => Self::value_refused(why),
             other => Self::internal(other.to_string()),
         }
     }

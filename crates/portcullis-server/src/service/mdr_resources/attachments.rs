@@ -105,15 +105,18 @@ fn meta(upload: &Upload) -> MdrResult<Obj> {
         .meta
         .as_deref()
         .ok_or_else(|| MdrError::required("meta"))?;
-    match serde_json::from_slice::<Value>(raw) {
-        Ok(Value::Object(m)) => Ok(m),
+    let m = match serde_json::from_slice::<Value>(raw) {
+        Ok(Value::Object(m)) => m,
         // Some clients double-encode: a JSON string holding the object.
         Ok(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
-            Ok(Value::Object(m)) => Ok(m),
-            _ => Err(MdrError::invalid("meta")),
+            Ok(Value::Object(m)) => m,
+            _ => return Err(MdrError::invalid("meta")),
         },
-        _ => Err(MdrError::invalid("meta")),
-    }
+        _ => return Err(MdrError::invalid("meta")),
+    };
+    // Its values reach storage like those of a JSON body: no NUL (see `extract::nul`).
+    crate::api::mdr::body::refuse_nul(&m)?;
+    Ok(m)
 }
 
 /// `attachments/upload`: `meta` holds `{"incident_id", "caption"}`.

@@ -152,6 +152,7 @@ pub async fn create_attachment(
             _ => return Err(MdrError::invalid("meta")),
         },
     };
+    crate::api::mdr::body::refuse_nul(&meta)?;
     let keys = Keys(&meta);
     let caption = keys.str("caption")?.unwrap_or("").to_owned();
     let author = keys

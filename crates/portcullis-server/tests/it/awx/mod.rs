@@ -8,6 +8,7 @@ mod csrf;
 mod discovery;
 mod input;
 mod login;
+mod nul;
 mod oauth;
 mod options;
 mod outage;

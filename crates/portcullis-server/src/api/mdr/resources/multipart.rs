@@ -58,8 +58,13 @@ pub async fn read_upload(req: Request, max_size: usize) -> MdrResult<Upload> {
             )
         })?;
     let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let whole = max_size.saturating_add(ENVELOPE_ALLOWANCE);
+    // A declared length above what could ever be accepted is refused before reading.
+    if crate::extract::body::declared_over(req.body(), whole) {
+        return Err(too_large());
+    }
     let limits = SizeLimit::new()
-        .whole_stream(as_u64(max_size.saturating_add(ENVELOPE_ALLOWANCE)))
+        .whole_stream(as_u64(whole))
         .for_field("file", as_u64(max_size));
     let mut multipart = Multipart::with_constraints(
         req.into_body().into_data_stream(),
