@@ -44,6 +44,13 @@ fn python() -> &'static Path {
     })
 }
 
+/// Runs `portcullis ARGS` in `dir`; panics unless it exits 0. Answers stdout and stderr.
+fn run_ok(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (String, String) {
+    let (code, out, err) = portcullis(dir, args, env, "");
+    assert_eq!(code, 0, "portcullis {args:?} failed:\n{out}\n{err}");
+    (out, err)
+}
+
 fn field(out: &str, name: &str) -> String {
     out.lines()
         .find_map(|l| l.strip_prefix(name))
@@ -56,11 +63,7 @@ async fn the_seed_python_example_works_against_a_connection_made_with_the_cli() 
     let dir = tempfile::tempdir().unwrap();
     let env = [("PORTCULLIS_ADMIN_PASSWORD", "first-start-password")];
     let server = Server::start(dir.path(), &env).await;
-    let run = |args: &[&str]| {
-        let (code, out, err) = portcullis(dir.path(), args, &env, "");
-        assert_eq!(code, 0, "portcullis {args:?} failed:\n{out}\n{err}");
-        (out, err)
-    };
+    let run = |args: &[&str]| run_ok(dir.path(), &env, args);
 
     // Demonstration data (a customer with tenants, assets and incidents), twice: idempotent.
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/mdr-demo.json");
@@ -196,11 +199,7 @@ async fn a_key_retired_by_another_process_stops_verifying_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let env = [("PORTCULLIS_ADMIN_PASSWORD", "first-start-password")];
     let server = Server::start(dir.path(), &env).await;
-    let run = |args: &[&str]| {
-        let (code, out, err) = portcullis(dir.path(), args, &env, "");
-        assert_eq!(code, 0, "portcullis {args:?} failed:\n{out}\n{err}");
-        out
-    };
+    let run = |args: &[&str]| run_ok(dir.path(), &env, args).0;
     let out = run(&["mdr", "customer", "create", "Retire Co"]);
     let client_id = out.split_whitespace().next().unwrap().to_owned();
     let out = run(&[
