@@ -10,6 +10,7 @@
 pub mod activity;
 pub mod apps;
 pub mod error;
+pub mod filter;
 pub mod mdr;
 pub mod resources;
 pub mod sessions;
@@ -27,6 +28,7 @@ pub use apps::{
     AuthCodeRecord, NewApplication, NewAuthCode,
 };
 pub use error::{StoreError, StoreResult};
+pub use filter::{Condition, Filter, Lookup};
 pub use mdr::{
     AccessRecord, ConnectionPatch, ConnectionRecord, CustomerRecord, Exchange, ExchangeAudit,
     ExchangeOutcome, FamilyChange, IssuedPair, KeyState, MdrObject, MdrObjectStore, MdrStore,
@@ -43,7 +45,7 @@ pub use tokens::{
     AccessTokenRecord, NewAccessToken, NewRefreshToken, RevokeOutcome, RotateOutcome, Rotation,
     TokenField, TokenKindFilter, TokenQuery, TokenStore,
 };
-pub use users::{FilterValue, NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
+pub use users::{NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
 
 /// One page of a listing plus the total count of matching rows.
 #[derive(Debug, Clone, PartialEq)]
