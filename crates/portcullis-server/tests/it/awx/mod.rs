@@ -3,6 +3,7 @@
 mod activity;
 mod applications;
 mod basic;
+mod compat;
 mod csrf;
 mod discovery;
 mod input;
