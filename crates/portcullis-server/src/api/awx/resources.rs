@@ -782,7 +782,9 @@ impl Registry for Inventories {
             "summary_fields": {},
             "created": awx_time(r.created_at), "modified": awx_time(r.modified_at),
             "name": r.name, "description": r.description, "organization": r.organization,
-            "kind": r.kind, "variables": r.variables, "total_hosts": r.total_hosts,
+            // Portcullis keeps no smart-inventory filter; the collection compares the key.
+            "kind": r.kind, "host_filter": null, "variables": r.variables,
+            "total_hosts": r.total_hosts,
         })
     }
 

@@ -66,7 +66,7 @@ fn inventory(id: i64, name: &str, total_hosts: i64) -> Value {
         "id": id, "type": "inventory", "url": format!("/api/v2/inventories/{id}/"),
         "related": {"hosts": format!("/api/v2/inventories/{id}/hosts/")}, "summary_fields": {},
         "created": T0, "modified": T0, "name": name, "description": "", "organization": null,
-        "kind": "", "variables": "", "total_hosts": total_hosts,
+        "kind": "", "host_filter": null, "variables": "", "total_hosts": total_hosts,
     })
 }
 
