@@ -14,7 +14,7 @@ use utoipa::OpenApi;
     ),
     paths(
         discovery::api_root, discovery::v2_root, discovery::oauth_root, discovery::sso_backends,
-        discovery::ping,
+        discovery::ping, discovery::config,
         login::login_form, login::login, login::logout,
         me::get_me,
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
@@ -32,6 +32,8 @@ use utoipa::OpenApi;
         crate::api::awx::options::settings_options,
         crate::api::awx::resources::stub_list, crate::api::awx::resources::stub_detail,
         crate::api::awx::resources::stub_options,
+        crate::api::awx::organizations::list_organization_users,
+        crate::api::awx::organizations::change_organization_users,
         crate::api::awx::resources::list_inventories, crate::api::awx::resources::create_inventory,
         crate::api::awx::resources::get_inventory, crate::api::awx::resources::update_inventory,
         crate::api::awx::resources::delete_inventory, crate::api::awx::resources::list_inventory_hosts,

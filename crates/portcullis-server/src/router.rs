@@ -90,6 +90,10 @@ pub fn app(state: AppState) -> Router {
             view(READ_ONLY, get(discovery::sso_backends)),
         ),
         (
+            "/api/v2/config/",
+            protected(READ_ONLY, get(discovery::config)),
+        ),
+        (
             "/api/v2/me/",
             protected(
                 READ_ONLY,
@@ -143,6 +147,7 @@ pub fn app(state: AppState) -> Router {
     let api_views = tokens::register(api_views);
     let api_views = applications::register(api_views);
     let api_views = resources::register(api_views);
+    let api_views = crate::api::awx::organizations::register(api_views);
     let api_views = activity::register(api_views);
     // The console's JSON API authenticates through the same chain (session + CSRF, Basic,
     // tokens) and answers in the MDR dialect.

@@ -13,6 +13,7 @@ mod activity;
 mod apps;
 mod connect;
 mod error;
+mod filter;
 mod mdr;
 mod mdr_objects;
 mod resources;

@@ -8,8 +8,10 @@
 use crate::PostgresStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome, corrupt, retry};
-use crate::tokens::{Cell, ColumnKind, db_failure, empty_page, push_match, push_order_and_page};
+use crate::filter::{FieldTable, push_filter, value_kind};
+use crate::tokens::{ColumnKind, db_failure, empty_page, push_order_and_page};
 use portcullis_core::clock::round_ms;
+use portcullis_core::ids::UserId;
 use portcullis_store::{
     HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewActivity, NewHost, NewInventory,
     Page, ResourceQuery, ResourceStore, StoreError, StoreResult,
@@ -25,7 +27,7 @@ const TOTAL_HOSTS: &str = "(SELECT COUNT(*) FROM hosts h WHERE h.inventory_id = 
 macro_rules! inventory_columns {
     () => {
         "i.id AS id, i.name AS name, i.description AS description, \
-         i.organization AS organization, i.variables AS variables, \
+         i.organization AS organization, i.kind AS kind, i.variables AS variables, \
          (SELECT COUNT(*) FROM hosts h WHERE h.inventory_id = i.id) AS total_hosts, \
          i.created_at AS created_at, i.modified_at AS modified_at"
     };
@@ -46,6 +48,7 @@ fn inventory_from_row(row: &PgRow) -> Outcome<InventoryRecord> {
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         organization: row.try_get("organization")?,
+        kind: row.try_get("kind")?,
         variables: row.try_get("variables")?,
         total_hosts: row.try_get("total_hosts")?,
         created_at: row.try_get("created_at")?,
@@ -78,6 +81,7 @@ fn inventory_filter(field: &str) -> Option<(&'static str, ColumnKind)> {
         "name" => ("i.name", ColumnKind::Text),
         "description" => ("i.description", ColumnKind::Text),
         "organization" => ("i.organization", ColumnKind::Related),
+        "kind" => ("i.kind", ColumnKind::Text),
         "variables" => ("i.variables", ColumnKind::Text),
         "created" => ("i.created_at", ColumnKind::Instant),
         "modified" => ("i.modified_at", ColumnKind::Instant),
@@ -113,19 +117,11 @@ fn host_order(field: &str) -> Option<OrderColumn> {
     host_filter(field).map(|(column, _)| (column, false))
 }
 
-/// Parses every filter of `query` through `table`; `None` if one cannot match anything.
-fn parse_filters(
-    query: &ResourceQuery,
+/// The filter table of a listing, in [`push_filter`]'s shape.
+fn field_table(
     table: fn(&str) -> Option<(&'static str, ColumnKind)>,
-) -> Option<Vec<(&'static str, Cell)>> {
-    query
-        .filters
-        .iter()
-        .map(|(field, value)| {
-            let (column, kind) = table(field)?;
-            kind.parse(value).map(|cell| (column, cell))
-        })
-        .collect()
+) -> impl Fn(&String) -> Option<(&'static str, portcullis_store::filter::ValueKind)> {
+    move |field: &String| table(field).map(|(column, kind)| (column, value_kind(kind)))
 }
 
 /// The order of a listing, resolved through a fixed table.
@@ -149,19 +145,19 @@ fn parse_order(query: &ResourceQuery, table: fn(&str) -> Option<OrderColumn>) ->
     }
 }
 
-/// Appends a `WHERE` clause from parsed filters (plus the host listing's inventory).
+/// Appends a `WHERE` clause from the query's filter (plus the host listing's inventory).
 fn push_where(
     qb: &mut QueryBuilder<Postgres>,
-    filters: &[(&'static str, Cell)],
+    query: &ResourceQuery,
+    table: FieldTable<'_, String>,
+    search: &[&'static str],
     inventory: Option<i64>,
 ) {
     qb.push(" WHERE TRUE");
     if let Some(inventory) = inventory {
         qb.push(" AND inventory_id = ").push_bind(inventory);
     }
-    for (column, cell) in filters {
-        push_match(qb, column, cell);
-    }
+    push_filter(qb, &query.filter, table, search);
 }
 
 /// The inventory `id` read on `conn` (inside the caller's transaction, if any).
@@ -194,13 +190,14 @@ impl PostgresStore {
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO inventories (name, description, organization, variables, created_at, \
-             modified_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+             modified_at, kind) VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
         )
         .bind(&new.name)
         .bind(&new.description)
         .bind(new.organization)
         .bind(&new.variables)
         .bind(round_ms(new.created_at))
+        .bind(&new.kind)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_failure)?;
@@ -222,9 +219,8 @@ impl PostgresStore {
 
     /// See [`ResourceStore::list_inventories`].
     async fn page_inventories(&self, query: &ResourceQuery) -> Outcome<Page<InventoryRecord>> {
-        let Some(filters) = parse_filters(query, inventory_filter) else {
-            return Ok(empty_page());
-        };
+        let table = field_table(inventory_filter);
+        let search = ["i.name", "i.description"];
         let order = match parse_order(query, inventory_order) {
             Order::Default => None,
             Order::By(column, descending, nullable) => Some((column, descending, nullable)),
@@ -233,7 +229,7 @@ impl PostgresStore {
 
         // `inventory` restricts hosts only; inventories ignore it.
         let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM inventories i");
-        push_where(&mut count, &filters, None);
+        push_where(&mut count, query, &table, &search, None);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
         let mut select = QueryBuilder::<Postgres>::new(concat!(
@@ -241,7 +237,7 @@ impl PostgresStore {
             inventory_columns!(),
             " FROM inventories i"
         ));
-        push_where(&mut select, &filters, None);
+        push_where(&mut select, query, &table, &search, None);
         push_order_and_page(&mut select, order, "i.id", query.limit, query.offset);
         let rows = select.build().fetch_all(&self.pool).await?;
         let items = rows
@@ -265,7 +261,8 @@ impl PostgresStore {
                description = COALESCE($2, description), \
                organization = CASE WHEN $3 THEN $4::bigint ELSE organization END, \
                variables = COALESCE($5, variables), \
-               modified_at = $6 \
+               modified_at = $6, \
+               kind = COALESCE($8, kind) \
              WHERE id = $7",
         )
         .bind(&patch.name)
@@ -275,6 +272,7 @@ impl PostgresStore {
         .bind(&patch.variables)
         .bind(round_ms(now))
         .bind(id)
+        .bind(&patch.kind)
         .execute(&mut *tx)
         .await
         .map_err(db_failure)?
@@ -350,9 +348,8 @@ impl PostgresStore {
 
     /// See [`ResourceStore::list_hosts`].
     async fn page_hosts(&self, query: &ResourceQuery) -> Outcome<Page<HostRecord>> {
-        let Some(filters) = parse_filters(query, host_filter) else {
-            return Ok(empty_page());
-        };
+        let table = field_table(host_filter);
+        let search = ["name", "description"];
         let order = match parse_order(query, host_order) {
             Order::Default => None,
             Order::By(column, descending, nullable) => Some((column, descending, nullable)),
@@ -360,12 +357,12 @@ impl PostgresStore {
         };
 
         let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM hosts");
-        push_where(&mut count, &filters, query.inventory);
+        push_where(&mut count, query, &table, &search, query.inventory);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
         let mut select =
             QueryBuilder::<Postgres>::new(concat!("SELECT ", host_columns!(), " FROM hosts"));
-        push_where(&mut select, &filters, query.inventory);
+        push_where(&mut select, query, &table, &search, query.inventory);
         push_order_and_page(&mut select, order, "id", query.limit, query.offset);
         let rows = select.build().fetch_all(&self.pool).await?;
         let items = rows
@@ -373,6 +370,34 @@ impl PostgresStore {
             .map(host_from_row)
             .collect::<Outcome<Vec<_>>>()?;
         Ok(Page { total, items })
+    }
+
+    /// One attempt of [`ResourceStore::set_organization_member`].
+    async fn write_membership(&self, organization: i64, user: UserId, member: bool) -> Outcome<()> {
+        let mut tx = self.pool.begin().await?;
+        // Locks the user row, so a concurrent delete cannot leave a dangling membership.
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE id = $1 FOR SHARE")
+                .bind(user.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(Failure::Store(StoreError::NotFound));
+        }
+        let sql = if member {
+            "INSERT INTO organization_members (organization_id, user_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2"
+        };
+        sqlx::query(sql)
+            .bind(organization)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_failure)?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// One attempt of [`ResourceStore::update_host`].
@@ -476,5 +501,14 @@ impl ResourceStore for PostgresStore {
 
     async fn delete_host(&self, id: i64) -> StoreResult<()> {
         retry(move || self.delete_by_id("DELETE FROM hosts WHERE id = $1", id)).await
+    }
+
+    async fn set_organization_member(
+        &self,
+        organization: i64,
+        user: UserId,
+        member: bool,
+    ) -> StoreResult<()> {
+        retry(move || self.write_membership(organization, user, member)).await
     }
 }

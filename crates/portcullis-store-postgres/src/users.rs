@@ -3,12 +3,13 @@
 use crate::PostgresStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome, map_db_error, retry};
+use crate::filter::push_filter;
 use portcullis_core::clock::round_ms;
 use portcullis_core::ids::UserId;
 use portcullis_core::user::User;
 use portcullis_store::{
-    FilterValue, NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserField,
-    UserPatch, UserQuery, UserStore,
+    NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserField, UserPatch,
+    UserQuery, UserStore,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -43,21 +44,20 @@ pub(crate) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
     })
 }
 
-/// Appends the `WHERE` clause of `query` (filters already parsed).
-fn push_where(qb: &mut QueryBuilder<Postgres>, query: &UserQuery, filters: &[(&str, FilterValue)]) {
+/// Appends the `WHERE` clause of `query`.
+fn push_where(qb: &mut QueryBuilder<Postgres>, query: &UserQuery) {
     qb.push(" WHERE TRUE");
     if let Some(only) = query.only {
         qb.push(" AND id = ").push_bind(only.0);
     }
-    for (col, value) in filters {
-        qb.push(" AND ").push(col).push(" = ");
-        match value {
-            FilterValue::Int(v) => qb.push_bind(*v),
-            FilterValue::Text(v) => qb.push_bind(v.clone()),
-            FilterValue::Bool(v) => qb.push_bind(*v),
-            FilterValue::Instant(v) => qb.push_bind(*v),
-        };
+    if let Some(organization) = query.member_of {
+        qb.push(" AND id IN (SELECT user_id FROM organization_members WHERE organization_id = ")
+            .push_bind(organization)
+            .push(")");
     }
+    let table = |f: &UserField| Some((f.column(), f.kind()));
+    let search = UserField::SEARCH.map(UserField::column);
+    push_filter(qb, &query.filter, &table, &search);
 }
 
 impl PostgresStore {
@@ -237,27 +237,13 @@ impl PostgresStore {
 
     /// See [`UserStore::list_users`].
     async fn page_users(&self, query: &UserQuery) -> Outcome<Page<User>> {
-        let mut filters = Vec::with_capacity(query.filters.len());
-        for (field, value) in &query.filters {
-            match field.parse_filter(value) {
-                Some(f) => filters.push((field.column(), f)),
-                // A value that cannot fit the column matches no row.
-                None => {
-                    return Ok(Page {
-                        total: 0,
-                        items: Vec::new(),
-                    });
-                }
-            }
-        }
-
         let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM users");
-        push_where(&mut count, query, &filters);
+        push_where(&mut count, query);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
         let mut select = QueryBuilder::<Postgres>::new(concat!("SELECT ", user_columns!()));
         select.push(" FROM users");
-        push_where(&mut select, query, &filters);
+        push_where(&mut select, query);
         let direction = if query.order.descending {
             " DESC"
         } else {

@@ -13,6 +13,7 @@ mod apps;
 mod connect;
 mod error;
 mod exchange_batch;
+mod filter;
 mod mdr;
 mod mdr_objects;
 mod resources;

@@ -8,8 +8,10 @@
 use crate::SqliteStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome, corrupt};
-use crate::tokens::{Cell, ColumnKind, empty_page, push_match, push_order_and_page};
+use crate::filter::{FieldTable, push_filter, value_kind};
+use crate::tokens::{ColumnKind, empty_page, push_order_and_page};
 use portcullis_core::clock::{from_unix_ms, unix_ms};
+use portcullis_core::ids::UserId;
 use portcullis_store::{
     HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewActivity, NewHost, NewInventory,
     Page, ResourceQuery, ResourceStore, StoreError, StoreResult,
@@ -25,7 +27,7 @@ const TOTAL_HOSTS: &str = "(SELECT COUNT(*) FROM hosts h WHERE h.inventory_id = 
 macro_rules! inventory_columns {
     () => {
         "i.id AS id, i.name AS name, i.description AS description, \
-         i.organization AS organization, i.variables AS variables, \
+         i.organization AS organization, i.kind AS kind, i.variables AS variables, \
          (SELECT COUNT(*) FROM hosts h WHERE h.inventory_id = i.id) AS total_hosts, \
          i.created_at AS created_at, i.modified_at AS modified_at"
     };
@@ -46,6 +48,7 @@ fn inventory_from_row(row: &SqliteRow) -> Outcome<InventoryRecord> {
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         organization: row.try_get("organization")?,
+        kind: row.try_get("kind")?,
         variables: row.try_get("variables")?,
         total_hosts: row.try_get("total_hosts")?,
         created_at: from_unix_ms(row.try_get("created_at")?),
@@ -78,6 +81,7 @@ fn inventory_filter(field: &str) -> Option<(&'static str, ColumnKind)> {
         "name" => ("i.name", ColumnKind::Text),
         "description" => ("i.description", ColumnKind::Text),
         "organization" => ("i.organization", ColumnKind::Related),
+        "kind" => ("i.kind", ColumnKind::Text),
         "variables" => ("i.variables", ColumnKind::Text),
         "created" => ("i.created_at", ColumnKind::Instant),
         "modified" => ("i.modified_at", ColumnKind::Instant),
@@ -108,19 +112,11 @@ fn host_filter(field: &str) -> Option<(&'static str, ColumnKind)> {
     })
 }
 
-/// Parses every filter of `query` through `table`; `None` if one cannot match anything.
-fn parse_filters(
-    query: &ResourceQuery,
+/// The filter table of a listing, in [`push_filter`]'s shape.
+fn field_table(
     table: fn(&str) -> Option<(&'static str, ColumnKind)>,
-) -> Option<Vec<(&'static str, Cell)>> {
-    query
-        .filters
-        .iter()
-        .map(|(field, value)| {
-            let (column, kind) = table(field)?;
-            Some((column, kind.parse(value)?))
-        })
-        .collect()
+) -> impl Fn(&String) -> Option<(&'static str, portcullis_store::filter::ValueKind)> {
+    move |field: &String| table(field).map(|(column, kind)| (column, value_kind(kind)))
 }
 
 /// Resolves the order of `query` through `table`: `Ok(None)` for the default (id), `Err(())`
@@ -138,19 +134,19 @@ fn parse_order(
     }
 }
 
-/// Appends a `WHERE` clause from parsed filters (plus the host listing's inventory).
+/// Appends a `WHERE` clause from the query's filter (plus the host listing's inventory).
 fn push_where(
     qb: &mut QueryBuilder<Sqlite>,
-    filters: &[(&'static str, Cell)],
+    query: &ResourceQuery,
+    table: FieldTable<'_, String>,
+    search: &[&'static str],
     inventory: Option<i64>,
 ) {
     qb.push(" WHERE 1 = 1");
     if let Some(inventory) = inventory {
         qb.push(" AND inventory_id = ").push_bind(inventory);
     }
-    for (column, cell) in filters {
-        push_match(qb, column, cell);
-    }
+    push_filter(qb, &query.filter, table, search);
 }
 
 /// The inventory `id` read on `conn` (inside the caller's transaction, if any).
@@ -183,13 +179,14 @@ impl SqliteStore {
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO inventories (name, description, organization, variables, created_at, \
-             modified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
+             modified_at, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) RETURNING id",
         )
         .bind(&new.name)
         .bind(&new.description)
         .bind(new.organization)
         .bind(&new.variables)
         .bind(unix_ms(new.created_at))
+        .bind(&new.kind)
         .fetch_one(&mut *tx)
         .await?;
         if let Some(mut entry) = activity {
@@ -209,16 +206,15 @@ impl SqliteStore {
 
     /// See [`ResourceStore::list_inventories`].
     async fn page_inventories(&self, query: &ResourceQuery) -> Outcome<Page<InventoryRecord>> {
-        let (Some(filters), Ok(order)) = (
-            parse_filters(query, inventory_filter),
-            parse_order(query, inventory_order),
-        ) else {
+        let Ok(order) = parse_order(query, inventory_order) else {
             return Ok(empty_page());
         };
+        let table = field_table(inventory_filter);
+        let search = ["i.name", "i.description"];
 
         // `inventory` restricts hosts only; inventories ignore it.
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM inventories i");
-        push_where(&mut count, &filters, None);
+        push_where(&mut count, query, &table, &search, None);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
         let mut select = QueryBuilder::<Sqlite>::new(concat!(
@@ -226,7 +222,7 @@ impl SqliteStore {
             inventory_columns!(),
             " FROM inventories i"
         ));
-        push_where(&mut select, &filters, None);
+        push_where(&mut select, query, &table, &search, None);
         push_order_and_page(&mut select, order, "i.id", query.limit, query.offset);
         let rows = select.build().fetch_all(&self.pool).await?;
         let items = rows
@@ -250,7 +246,8 @@ impl SqliteStore {
                description = COALESCE(?2, description), \
                organization = CASE WHEN ?3 THEN ?4 ELSE organization END, \
                variables = COALESCE(?5, variables), \
-               modified_at = ?6 \
+               modified_at = ?6, \
+               kind = COALESCE(?8, kind) \
              WHERE id = ?7",
         )
         .bind(&patch.name)
@@ -260,6 +257,7 @@ impl SqliteStore {
         .bind(&patch.variables)
         .bind(unix_ms(now))
         .bind(id)
+        .bind(&patch.kind)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -335,20 +333,19 @@ impl SqliteStore {
     /// See [`ResourceStore::list_hosts`].
     async fn page_hosts(&self, query: &ResourceQuery) -> Outcome<Page<HostRecord>> {
         let host_order = |field: &str| host_filter(field).map(|(column, _)| (column, false));
-        let (Some(filters), Ok(order)) = (
-            parse_filters(query, host_filter),
-            parse_order(query, host_order),
-        ) else {
+        let Ok(order) = parse_order(query, host_order) else {
             return Ok(empty_page());
         };
+        let table = field_table(host_filter);
+        let search = ["name", "description"];
 
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM hosts");
-        push_where(&mut count, &filters, query.inventory);
+        push_where(&mut count, query, &table, &search, query.inventory);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
         let mut select =
             QueryBuilder::<Sqlite>::new(concat!("SELECT ", host_columns!(), " FROM hosts"));
-        push_where(&mut select, &filters, query.inventory);
+        push_where(&mut select, query, &table, &search, query.inventory);
         push_order_and_page(&mut select, order, "id", query.limit, query.offset);
         let rows = select.build().fetch_all(&self.pool).await?;
         let items = rows
@@ -356,6 +353,31 @@ impl SqliteStore {
             .map(host_from_row)
             .collect::<Outcome<Vec<_>>>()?;
         Ok(Page { total, items })
+    }
+
+    /// See [`ResourceStore::set_organization_member`].
+    async fn write_membership(&self, organization: i64, user: UserId, member: bool) -> Outcome<()> {
+        let mut tx = self.write().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?1")
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(Failure::Store(StoreError::NotFound));
+        }
+        let sql = if member {
+            "INSERT INTO organization_members (organization_id, user_id) VALUES (?1, ?2) \
+             ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM organization_members WHERE organization_id = ?1 AND user_id = ?2"
+        };
+        sqlx::query(sql)
+            .bind(organization)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// See [`ResourceStore::update_host`].
@@ -460,5 +482,14 @@ impl ResourceStore for SqliteStore {
         Ok(self
             .delete_by_id("DELETE FROM hosts WHERE id = ?1", id)
             .await?)
+    }
+
+    async fn set_organization_member(
+        &self,
+        organization: i64,
+        user: UserId,
+        member: bool,
+    ) -> StoreResult<()> {
+        Ok(self.write_membership(organization, user, member).await?)
     }
 }

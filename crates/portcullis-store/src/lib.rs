@@ -11,6 +11,7 @@
 pub mod activity;
 pub mod apps;
 pub mod error;
+pub mod filter;
 pub mod mdr;
 pub mod resources;
 pub mod sessions;
@@ -28,6 +29,7 @@ pub use apps::{
     AuthCodeRecord, NewApplication, NewAuthCode,
 };
 pub use error::{StoreError, StoreResult};
+pub use filter::{Condition, Filter, Lookup};
 pub use mdr::{
     AccessRecord, ConnectionPatch, ConnectionRecord, CustomerRecord, Exchange, ExchangeAudit,
     ExchangeOutcome, FamilyChange, IssuedPair, KeyState, MdrObject, MdrObjectStore, MdrStore,
@@ -44,7 +46,7 @@ pub use tokens::{
     AccessTokenRecord, NewAccessToken, NewRefreshToken, RevokeOutcome, RotateOutcome, Rotation,
     TokenField, TokenKindFilter, TokenQuery, TokenStore,
 };
-pub use users::{FilterValue, NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
+pub use users::{NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
 
 /// One page of a listing plus the total count of matching rows.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,9 @@
 //! it keeps these so create-then-list round trips work and protected resources exist.
 
 use crate::activity::NewActivity;
+use crate::filter::Filter;
 use crate::{Page, StoreResult};
+use portcullis_core::ids::UserId;
 use time::OffsetDateTime;
 
 /// An inventory to insert.
@@ -14,6 +16,8 @@ pub struct NewInventory {
     pub description: String,
     /// `None` or 1 (the built-in `Default` organization).
     pub organization: Option<i64>,
+    /// AWX's inventory kind: `""` (normal), `smart` or `constructed`; stored as given.
+    pub kind: String,
     /// Variables text, kept as given.
     pub variables: String,
     /// Creation (also `modified`).
@@ -31,6 +35,8 @@ pub struct InventoryRecord {
     pub description: String,
     /// Organization id.
     pub organization: Option<i64>,
+    /// Inventory kind (`""` for a normal inventory).
+    pub kind: String,
     /// Variables text.
     pub variables: String,
     /// Number of hosts in it.
@@ -50,6 +56,8 @@ pub struct InventoryPatch {
     pub description: Option<String>,
     /// New organization (`Some(None)` clears).
     pub organization: Option<Option<i64>>,
+    /// New kind.
+    pub kind: Option<String>,
     /// New variables.
     pub variables: Option<String>,
 }
@@ -114,15 +122,15 @@ pub struct HostPatch {
 }
 
 /// A filtered, ordered, paged listing of inventories or hosts. Filters and order name the
-/// API fields: inventories `id name description organization variables created modified`
-/// (`total_hosts` orderable only); hosts `id name description inventory enabled instance_id
-/// created modified`. Values are query-string text: booleans accept
-/// `true/false/True/False/1/0`, integers decimal, `null` matches NULL; a value that cannot
-/// match matches nothing. Backends must map names through a fixed table (never interpolate).
+/// API fields: inventories `id name description organization kind variables created
+/// modified` (`total_hosts` orderable only); hosts `id name description inventory enabled
+/// instance_id created modified`. Values are read as [`crate::filter::predicate`] reads them;
+/// a field outside these matches nothing. `search` looks in `name` and `description`.
+/// Backends must map names through a fixed table (never interpolate).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ResourceQuery {
-    /// Exact-match filters.
-    pub filters: Vec<(String, String)>,
+    /// The filter.
+    pub filter: Filter<String>,
     /// Order field and whether descending; ties by id ascending. `None`: id ascending.
     pub order: Option<(String, bool)>,
     /// Hosts only: restrict to one inventory.
@@ -175,4 +183,12 @@ pub trait ResourceStore: Send + Sync {
     ) -> StoreResult<HostRecord>;
     /// Deletes a host. `NotFound`.
     async fn delete_host(&self, id: i64) -> StoreResult<()>;
+    /// Makes `user` a member of organization `organization` (`member`), or not. Idempotent;
+    /// `NotFound` if the user does not exist. Deleting a user ends its memberships.
+    async fn set_organization_member(
+        &self,
+        organization: i64,
+        user: UserId,
+        member: bool,
+    ) -> StoreResult<()>;
 }

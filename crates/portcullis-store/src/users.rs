@@ -1,6 +1,7 @@
 //! Users.
 
 use crate::activity::NewActivity;
+use crate::filter::{Filter, ValueKind};
 use crate::sessions::SessionRekey;
 use crate::{Page, StoreResult};
 use portcullis_core::ids::UserId;
@@ -102,41 +103,20 @@ impl UserField {
         }
     }
 
-    /// Parses a query-string value for this column's type; `None` when it cannot match
-    /// anything (so the listing is empty, never an error).
-    pub fn parse_filter(self, value: &str) -> Option<FilterValue> {
+    /// How the column's filter values are read.
+    pub fn kind(self) -> ValueKind {
         match self {
-            Self::Id => value.parse().ok().map(FilterValue::Int),
+            Self::Id => ValueKind::Int,
             Self::Username | Self::FirstName | Self::LastName | Self::Email | Self::LdapDn => {
-                Some(FilterValue::Text(value.to_owned()))
+                ValueKind::Text
             }
-            // Django's BooleanField spellings.
-            Self::IsSuperuser | Self::IsSystemAuditor => match value {
-                "true" | "True" | "1" => Some(FilterValue::Bool(true)),
-                "false" | "False" | "0" => Some(FilterValue::Bool(false)),
-                _ => None,
-            },
-            // Stored instants are whole milliseconds; compare at the same precision.
-            Self::LastLogin | Self::Created => {
-                OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-                    .ok()
-                    .map(|t| FilterValue::Instant(portcullis_core::clock::round_ms(t)))
-            }
+            Self::IsSuperuser | Self::IsSystemAuditor => ValueKind::Bool,
+            Self::LastLogin | Self::Created => ValueKind::Instant,
         }
     }
-}
 
-/// A parsed exact-match filter value, typed for its column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FilterValue {
-    /// Integer column.
-    Int(i64),
-    /// Text column.
-    Text(String),
-    /// Boolean column.
-    Bool(bool),
-    /// Instant column.
-    Instant(OffsetDateTime),
+    /// The columns `search` looks in (AWX searches a user's names and email).
+    pub const SEARCH: [Self; 4] = [Self::Username, Self::FirstName, Self::LastName, Self::Email];
 }
 
 /// Sort order for a listing.
@@ -160,14 +140,14 @@ impl Default for UserOrder {
 /// A filtered, ordered, paged listing of users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserQuery {
-    /// Exact-match filters. Values are strings as they came from the query string; boolean
-    /// columns match `true`/`false` (also `True`/`1`/`0`), integer columns a decimal number;
-    /// a value that cannot match the column's type matches nothing.
-    pub filters: Vec<(UserField, String)>,
+    /// The filter (see [`Filter`]); `search` looks in [`UserField::SEARCH`].
+    pub filter: Filter<UserField>,
     /// Order; ties are broken by id ascending.
     pub order: UserOrder,
     /// Restrict to one user (non-privileged callers see only themselves).
     pub only: Option<UserId>,
+    /// Restrict to the members of this organization.
+    pub member_of: Option<i64>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.

@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use portcullis_core::base62;
 use portcullis_core::rng::bytes;
-use portcullis_store::{NewUser, StoreError, UserField, UserOrder, UserQuery};
+use portcullis_store::{Filter, NewUser, StoreError, UserField, UserOrder, UserQuery};
 use secrecy::SecretString;
 
 /// What bootstrap did.
@@ -24,12 +24,13 @@ pub async fn ensure_admin(state: &AppState) -> ApiResult<Bootstrap> {
     let any = state
         .store
         .list_users(&UserQuery {
-            filters: Vec::new(),
+            filter: Filter::default(),
             order: UserOrder {
                 field: UserField::Id,
                 descending: false,
             },
             only: None,
+            member_of: None,
             limit: 1,
             offset: 0,
         })

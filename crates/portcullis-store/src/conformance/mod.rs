@@ -61,6 +61,8 @@ macro_rules! conformance_tests {
                 create_user_round_trips_and_looks_up,
                 duplicate_username_is_a_conflict,
                 list_users_filters_by_exact_match,
+                list_users_applies_lookups_or_groups_and_search,
+                organization_membership_restricts_listings,
                 list_users_orders_with_id_tiebreak_and_pages,
                 update_user_applies_only_given_fields,
                 rename_onto_a_taken_username_is_a_conflict,
@@ -148,6 +150,7 @@ macro_rules! conformance_tests {
                 update_and_delete_hosts,
                 update_and_delete_inventories,
                 unknown_filter_fields_match_nothing,
+                list_inventories_and_hosts_apply_lookups_and_search,
             }
             throttle {
                 throttle_locks_after_the_free_failures_and_doubles,

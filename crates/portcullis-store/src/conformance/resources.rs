@@ -3,8 +3,8 @@
 
 use super::{activity, at, t0};
 use crate::{
-    ActivityQuery, HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewHost, NewInventory,
-    ResourceQuery, Store, StoreError,
+    ActivityQuery, Condition, Filter, HostPatch, HostRecord, InventoryPatch, InventoryRecord,
+    Lookup, NewHost, NewInventory, ResourceQuery, Store, StoreError,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ fn new_inventory(name: &str, organization: Option<i64>) -> NewInventory {
         name: name.to_owned(),
         description: format!("about {name}"),
         organization,
+        kind: String::new(),
         variables: format!("---\nenv: {name}\n"),
         created_at: t0(),
     }
@@ -63,10 +64,7 @@ async fn total_hosts(store: &dyn Store, id: i64) -> i64 {
 /// A query with `filters`, id order and a page large enough for every check.
 fn query(filters: &[(&str, &str)]) -> ResourceQuery {
     ResourceQuery {
-        filters: filters
-            .iter()
-            .map(|(f, v)| ((*f).to_owned(), (*v).to_owned()))
-            .collect(),
+        filter: Filter::exact(filters.iter().map(|(f, v)| ((*f).to_owned(), *v))),
         order: None,
         inventory: None,
         limit: 100,
@@ -203,6 +201,7 @@ pub async fn create_inventory_round_trips_and_counts_hosts(store: Arc<dyn Store>
             name: "prod".into(),
             description: "about prod".into(),
             organization: Some(1),
+            kind: String::new(),
             variables: "---\nenv: prod\n".into(),
             total_hosts: 0,
             created_at: at(1_000),
@@ -399,7 +398,7 @@ pub async fn list_inventories_filters_orders_and_pages(store: Arc<dyn Store>) {
     page.offset = 4;
     assert_eq!(inventories(s, &page).await, names(4, &[]));
     let mut filtered = ordered("name", true);
-    filtered.filters = vec![("organization".into(), "null".into())];
+    filtered.filter = Filter::exact([("organization".to_owned(), "null")]);
     filtered.limit = 1;
     assert_eq!(inventories(s, &filtered).await, names(2, &["qa"]));
 }
@@ -676,6 +675,7 @@ pub async fn update_and_delete_inventories(store: Arc<dyn Store>) {
                 name: Some("production".into()),
                 description: Some("live".into()),
                 organization: Some(None),
+                kind: Some("smart".into()),
                 variables: Some("x: 2".into()),
             },
             at(5_000),
@@ -688,6 +688,7 @@ pub async fn update_and_delete_inventories(store: Arc<dyn Store>) {
             name: "production".into(),
             description: "live".into(),
             organization: None,
+            kind: "smart".into(),
             variables: "x: 2".into(),
             total_hosts: 2,
             modified_at: at(5_000),
@@ -807,4 +808,171 @@ pub async fn unknown_filter_fields_match_nothing(store: Arc<dyn Store>) {
     // Everything is still there.
     assert_eq!(inventories(s, &query(&[])).await.0, 4);
     assert_eq!(hosts(s, &query(&[])).await.0, 5);
+}
+
+/// One condition of a resource filter.
+fn cond(field: &str, lookup: Lookup, value: &str, negated: bool) -> Condition<String> {
+    Condition {
+        field: field.to_owned(),
+        lookup,
+        value: value.to_owned(),
+        negated,
+    }
+}
+
+/// A query from a whole filter.
+fn filtered(filter: Filter<String>) -> ResourceQuery {
+    ResourceQuery {
+        filter,
+        ..query(&[])
+    }
+}
+
+/// The lookups, `not__`, `or__` and `search` on inventories and hosts, the way the AWX
+/// collection finds objects (`?or__id=N&or__name=N`), and the stored inventory `kind`.
+pub async fn list_inventories_and_hosts_apply_lookups_and_search(store: Arc<dyn Store>) {
+    let f = fixture(&*store).await;
+    let s = &*store;
+    let qa = store
+        .update_inventory(
+            f.inv(4),
+            InventoryPatch {
+                kind: Some("constructed".into()),
+                ..InventoryPatch::default()
+            },
+            at(5_000),
+        )
+        .await
+        .expect("set kind");
+    assert_eq!(qa.kind, "constructed");
+    let all = |conds: Vec<Condition<String>>| {
+        filtered(Filter {
+            all: conds,
+            ..Filter::default()
+        })
+    };
+    let any = |conds: Vec<Condition<String>>| {
+        filtered(Filter {
+            any: conds,
+            ..Filter::default()
+        })
+    };
+    let prod = f.inv(1).to_string();
+    let cases: Vec<(ResourceQuery, (i64, Vec<String>))> = vec![
+        (
+            any(vec![
+                cond("id", Lookup::Exact, &prod, false),
+                cond("name", Lookup::Exact, &prod, false),
+            ]),
+            names(1, &["prod"]),
+        ),
+        (
+            any(vec![
+                cond("id", Lookup::Exact, "dev", false),
+                cond("name", Lookup::Exact, "dev", false),
+            ]),
+            names(1, &["dev"]),
+        ),
+        (
+            all(vec![cond("kind", Lookup::Exact, "", false)]),
+            names(3, &["prod", "dev", "staging"]),
+        ),
+        (
+            all(vec![cond("kind", Lookup::Exact, "constructed", false)]),
+            names(1, &["qa"]),
+        ),
+        (
+            all(vec![cond("organization", Lookup::IsNull, "true", false)]),
+            names(2, &["dev", "qa"]),
+        ),
+        (
+            all(vec![cond("organization", Lookup::Exact, "1", true)]),
+            names(2, &["dev", "qa"]),
+        ),
+        (
+            all(vec![cond("organization", Lookup::Exact, "null", true)]),
+            names(2, &["prod", "staging"]),
+        ),
+        (
+            all(vec![cond("name", Lookup::IStartsWith, "S", false)]),
+            names(1, &["staging"]),
+        ),
+        (
+            all(vec![cond(
+                "description",
+                Lookup::IContains,
+                "ABOUT D",
+                false,
+            )]),
+            names(1, &["dev"]),
+        ),
+        (
+            all(vec![
+                cond("name", Lookup::In, "qa,prod,x", false),
+                cond("name", Lookup::EndsWith, "a", true),
+            ]),
+            names(1, &["prod"]),
+        ),
+        (
+            filtered(Filter {
+                search: vec!["PROD".to_ascii_lowercase()],
+                ..Filter::default()
+            }),
+            names(1, &["prod"]),
+        ),
+        (
+            filtered(Filter {
+                search: vec!["about".into(), "ag".into()],
+                ..Filter::default()
+            }),
+            names(1, &["staging"]),
+        ),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(inventories(s, &q).await, expected, "{:?}", q.filter);
+    }
+
+    let host_cases: Vec<(ResourceQuery, (i64, Vec<i64>))> = vec![
+        (
+            all(vec![cond("name", Lookup::StartsWith, "web", false)]),
+            f.hosts(3, &[1, 2, 4]),
+        ),
+        (
+            all(vec![
+                cond("name", Lookup::StartsWith, "web", false),
+                cond("enabled", Lookup::Exact, "false", true),
+            ]),
+            f.hosts(2, &[1, 4]),
+        ),
+        (
+            all(vec![cond("instance_id", Lookup::Exact, "", true)]),
+            f.hosts(1, &[3]),
+        ),
+        (
+            all(vec![cond(
+                "inventory",
+                Lookup::In,
+                &format!("{},{}", f.inv(2), f.inv(4)),
+                false,
+            )]),
+            f.hosts(2, &[4, 5]),
+        ),
+        (
+            any(vec![
+                cond("name", Lookup::Exact, "x", false),
+                cond("instance_id", Lookup::IContains, "I-1", false),
+            ]),
+            f.hosts(2, &[3, 5]),
+        ),
+        (
+            filtered(Filter {
+                search: vec!["host w".into()],
+                ..Filter::default()
+            }),
+            f.hosts(3, &[1, 2, 4]),
+        ),
+    ];
+    for (q, expected) in host_cases {
+        assert_eq!(hosts(s, &q).await, expected, "{:?}", q.filter);
+    }
 }

@@ -2,7 +2,10 @@
 //! changes and deletion.
 
 use super::{at, create, hash, new_session, new_user, t0};
-use crate::{SessionRekey, Store, StoreError, UserField, UserOrder, UserPatch, UserQuery};
+use crate::{
+    Condition, Filter, Lookup, SessionRekey, Store, StoreError, UserField, UserOrder, UserPatch,
+    UserQuery,
+};
 use portcullis_core::ids::UserId;
 use portcullis_core::user::User;
 use std::sync::Arc;
@@ -11,12 +14,10 @@ use time::format_description::well_known::Rfc3339;
 /// A query with `filters`, default order and a page large enough for every check.
 fn query(filters: Vec<(UserField, &str)>) -> UserQuery {
     UserQuery {
-        filters: filters
-            .into_iter()
-            .map(|(f, v)| (f, v.to_owned()))
-            .collect(),
+        filter: Filter::exact(filters),
         order: UserOrder::default(),
         only: None,
+        member_of: None,
         limit: 100,
         offset: 0,
     }
@@ -219,7 +220,7 @@ pub async fn list_users_filters_by_exact_match(store: Arc<dyn Store>) {
     let mut only = query(vec![]);
     only.only = Some(bob.id);
     assert_eq!(names(s, &only).await, list(1, &["bob"]));
-    only.filters = vec![(UserField::IsSuperuser, "true".into())];
+    only.filter = Filter::exact([(UserField::IsSuperuser, "true")]);
     assert_eq!(names(s, &only).await, list(0, &[]));
 }
 
@@ -705,4 +706,242 @@ pub async fn missing_users_are_not_found(store: Arc<dyn Store>) {
         Err(StoreError::NotFound)
     );
     assert_eq!(store.user_by_id(u.id).await, Ok(Some(u)));
+}
+
+/// A query from a whole [`Filter`].
+fn filtered(filter: Filter<UserField>) -> UserQuery {
+    UserQuery {
+        filter,
+        ..query(Vec::new())
+    }
+}
+
+/// One condition.
+fn cond(field: UserField, lookup: Lookup, value: &str, negated: bool) -> Condition<UserField> {
+    Condition {
+        field,
+        lookup,
+        value: value.to_owned(),
+        negated,
+    }
+}
+
+/// AWX's field lookups, `not__`, the `or__` group and `search` select the same users on
+/// every backend: text lookups compare case-sensitively unless `i…`, which folds ASCII only;
+/// `%` and `_` are plain characters; a NULL column fails a condition and passes its `not__`.
+pub async fn list_users_applies_lookups_or_groups_and_search(store: Arc<dyn Store>) {
+    let mut alice = new_user("alice");
+    alice.email = "Alice@Example.com".into();
+    alice.first_name = "Ärger".into();
+    let alice = create(&*store, alice).await;
+    let mut bob = new_user("bob_1");
+    bob.created_at = at(1000);
+    bob.last_name = "100%".into();
+    create(&*store, bob).await;
+    let mut carol = new_user("carol");
+    carol.created_at = at(2000);
+    carol.is_superuser = true;
+    let carol = create(&*store, carol).await;
+    store
+        .record_login(carol.id, at(9000))
+        .await
+        .expect("record_login");
+    let s = &*store;
+    let one = |field, lookup, value: &str| {
+        filtered(Filter {
+            all: vec![cond(field, lookup, value, false)],
+            ..Filter::default()
+        })
+    };
+    use UserField::{Created, Email, FirstName, Id, IsSuperuser, LastLogin, LastName, Username};
+    let cases: Vec<(UserQuery, (i64, Vec<String>))> = vec![
+        (one(Username, Lookup::Exact, "alice"), list(1, &["alice"])),
+        (one(Username, Lookup::IExact, "ALICE"), list(1, &["alice"])),
+        (
+            one(Username, Lookup::Contains, "o"),
+            list(2, &["bob_1", "carol"]),
+        ),
+        (one(Username, Lookup::Contains, "O"), list(0, &[])),
+        (
+            one(Username, Lookup::IContains, "O"),
+            list(2, &["bob_1", "carol"]),
+        ),
+        (one(Username, Lookup::Contains, "_"), list(1, &["bob_1"])),
+        (one(LastName, Lookup::EndsWith, "0%"), list(1, &["bob_1"])),
+        (one(LastName, Lookup::Contains, "%"), list(1, &["bob_1"])),
+        (one(Email, Lookup::StartsWith, "alice"), list(0, &[])),
+        (
+            one(Email, Lookup::IStartsWith, "alice@"),
+            list(1, &["alice"]),
+        ),
+        (
+            one(Email, Lookup::EndsWith, "example.com"),
+            list(2, &["bob_1", "carol"]),
+        ),
+        (
+            one(Email, Lookup::IEndsWith, "EXAMPLE.COM"),
+            list(3, &["alice", "bob_1", "carol"]),
+        ),
+        (
+            one(Username, Lookup::EndsWith, "a_very_long_suffix"),
+            list(0, &[]),
+        ),
+        // Only ASCII letters fold, on both backends.
+        (one(FirstName, Lookup::IExact, "ärger"), list(0, &[])),
+        (one(FirstName, Lookup::IExact, "ÄRGER"), list(1, &["alice"])),
+        (
+            one(Username, Lookup::In, "carol,alice,nobody"),
+            list(2, &["alice", "carol"]),
+        ),
+        (
+            one(Id, Lookup::In, &format!("{},x", alice.id.0)),
+            list(1, &["alice"]),
+        ),
+        (
+            one(Id, Lookup::Gt, &alice.id.0.to_string()),
+            list(2, &["bob_1", "carol"]),
+        ),
+        (
+            one(Id, Lookup::Lte, &alice.id.0.to_string()),
+            list(1, &["alice"]),
+        ),
+        (one(Id, Lookup::Exact, "abc"), list(0, &[])),
+        (one(Id, Lookup::Contains, "1"), list(0, &[])),
+        (
+            one(Username, Lookup::Gte, "bob_1"),
+            list(2, &["bob_1", "carol"]),
+        ),
+        (
+            one(Created, Lookup::Gte, "2026-03-01T12:00:00.750Z"),
+            list(2, &["bob_1", "carol"]),
+        ),
+        (
+            one(Created, Lookup::Lt, "2026-03-01T12:00:00.750Z"),
+            list(1, &["alice"]),
+        ),
+        (one(IsSuperuser, Lookup::Exact, "True"), list(1, &["carol"])),
+        (
+            one(IsSuperuser, Lookup::IExact, "false"),
+            list(2, &["alice", "bob_1"]),
+        ),
+        (
+            one(LastLogin, Lookup::IsNull, "true"),
+            list(2, &["alice", "bob_1"]),
+        ),
+        (one(LastLogin, Lookup::IsNull, "false"), list(1, &["carol"])),
+        (
+            one(LastLogin, Lookup::Gt, "2026-03-01T12:00:00Z"),
+            list(1, &["carol"]),
+        ),
+        (
+            filtered(Filter {
+                all: vec![cond(LastLogin, Lookup::Gt, "2026-03-01T12:00:00Z", true)],
+                ..Filter::default()
+            }),
+            list(2, &["alice", "bob_1"]),
+        ),
+        (
+            filtered(Filter {
+                all: vec![cond(Username, Lookup::Exact, "alice", true)],
+                ..Filter::default()
+            }),
+            list(2, &["bob_1", "carol"]),
+        ),
+        (
+            filtered(Filter {
+                all: vec![cond(Id, Lookup::Exact, "abc", true)],
+                ..Filter::default()
+            }),
+            list(3, &["alice", "bob_1", "carol"]),
+        ),
+        (
+            filtered(Filter {
+                any: vec![
+                    cond(Id, Lookup::Exact, "carol", false),
+                    cond(Username, Lookup::Exact, "carol", false),
+                ],
+                ..Filter::default()
+            }),
+            list(1, &["carol"]),
+        ),
+        (
+            filtered(Filter {
+                all: vec![cond(IsSuperuser, Lookup::Exact, "false", false)],
+                any: vec![
+                    cond(Username, Lookup::Exact, "carol", false),
+                    cond(Username, Lookup::StartsWith, "bob", false),
+                ],
+                ..Filter::default()
+            }),
+            list(1, &["bob_1"]),
+        ),
+        (
+            filtered(Filter {
+                search: vec!["example".into()],
+                ..Filter::default()
+            }),
+            list(3, &["alice", "bob_1", "carol"]),
+        ),
+        (
+            filtered(Filter {
+                search: vec!["first".into(), "bob".into()],
+                ..Filter::default()
+            }),
+            list(1, &["bob_1"]),
+        ),
+        (
+            filtered(Filter {
+                search: vec!["nothing".into()],
+                ..Filter::default()
+            }),
+            list(0, &[]),
+        ),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(names(s, &q).await, expected, "{:?}", q.filter);
+    }
+}
+
+/// Organization membership: idempotent in both directions, restricted listings show only
+/// members, a missing user is `NotFound`, and deleting a user ends its membership.
+pub async fn organization_membership_restricts_listings(store: Arc<dyn Store>) {
+    let alice = create(&*store, new_user("alice")).await;
+    let bob = create(&*store, new_user("bob")).await;
+    let members = |org: i64| UserQuery {
+        member_of: Some(org),
+        ..query(Vec::new())
+    };
+    let s = &*store;
+    assert_eq!(names(s, &members(1)).await, list(0, &[]));
+    for _ in 0..2 {
+        s.set_organization_member(1, bob.id, true)
+            .await
+            .expect("associate");
+    }
+    s.set_organization_member(1, alice.id, true)
+        .await
+        .expect("associate");
+    assert_eq!(names(s, &members(1)).await, list(2, &["alice", "bob"]));
+    assert_eq!(names(s, &members(2)).await, list(0, &[]));
+    let search = UserQuery {
+        filter: Filter {
+            search: vec!["ali".into()],
+            ..Filter::default()
+        },
+        ..members(1)
+    };
+    assert_eq!(names(s, &search).await, list(1, &["alice"]));
+    for _ in 0..2 {
+        s.set_organization_member(1, alice.id, false)
+            .await
+            .expect("disassociate");
+    }
+    assert_eq!(names(s, &members(1)).await, list(1, &["bob"]));
+    assert_eq!(
+        s.set_organization_member(1, UserId(bob.id.0 + 1000), true)
+            .await,
+        Err(StoreError::NotFound)
+    );
+    s.delete_user(bob.id, None).await.expect("delete_user");
+    assert_eq!(names(s, &members(1)).await, list(0, &[]));
 }

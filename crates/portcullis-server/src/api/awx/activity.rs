@@ -85,7 +85,8 @@ fn narrow<T: PartialEq>(slot: &mut Option<T>, value: T) -> bool {
 /// match (a value of the wrong type or contradictory filters), as an exact-match filter on
 /// such a value matches nothing.
 fn with_params(mut q: ActivityQuery, params: &ListParams) -> Option<ActivityQuery> {
-    for (k, v) in &params.filters {
+    for c in &params.filter.all {
+        let (k, v) = (&c.field, &c.value);
         let ok = match k.as_str() {
             "id" => v.parse().is_ok_and(|id| narrow(&mut q.id, id)),
             "operation" => narrow(&mut q.operation, v.clone()),
@@ -176,6 +177,8 @@ async fn render(state: &AppState, entries: &[ActivityEntry]) -> ApiResult<Vec<Va
 /// A page of the entries matching `base` (`None`: nothing) and the request's parameters.
 async fn page(state: &AppState, uri: &Uri, base: Option<ActivityQuery>) -> ApiResult<Json<Value>> {
     let params = ListParams::parse(uri.query(), &list_fields())?;
+    // The activity store takes exact matches only: refuse other syntax rather than ignore it.
+    params.exact_filters()?;
     let (total, results) = match base.and_then(|q| with_params(q, &params)) {
         Some(q) => {
             let found = state.store.list_activity(&q).await?;

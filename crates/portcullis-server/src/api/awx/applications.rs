@@ -367,9 +367,9 @@ pub async fn list_applications(
     let params = ListParams::parse(uri.query(), &FIELDS)?;
     let q = ApplicationQuery {
         filters: params
-            .filters
-            .iter()
-            .filter_map(|(k, v)| field(k).map(|f| (f, v.clone())))
+            .exact_filters()?
+            .into_iter()
+            .filter_map(|(k, v)| field(&k).map(|f| (f, v)))
             .collect(),
         order: params
             .order_by

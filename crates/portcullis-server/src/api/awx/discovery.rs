@@ -1,8 +1,9 @@
 //! Discovery endpoints (`awx-api.md` §3): answered to anyone, credentials ignored. The AWX
 //! CLI reads `/api/` and `/api/v2/` anonymously before every command and aborts on any
-//! non-2xx, so these never answer 401/403.
+//! non-2xx, so these never answer 401/403. `/api/v2/config/` is the exception: AWX answers
+//! it to authenticated callers only.
 
-use crate::auth::check::MaybeAuthed;
+use crate::auth::check::{Authed, MaybeAuthed};
 use crate::auth::cookies;
 use crate::state::AppState;
 use axum::Json;
@@ -56,9 +57,11 @@ pub async fn api_root(
 
 /// The resources this build serves, in AWX's order. Every key becomes an AWX CLI
 /// sub-command, so only served resources may appear.
-pub const V2_RESOURCES: [(&str, &str); 16] = [
+pub const V2_RESOURCES: [(&str, &str); 17] = [
     ("ping", "/api/v2/ping/"),
     ("instance_groups", "/api/v2/instance_groups/"),
+    // The AWX CLI treats `config` as its own command, not as a resource list.
+    ("config", "/api/v2/config/"),
     ("settings", "/api/v2/settings/"),
     ("me", "/api/v2/me/"),
     ("organizations", "/api/v2/organizations/"),
@@ -85,6 +88,35 @@ pub async fn v2_root(MaybeAuthed(_): MaybeAuthed) -> Json<Value> {
         .map(|(k, v)| ((*k).to_owned(), json!(v)))
         .collect();
     Json(Value::Object(map))
+}
+
+/// `GET /api/v2/config/`: what AWX says about its installation. Portcullis runs no
+/// playbooks, so the Ansible-related values describe an empty installation; `tower-cli
+/// version` reads `version`, `license_info.license_type` and `ansible_version`.
+#[utoipa::path(get, path = "/api/v2/config/", tag = "discovery",
+    responses((status = 200, description = "Version, open license, time zone and other installation facts"),
+              (status = 401, description = "Not authenticated")))]
+pub async fn config(State(state): State<AppState>, Authed(_): Authed) -> Json<Value> {
+    let version = &state.config.api.product_version;
+    Json(json!({
+        "time_zone": "UTC",
+        "license_info": {
+            "license_type": "open",
+            "valid_key": true,
+            "subscription_name": "OPEN",
+            "product_name": state.config.api.product_name,
+        },
+        "version": version,
+        "eula": "",
+        "analytics_status": "off",
+        "analytics_collectors": {},
+        "become_methods": [],
+        "project_base_dir": "/var/lib/awx/projects/",
+        "project_local_paths": [],
+        "custom_virtualenvs": [],
+        // Older clients print it unconditionally; Portcullis bundles no Ansible.
+        "ansible_version": "none",
+    }))
 }
 
 /// `GET /api/o/`

@@ -567,6 +567,21 @@ pub static INVENTORIES: Resource = Resource {
             .writable()
             .default(Preset::Null)
             .help("Organization containing this inventory."),
+        field("kind", FieldType::Choice, "Kind")
+            .writable()
+            .choices(&[
+                ("", "Hosts have a direct link to this inventory."),
+                (
+                    "smart",
+                    "Hosts for inventory generated using the host_filter property.",
+                ),
+                (
+                    "constructed",
+                    "Parse list of source inventories with the constructed plugin.",
+                ),
+            ])
+            .default(Preset::Str(""))
+            .help("Kind of inventory being represented."),
         VARIABLES,
         field("total_hosts", FieldType::Integer, "Total hosts")
             .unfilterable()

@@ -1,9 +1,11 @@
 //! AWX list conventions (`awx-api.md` §16): the envelope `count`/`next`/`previous`/`results`,
 //! `page` from 1, `page_size` default 25 clamped to 200, `count_disabled`, `order_by`, and
-//! exact-match filters on declared fields. `next`/`previous` are relative and keep the other
-//! query parameters.
+//! AWX's filter syntax on declared fields ([`filter`](crate::api::awx::filter)).
+//! `next`/`previous` are relative and keep the other query parameters.
 
+use crate::api::awx::filter;
 use crate::error::{ApiError, ApiResult};
+use portcullis_store::Filter;
 use serde_json::{Value, json};
 
 /// Default page size.
@@ -11,14 +13,18 @@ pub const DEFAULT_PAGE_SIZE: i64 = 25;
 /// Largest page size.
 pub const MAX_PAGE_SIZE: i64 = 200;
 
-/// Query parameters that are not filters.
-const META: [&str; 6] = [
+/// Query parameters that are not field filters (AWX's reserved names; `search` is parsed
+/// into the filter, the others Portcullis ignores).
+const META: [&str; 9] = [
     "page",
     "page_size",
     "order_by",
     "count_disabled",
     "format",
-    "search",
+    "type",
+    "host_filter",
+    "no_truncate",
+    "limit",
 ];
 
 /// A parsed list request.
@@ -32,8 +38,8 @@ pub struct ListParams {
     pub count_disabled: bool,
     /// `order_by` field and whether descending.
     pub order_by: Option<(String, bool)>,
-    /// Exact-match filters, in query order.
-    pub filters: Vec<(String, String)>,
+    /// The filter: lookups, `not__`, `or__`, `chain__` and `search`.
+    pub filter: Filter<String>,
     /// Every query pair, to rebuild `next`/`previous`.
     query: Vec<(String, String)>,
 }
@@ -49,7 +55,7 @@ impl ListParams {
             page_size: DEFAULT_PAGE_SIZE,
             count_disabled: false,
             order_by: None,
-            filters: Vec::new(),
+            filter: Filter::default(),
             query: pairs.clone(),
         };
         for (k, v) in pairs {
@@ -82,17 +88,33 @@ impl ListParams {
                     p.order_by = Some((field, desc));
                 }
                 other if META.contains(&other) => {}
-                other => {
-                    if !fields.contains(&other) {
-                        return Err(ApiError::BadRequest(format!(
-                            "Cannot resolve keyword '{other}' into field."
-                        )));
-                    }
-                    p.filters.push((k.clone(), v));
-                }
+                other => filter::add(&mut p.filter, other, &v, fields)?,
             }
         }
         Ok(p)
+    }
+
+    /// The filter as plain exact matches, for the lists whose store takes only those
+    /// (tokens, applications, activity stream); any other syntax there is a 400 naming it.
+    pub fn exact_filters(&self) -> ApiResult<Vec<(String, String)>> {
+        let plain = self.filter.any.is_empty()
+            && self.filter.search.is_empty()
+            && self
+                .filter
+                .all
+                .iter()
+                .all(|c| !c.negated && c.lookup == portcullis_store::Lookup::Exact);
+        if !plain {
+            return Err(ApiError::BadRequest(
+                "This list accepts only exact-match filters.".into(),
+            ));
+        }
+        Ok(self
+            .filter
+            .all
+            .iter()
+            .map(|c| (c.field.clone(), c.value.clone()))
+            .collect())
     }
 
     /// Rows to skip.

@@ -14,6 +14,7 @@
 //! open to every authenticated caller; writes to superusers only (others get the generic
 //! 403; read-scope tokens never get this far, `Authed` refuses their unsafe methods).
 
+use crate::api::awx::filter;
 use crate::api::awx::options::{self, Field, FieldType, Resource, Write, superuser_writes};
 use crate::api::awx::paging::ListParams;
 use crate::api::awx::render::awx_time;
@@ -30,9 +31,10 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use portcullis_core::principal::Principal;
+use portcullis_store::filter::ValueKind;
 use portcullis_store::{
-    HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewActivity, NewHost, NewInventory,
-    Page, ResourceQuery, Store, StoreError, StoreResult,
+    Filter, HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewActivity, NewHost,
+    NewInventory, Page, ResourceQuery, Store, StoreError, StoreResult,
 };
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
@@ -190,6 +192,56 @@ pub(crate) fn parse_id(segment: &str) -> ApiResult<i64> {
     segment.parse().map_err(|_| ApiError::NotFound)
 }
 
+/// The components of a named-URL segment (`inv1++Default`): split on `++`, with `[+]`
+/// standing for a literal `+` (AWX's escape). `None` for a lone `+`, which no named URL of
+/// the resources Portcullis holds contains.
+pub(crate) fn named_parts(segment: &str) -> Option<Vec<String>> {
+    let mut parts = vec![String::new()];
+    let mut rest = segment;
+    while let Some(c) = rest.chars().next() {
+        if let Some(r) = rest.strip_prefix("[+]") {
+            parts.last_mut()?.push('+');
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("++") {
+            parts.push(String::new());
+            rest = r;
+        } else if c == '+' {
+            return None;
+        } else {
+            parts.last_mut()?.push(c);
+            rest = rest.get(c.len_utf8()..)?;
+        }
+    }
+    Some(parts)
+}
+
+/// The organization a named URL's `<organization.name>` part names: `Some(None)` for the
+/// empty part (no organization), `Some(Some(1))` for `Default`, `None` for any other name.
+fn organization_named(name: &str) -> Option<Option<i64>> {
+    match name {
+        "" => Some(None),
+        "Default" => Some(Some(DEFAULT_ORGANIZATION)),
+        _ => None,
+    }
+}
+
+/// The only object matching `filter` (at most two are read: more than one is no match).
+fn single<T>(page: Page<T>) -> Option<T> {
+    let mut items = page.items;
+    if items.len() == 1 { items.pop() } else { None }
+}
+
+/// A query for at most two objects matching `filter` (`single` decides).
+fn lookup_query(filter: Filter<String>, inventory: Option<i64>) -> ResourceQuery {
+    ResourceQuery {
+        filter,
+        order: None,
+        inventory,
+        limit: 2,
+        offset: 0,
+    }
+}
+
 /// The list parameters of `resource`: its filterable fields are the only filter and
 /// `order_by` keys (others are AWX's 400).
 fn list_params(uri: &Uri, resource: &Resource) -> ApiResult<ListParams> {
@@ -227,19 +279,20 @@ fn parse_bool(s: &str) -> Option<bool> {
 // ---------------------------------------------------------------------------------------
 // Stubs
 
-/// True when the query-string `value` equals the row's `cell` (exact match, as Django's
-/// filters compare after converting the text to the field's type).
-fn cell_matches(cell: Option<&Value>, value: &str) -> bool {
-    match cell {
-        Some(Value::String(s)) => s == value,
-        Some(Value::Number(n)) => value
-            .parse::<i64>()
-            .ok()
-            .is_some_and(|v| n.as_i64() == Some(v)),
-        Some(Value::Bool(b)) => parse_bool(value) == Some(*b),
-        Some(Value::Null) => value == "null",
-        _ => false,
-    }
+/// The value kind of `resource`'s field `name`, for filtering rows in memory.
+pub(crate) fn field_kind(resource: &Resource, name: &str) -> Option<ValueKind> {
+    resource.field(name).map(|f| match f.kind {
+        FieldType::Integer => ValueKind::Int,
+        FieldType::Id if f.name == "id" => ValueKind::Int,
+        FieldType::Id => ValueKind::Related,
+        FieldType::Boolean => ValueKind::Bool,
+        FieldType::Datetime => ValueKind::Instant,
+        FieldType::String
+        | FieldType::Json
+        | FieldType::Choice
+        | FieldType::List
+        | FieldType::NestedObject => ValueKind::Text,
+    })
 }
 
 fn compare_cells(a: Option<&Value>, b: Option<&Value>) -> Ordering {
@@ -272,10 +325,12 @@ pub async fn stub_list(
     let mut rows: Vec<Value> = (stub.rows)()
         .into_iter()
         .filter(|row| {
-            params
-                .filters
-                .iter()
-                .all(|(k, v)| cell_matches(row.get(k), v))
+            filter::row_matches(
+                &params.filter,
+                row,
+                &|name| field_kind(stub.resource, name),
+                &["name", "description"],
+            )
         })
         .collect();
     let (field, descending) = params
@@ -306,11 +361,34 @@ pub async fn stub_detail(
     Authed(_): Authed,
     AwxPath(id): AwxPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id)?;
+    stub_row(stub, &id).map(Json)
+}
+
+/// The id of the organization a path segment names (`1` or `Default`); 404 otherwise.
+pub(crate) fn organization_id(segment: &str) -> ApiResult<i64> {
+    let organizations = STUBS.first().ok_or(ApiError::NotFound)?;
+    stub_row(organizations, segment)?
+        .get("id")
+        .and_then(Value::as_i64)
+        .ok_or(ApiError::NotFound)
+}
+
+/// The stub row a path segment names: an id, or a named URL `<name>` (the organizations'
+/// format; the other stubs hold no rows).
+fn stub_row(stub: &Stub, segment: &str) -> ApiResult<Value> {
+    let by_id = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+    let wanted = if by_id {
+        json!(parse_id(segment)?)
+    } else {
+        match named_parts(segment).as_deref() {
+            Some([name]) => json!(name),
+            _ => return Err(ApiError::NotFound),
+        }
+    };
+    let key = if by_id { "id" } else { "name" };
     (stub.rows)()
         .into_iter()
-        .find(|row| row.get("id").and_then(Value::as_i64) == Some(id))
-        .map(Json)
+        .find(|row| row.get(key) == Some(&wanted))
         .ok_or(ApiError::NotFound)
 }
 
@@ -354,6 +432,13 @@ fn clean_text(f: &Field, v: &Value) -> Result<Value, String> {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Null if f.nullable() => return Ok(Value::Null),
+        // AWX's ChoiceNullField: a choice that offers "" reads null as "" (the collection
+        // sends `"kind": null` for a normal inventory).
+        Value::Null
+            if f.kind == FieldType::Choice && f.choices.iter().any(|(c, _)| c.is_empty()) =>
+        {
+            String::new()
+        }
         Value::Null => return Err("This field may not be null.".into()),
         _ => return Err("Not a valid string.".into()),
     };
@@ -504,6 +589,8 @@ trait Registry: Send + Sync + 'static {
     fn render(r: &Self::Record) -> Value;
     /// By id.
     async fn fetch(store: &dyn Store, id: i64) -> StoreResult<Option<Self::Record>>;
+    /// By the components of its named URL (`<name>++<organization.name>` …).
+    async fn named(store: &dyn Store, parts: &[String]) -> StoreResult<Option<Self::Record>>;
     /// A page.
     async fn page(store: &dyn Store, query: &ResourceQuery) -> StoreResult<Page<Self::Record>>;
     /// Errors for cleaned references to objects that do not exist.
@@ -535,7 +622,7 @@ async fn list<K: Registry>(
 ) -> ApiResult<Json<Value>> {
     let params = list_params(uri, resource)?;
     let query = ResourceQuery {
-        filters: params.filters.clone(),
+        filter: params.filter.clone(),
         order: params.order_by.clone(),
         inventory,
         limit: params.page_size,
@@ -546,11 +633,18 @@ async fn list<K: Registry>(
     Ok(Json(params.envelope(uri.path(), page.total, results)?))
 }
 
+/// The object a path segment names: an id (all digits) or a named URL.
 async fn fetch<K: Registry>(state: &AppState, segment: &str) -> ApiResult<K::Record> {
-    let id = parse_id(segment)?;
-    K::fetch(state.store.as_ref(), id)
-        .await?
-        .ok_or(ApiError::NotFound)
+    let store = state.store.as_ref();
+    let found = if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+        K::fetch(store, parse_id(segment)?).await?
+    } else {
+        match named_parts(segment) {
+            Some(parts) => K::named(store, &parts).await?,
+            None => None,
+        }
+    };
+    found.ok_or(ApiError::NotFound)
 }
 
 /// Validates `body` in `mode`, references included; errors in table order.
@@ -688,12 +782,32 @@ impl Registry for Inventories {
             "summary_fields": {},
             "created": awx_time(r.created_at), "modified": awx_time(r.modified_at),
             "name": r.name, "description": r.description, "organization": r.organization,
-            "variables": r.variables, "total_hosts": r.total_hosts,
+            // Portcullis keeps no smart-inventory filter; the collection compares the key.
+            "kind": r.kind, "host_filter": null, "variables": r.variables,
+            "total_hosts": r.total_hosts,
         })
     }
 
     async fn fetch(store: &dyn Store, id: i64) -> StoreResult<Option<InventoryRecord>> {
         store.inventory_by_id(id).await
+    }
+
+    /// `<name>++<organization.name>`.
+    async fn named(store: &dyn Store, parts: &[String]) -> StoreResult<Option<InventoryRecord>> {
+        let [name, organization] = parts else {
+            return Ok(None);
+        };
+        let Some(organization) = organization_named(organization) else {
+            return Ok(None);
+        };
+        let organization = organization.map_or_else(|| "null".to_owned(), |id| id.to_string());
+        let filter = Filter::exact([
+            ("name".to_owned(), name.clone()),
+            ("organization".to_owned(), organization),
+        ]);
+        Ok(single(
+            store.list_inventories(&lookup_query(filter, None)).await?,
+        ))
     }
 
     async fn page(store: &dyn Store, query: &ResourceQuery) -> StoreResult<Page<InventoryRecord>> {
@@ -718,6 +832,7 @@ impl Registry for Inventories {
             name: text(cleaned, "name").unwrap_or_default(),
             description: text(cleaned, "description").unwrap_or_default(),
             organization: pk(cleaned, "organization").flatten(),
+            kind: text(cleaned, "kind").unwrap_or_default(),
             variables: text(cleaned, "variables").unwrap_or_default(),
             created_at: now,
         };
@@ -737,6 +852,7 @@ impl Registry for Inventories {
             name: text(cleaned, "name"),
             description: text(cleaned, "description"),
             organization: pk(cleaned, "organization"),
+            kind: text(cleaned, "kind"),
             variables: text(cleaned, "variables"),
         };
         store
@@ -793,6 +909,22 @@ impl Registry for Hosts {
 
     async fn fetch(store: &dyn Store, id: i64) -> StoreResult<Option<HostRecord>> {
         store.host_by_id(id).await
+    }
+
+    /// `<name>++<inventory.name>++<organization.name>`.
+    async fn named(store: &dyn Store, parts: &[String]) -> StoreResult<Option<HostRecord>> {
+        let [name, inventory @ ..] = parts else {
+            return Ok(None);
+        };
+        let Some(inventory) = Inventories::named(store, inventory).await? else {
+            return Ok(None);
+        };
+        let filter = Filter::exact([("name".to_owned(), name.clone())]);
+        Ok(single(
+            store
+                .list_hosts(&lookup_query(filter, Some(inventory.id)))
+                .await?,
+        ))
     }
 
     async fn page(store: &dyn Store, query: &ResourceQuery) -> StoreResult<Page<HostRecord>> {
@@ -1132,14 +1264,20 @@ mod tests {
     }
 
     #[test]
-    fn stub_cells_match_like_exact_filters() {
-        let org = default_organization();
-        let row = org.first().unwrap();
-        assert!(cell_matches(row.get("name"), "Default"));
-        assert!(cell_matches(row.get("id"), "1"));
-        assert!(!cell_matches(row.get("id"), "one"));
-        assert!(cell_matches(row.get("description"), ""));
-        assert!(!cell_matches(row.get("nope"), "x"));
+    fn stub_fields_have_kinds_and_ids_parse() {
+        assert_eq!(
+            field_kind(&options::ORGANIZATIONS, "id"),
+            Some(ValueKind::Int)
+        );
+        assert_eq!(
+            field_kind(&options::ORGANIZATIONS, "name"),
+            Some(ValueKind::Text)
+        );
+        assert_eq!(
+            field_kind(&options::INVENTORIES, "organization"),
+            Some(ValueKind::Related)
+        );
+        assert_eq!(field_kind(&options::ORGANIZATIONS, "nope"), None);
         assert_eq!(parse_id("12"), Ok(12));
         assert_eq!(parse_id("1x"), Err(ApiError::NotFound));
         assert_eq!(parse_id("99999999999999999999"), Err(ApiError::NotFound));

@@ -1,6 +1,7 @@
 //! `/api/v2/settings/` (`awx-api.md` §14). Reads by superusers and system auditors; writes
 //! by superusers only. Values live in the store and apply without a restart.
 
+use crate::api::awx::filter;
 use crate::api::awx::paging::ListParams;
 use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
@@ -13,6 +14,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use portcullis_core::principal::Principal;
 use portcullis_core::settings::Category;
+use portcullis_store::filter::ValueKind;
 use serde_json::{Map, Value, json};
 
 fn require_reader(p: &Principal) -> ApiResult<()> {
@@ -52,10 +54,12 @@ pub async fn list_settings(
     let entries: Vec<Value> = entries
         .into_iter()
         .filter(|e| {
-            params
-                .filters
-                .iter()
-                .all(|(k, v)| e.get(k).and_then(Value::as_str) == Some(v))
+            filter::row_matches(
+                &params.filter,
+                e,
+                &|_| Some(ValueKind::Text),
+                &["slug", "name"],
+            )
         })
         .collect();
     let total = i64::try_from(entries.len()).unwrap_or(0);

@@ -123,9 +123,9 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let params = ListParams::parse(uri.query(), &FIELDS)?;
     base.filters = params
-        .filters
-        .iter()
-        .filter_map(|(k, v)| field(k).map(|f| (f, v.clone())))
+        .exact_filters()?
+        .into_iter()
+        .filter_map(|(k, v)| field(&k).map(|f| (f, v)))
         .collect();
     base.order = params
         .order_by

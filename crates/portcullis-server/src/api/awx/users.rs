@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use portcullis_core::ids::UserId;
 use portcullis_core::principal::Principal;
 use portcullis_core::user::User;
-use portcullis_store::{UserField, UserOrder, UserQuery};
+use portcullis_store::{Filter, UserField, UserOrder, UserQuery};
 use serde_json::Value;
 
 /// Filterable and orderable fields of the users list.
@@ -55,6 +55,14 @@ fn field(name: &str) -> Option<UserField> {
     })
 }
 
+/// The request's filter over [`UserField`]s (`ListParams` admitted only [`FIELDS`]).
+pub(crate) fn user_filter(params: &ListParams) -> ApiResult<Filter<UserField>> {
+    params
+        .filter
+        .map_fields(|name| field(name))
+        .ok_or_else(|| ApiError::BadRequest("Unknown filter field.".into()))
+}
+
 /// `GET /api/v2/users/`
 #[utoipa::path(get, path = "/api/v2/users/", tag = "users",
     params(("page" = Option<i64>, Query, description = "Page number from 1"),
@@ -66,6 +74,17 @@ pub async fn list_users(
     State(state): State<AppState>,
     Authed(p): Authed,
     OriginalUri(uri): OriginalUri,
+) -> ApiResult<Json<Value>> {
+    list_page(&state, &p, &uri, None).await
+}
+
+/// A page of the users `p` may see (only the members of organization `member_of`, when
+/// given), with the request's filters, order and paging.
+pub(crate) async fn list_page(
+    state: &AppState,
+    p: &Principal,
+    uri: &axum::http::Uri,
+    member_of: Option<i64>,
 ) -> ApiResult<Json<Value>> {
     let params = ListParams::parse(uri.query(), &FIELDS)?;
     let order = params
@@ -79,13 +98,10 @@ pub async fn list_users(
         })
         .unwrap_or_default();
     let query = UserQuery {
-        filters: params
-            .filters
-            .iter()
-            .filter_map(|(k, v)| field(k).map(|f| (f, v.clone())))
-            .collect(),
+        filter: user_filter(&params)?,
         order,
         only: (!p.user.can_read_all()).then_some(p.user.id),
+        member_of,
         limit: params.page_size,
         offset: params.offset(),
     };
@@ -93,7 +109,7 @@ pub async fn list_users(
     let results = page
         .items
         .iter()
-        .map(|u| serde_json::to_value(UserResponse::new(u, &p)).unwrap_or(Value::Null))
+        .map(|u| serde_json::to_value(UserResponse::new(u, p)).unwrap_or(Value::Null))
         .collect();
     Ok(Json(params.envelope(uri.path(), page.total, results)?))
 }

@@ -481,7 +481,7 @@ async fn inventory_and_host_creations_are_recorded_without_variables(app: TestAp
                 T0,
                 "create",
                 "inventory",
-                json!({"name": "i1", "description": "", "organization": null})
+                json!({"name": "i1", "description": "", "organization": null, "kind": ""})
             ),
             entry(
                 2,

@@ -4,6 +4,7 @@ mod activity;
 mod applications;
 mod audit;
 mod basic;
+mod compat;
 mod csrf;
 mod discovery;
 mod input;

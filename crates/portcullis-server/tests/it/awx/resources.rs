@@ -66,7 +66,7 @@ fn inventory(id: i64, name: &str, total_hosts: i64) -> Value {
         "id": id, "type": "inventory", "url": format!("/api/v2/inventories/{id}/"),
         "related": {"hosts": format!("/api/v2/inventories/{id}/hosts/")}, "summary_fields": {},
         "created": T0, "modified": T0, "name": name, "description": "", "organization": null,
-        "variables": "", "total_hosts": total_hosts,
+        "kind": "", "host_filter": null, "variables": "", "total_hosts": total_hosts,
     })
 }
 
@@ -824,6 +824,10 @@ async fn inventory_options_list_their_fields(app: TestApp) {
         "description": {"type": "string", "label": "Description", "filterable": true},
         "organization": {"type": "id", "label": "Organization",
                          "help_text": "Organization containing this inventory.", "filterable": true},
+        "kind": {"type": "choice", "label": "Kind", "help_text": "Kind of inventory being represented.",
+                 "filterable": true, "choices": [["", "Hosts have a direct link to this inventory."],
+                            ["smart", "Hosts for inventory generated using the host_filter property."],
+                            ["constructed", "Parse list of source inventories with the constructed plugin."]]},
         "variables": {"type": "json", "label": "Variables", "help_text": "Variables in JSON or YAML format.",
                       "filterable": false},
         "total_hosts": {"type": "integer", "label": "Total hosts",
@@ -837,6 +841,10 @@ async fn inventory_options_list_their_fields(app: TestApp) {
         "organization": {"type": "id", "label": "Organization",
                          "help_text": "Organization containing this inventory.", "required": false,
                          "default": null},
+        "kind": {"type": "choice", "label": "Kind", "help_text": "Kind of inventory being represented.",
+                 "required": false, "default": "", "choices": [["", "Hosts have a direct link to this inventory."],
+                            ["smart", "Hosts for inventory generated using the host_filter property."],
+                            ["constructed", "Parse list of source inventories with the constructed plugin."]]},
         "variables": {"type": "json", "label": "Variables", "help_text": "Variables in JSON or YAML format.",
                       "required": false, "default": ""},
     });
