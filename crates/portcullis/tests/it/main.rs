@@ -11,7 +11,10 @@
 )]
 
 mod cli;
+mod disk_full;
+mod logs;
 mod mdr;
 mod outage;
 mod serve;
 mod server;
+mod shutdown;
