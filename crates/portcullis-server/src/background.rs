@@ -50,7 +50,7 @@ async fn stopping(stop: &mut watch::Receiver<bool>) {
 
 /// Starts the periodic tasks.
 pub fn spawn(state: AppState) -> Background {
-    let (stop, stopped) = watch::channel(false);
+    let (stop_tx, stopped) = watch::channel(false);
     let mut handles = Vec::new();
     let s = state.clone();
     let mut stop = stopped.clone();
@@ -177,7 +177,10 @@ pub fn spawn(state: AppState) -> Background {
             }
         }
     }));
-    Background { stop, handles }
+    Background {
+        stop: stop_tx,
+        handles,
+    }
 }
 
 /// Writes every pending renewal and `last_used` stamp (at shutdown).

@@ -8,6 +8,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 const ADMIN_PW: &str = "drain-admin-pw";
+/// Requests under way when the signal arrives.
+const REQUESTS: usize = 10;
 /// `admin:drain-admin-pw` in Base64.
 const ADMIN_BASIC: &str = "YWRtaW46ZHJhaW4tYWRtaW4tcHc=";
 
@@ -33,7 +35,7 @@ fn send(host: &str, request: &str) -> TcpStream {
 /// returns its status code, or what went wrong. Blocking: run it on its own thread.
 fn status_of(mut stream: TcpStream) -> Result<u16, String> {
     stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
+        .set_read_timeout(Some(Duration::from_secs(300)))
         .unwrap();
     let mut raw = Vec::new();
     stream
@@ -51,32 +53,36 @@ fn status_of(mut stream: TcpStream) -> Result<u16, String> {
 #[tokio::test]
 async fn requests_under_way_at_sigterm_get_their_real_answers() {
     let dir = tempfile::tempdir().unwrap();
-    // One hashing worker and a raised Argon2 cost: the Basic checks queue behind each other,
-    // so most requests are still waiting for their hash when the signal arrives.
+    // One hashing worker and a raised Argon2 cost (about a second per check here): the Basic
+    // checks queue behind each other, so most requests are still waiting for their hash when
+    // the signal arrives, and answering them all takes longer than the 10 s the listener
+    // used to allow. The account throttle reserves a failure per pending check, so its free
+    // failures are raised above the number of concurrent checks of this one account.
     let env = [
         ("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PW),
-        ("PORTCULLIS_PASSWORD__ITERATIONS", "24"),
+        ("PORTCULLIS_PASSWORD__ITERATIONS", "64"),
         ("PORTCULLIS_PASSWORD__HASH_CONCURRENCY", "1"),
-        ("PORTCULLIS_PASSWORD__PERMIT_WAIT_SECONDS", "120"),
+        ("PORTCULLIS_PASSWORD__PERMIT_WAIT_SECONDS", "300"),
         ("PORTCULLIS_AUTH__BASIC_CACHE_TTL", "0"),
-        ("PORTCULLIS_SHUTDOWN__DRAIN_TIMEOUT_SECONDS", "120"),
+        ("PORTCULLIS_THROTTLE__ACCOUNT_FREE_FAILURES", "50"),
+        ("PORTCULLIS_SHUTDOWN__DRAIN_TIMEOUT_SECONDS", "300"),
     ];
     let mut s = Server::start(dir.path(), &env).await;
     let host = s.base.trim_start_matches("http://").to_owned();
 
-    // Eight requests written in full on their own connections, then the signal.
-    let streams: Vec<_> = (0..8).map(|n| send(&host, &token_request(&host, n))).collect();
+    // Ten requests written in full on their own connections, then the signal.
+    let streams: Vec<_> = (0..REQUESTS).map(|n| send(&host, &token_request(&host, n))).collect();
     s.terminate();
 
     let answers = answers_of(streams).await;
     assert_eq!(
         answers,
-        vec![Ok(201); 8],
+        vec![Ok(201); REQUESTS],
         "every request sent before SIGTERM is answered by its handler; log:\n{}",
         s.log()
     );
     let status = s
-        .exited_within(Duration::from_secs(150))
+        .exited_within(Duration::from_secs(300))
         .await
         .expect("the server exits once the requests are answered");
     assert!(status.success(), "exit status {status}; log:\n{}", s.log());
@@ -93,7 +99,7 @@ async fn requests_under_way_at_sigterm_get_their_real_answers() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["count"], 8, "{body}");
+    assert_eq!(body["count"], REQUESTS, "{body}");
 }
 
 #[tokio::test]
@@ -105,6 +111,7 @@ async fn new_connections_are_refused_once_the_drain_has_begun() {
         ("PORTCULLIS_PASSWORD__HASH_CONCURRENCY", "1"),
         ("PORTCULLIS_PASSWORD__PERMIT_WAIT_SECONDS", "120"),
         ("PORTCULLIS_AUTH__BASIC_CACHE_TTL", "0"),
+        ("PORTCULLIS_THROTTLE__ACCOUNT_FREE_FAILURES", "50"),
     ];
     let mut s = Server::start(dir.path(), &env).await;
     let host = s.base.trim_start_matches("http://").to_owned();
