@@ -113,10 +113,7 @@ impl Argon2Memory {
     ) -> Result<T, CoreError> {
         if count <= keep.max(self.blocks.len()) {
             grow(&mut self.blocks, count)?;
-            let blocks = self
-                .blocks
-                .get_mut(..count)
-                .ok_or(CoreError::HashFailed)?;
+            let blocks = self.blocks.get_mut(..count).ok_or(CoreError::HashFailed)?;
             Ok(f(blocks))
         } else {
             let mut own = Vec::new();
@@ -240,9 +237,7 @@ pub fn verify_password_with(
     };
     let (Ok(p), Ok(version)) = (
         Params::try_from(&parsed),
-        parsed
-            .version
-            .map_or(Ok(Version::V0x13), Version::try_from),
+        parsed.version.map_or(Ok(Version::V0x13), Version::try_from),
     ) else {
         return Ok(Verification::Mismatch);
     };
@@ -374,13 +369,22 @@ mod tests {
     fn hashes_match_the_argon2_crate_byte_for_byte() {
         use argon2::password_hash::PasswordHasher;
         let p = Argon2Params::FLOOR;
-        let ours = hash_password_with(&mut Argon2Memory::new(), &p, "pw-pw-pw-pw", &SeededRng::new(7))
-            .unwrap();
+        let ours = hash_password_with(
+            &mut Argon2Memory::new(),
+            &p,
+            "pw-pw-pw-pw",
+            &SeededRng::new(7),
+        )
+        .unwrap();
         let salt: [u8; 16] = bytes(&SeededRng::new(7));
-        let reference = Argon2::new(Algorithm::Argon2id, Version::V0x13, p.argon2_params().unwrap())
-            .hash_password_with_salt(b"pw-pw-pw-pw", &salt)
-            .unwrap()
-            .to_string();
+        let reference = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            p.argon2_params().unwrap(),
+        )
+        .hash_password_with_salt(b"pw-pw-pw-pw", &salt)
+        .unwrap()
+        .to_string();
         assert_eq!(ours, reference);
     }
 
@@ -427,9 +431,11 @@ mod tests {
         // Reference check through the argon2 crate's own verifier.
         use argon2::password_hash::PasswordVerifier;
         let parsed = PasswordHash::new(&a).unwrap();
-        assert!(Argon2::default()
-            .verify_password(b"first password", &parsed)
-            .is_ok());
+        assert!(
+            Argon2::default()
+                .verify_password(b"first password", &parsed)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -189,8 +189,7 @@ async fn serve(config: Config) -> Result<()> {
     let background = portcullis_server::background::spawn(state.clone());
     let app = portcullis_server::app(state.clone());
     let drain =
-        portcullis_server::listener::serve(listener, app, &limits, drain_timeout, shutdown)
-            .await?;
+        portcullis_server::listener::serve(listener, app, &limits, drain_timeout, shutdown).await?;
     // Order matters: the requests under way were answered first (they need the store, the
     // password workers and the caches), then the periodic tasks end between two runs, then
     // what they had coalesced in memory is written.

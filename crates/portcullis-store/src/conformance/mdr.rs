@@ -1473,7 +1473,11 @@ pub async fn writes_recover_once_the_disk_has_room(
                 refused = Some((n, ex));
                 break;
             }
-            other => panic!("exchange {n} while filling: {other:?}"),
+            other => assert_eq!(
+                other,
+                Ok(ExchangeOutcome::Rotated),
+                "exchange {n} while filling"
+            ),
         }
     }
     let (n, refused) = refused.expect("the database never filled up");

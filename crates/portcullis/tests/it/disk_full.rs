@@ -55,7 +55,9 @@ async fn sqlite_writes_recover_once_the_full_disk_has_room_again() {
         if std::env::var_os("CI").is_some() {
             panic!("cannot mount a tmpfs (the disk-full test needs root)");
         }
-        eprintln!("!!!!! SKIPPED sqlite_writes_recover_once_the_full_disk_has_room_again: mount not permitted !!!!!");
+        eprintln!(
+            "!!!!! SKIPPED sqlite_writes_recover_once_the_full_disk_has_room_again: mount not permitted !!!!!"
+        );
         return;
     };
     let env = [
@@ -140,7 +142,10 @@ async fn sqlite_writes_recover_once_the_full_disk_has_room_again() {
     };
     assert_eq!(full.headers()["retry-after"], "5");
     let body: Value = full.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({"detail": "Service temporarily unavailable."}));
+    assert_eq!(
+        body,
+        serde_json::json!({"detail": "Service temporarily unavailable."})
+    );
 
     // While full: writes are refused at once, reads answer.
     for _ in 0..3 {

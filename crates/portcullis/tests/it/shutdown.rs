@@ -71,7 +71,9 @@ async fn requests_under_way_at_sigterm_get_their_real_answers() {
     let host = s.base.trim_start_matches("http://").to_owned();
 
     // Ten requests written in full on their own connections, then the signal.
-    let streams: Vec<_> = (0..REQUESTS).map(|n| send(&host, &token_request(&host, n))).collect();
+    let streams: Vec<_> = (0..REQUESTS)
+        .map(|n| send(&host, &token_request(&host, n)))
+        .collect();
     s.terminate();
 
     let answers = answers_of(streams).await;
@@ -115,7 +117,9 @@ async fn new_connections_are_refused_once_the_drain_has_begun() {
     ];
     let mut s = Server::start(dir.path(), &env).await;
     let host = s.base.trim_start_matches("http://").to_owned();
-    let streams: Vec<_> = (0..3).map(|n| send(&host, &token_request(&host, n))).collect();
+    let streams: Vec<_> = (0..3)
+        .map(|n| send(&host, &token_request(&host, n)))
+        .collect();
     s.terminate();
     // The listening socket closes while the three are still being answered.
     let mut refused = false;
@@ -160,12 +164,7 @@ async fn answers_of(streams: Vec<TcpStream>) -> Vec<Result<u16, String>> {
         .into_iter()
         .map(|stream| std::thread::spawn(move || status_of(stream)))
         .collect();
-    tokio::task::spawn_blocking(move || {
-        readers
-            .into_iter()
-            .map(|r| r.join().unwrap())
-            .collect()
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || readers.into_iter().map(|r| r.join().unwrap()).collect())
+        .await
+        .unwrap()
 }
