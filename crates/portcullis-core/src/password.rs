@@ -6,11 +6,16 @@
 //! constant-time compare and report that they need re-hashing. Inputs outside 1–1 024 bytes
 //! are refused before any hashing. These functions are CPU-bound: callers run them off the
 //! async executor (see the server's password pool).
+//!
+//! Memory: an Argon2id hash works in m KiB (19 MiB at the floor). The `*_with` functions take
+//! that memory from an [`Argon2Memory`] the caller keeps, so a fixed set of hashing threads
+//! holds exactly one such block each; the plain functions allocate it per call (command-line
+//! use, tests).
 
 use crate::error::CoreError;
 use crate::rng::{Rng, bytes};
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -60,11 +65,73 @@ impl Argon2Params {
         Ok(())
     }
 
-    fn argon2(&self) -> Result<Argon2<'static>, CoreError> {
-        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
-            .map_err(|e| CoreError::BadParams(e.to_string()))?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    fn argon2_params(&self) -> Result<Params, CoreError> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
+            .map_err(|e| CoreError::BadParams(e.to_string()))
     }
+}
+
+/// Argon2 working memory, kept from one hash to the next by the thread that owns it.
+///
+/// Allocating m KiB for every hash on whichever thread runs it lets the allocator keep one
+/// such block per thread that ever hashed (glibc does), so resident memory grows with the
+/// thread count; a fixed set of workers each owning one `Argon2Memory` holds workers × m.
+/// It grows to the configured m; a stored hash made with more memory than that is verified
+/// in memory of its own, returned right after.
+#[derive(Default)]
+pub struct Argon2Memory {
+    blocks: Vec<Block>,
+}
+
+impl std::fmt::Debug for Argon2Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Argon2Memory")
+            .field("kib", &self.blocks.len())
+            .finish()
+    }
+}
+
+impl Argon2Memory {
+    /// Empty: the first hash allocates.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// KiB held (one block is 1 KiB).
+    pub fn kib(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Runs `f` on `count` blocks: the kept ones when `count` is at most `keep` (growing them
+    /// once), otherwise a temporary allocation. An allocation that fails is an error, never an
+    /// abort: `count` may come from a stored hash.
+    fn with_blocks<T>(
+        &mut self,
+        count: usize,
+        keep: usize,
+        f: impl FnOnce(&mut [Block]) -> T,
+    ) -> Result<T, CoreError> {
+        if count <= keep.max(self.blocks.len()) {
+            grow(&mut self.blocks, count)?;
+            let blocks = self.blocks.get_mut(..count).ok_or(CoreError::HashFailed)?;
+            Ok(f(blocks))
+        } else {
+            let mut own = Vec::new();
+            grow(&mut own, count)?;
+            Ok(f(&mut own))
+        }
+    }
+}
+
+/// Makes `blocks` at least `count` long.
+fn grow(blocks: &mut Vec<Block>, count: usize) -> Result<(), CoreError> {
+    if blocks.len() < count {
+        blocks
+            .try_reserve_exact(count - blocks.len())
+            .map_err(|_| CoreError::HashFailed)?;
+        blocks.resize(count, Block::new());
+    }
+    Ok(())
 }
 
 impl Default for Argon2Params {
@@ -91,8 +158,19 @@ pub fn length_ok(password: &str) -> bool {
     !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES
 }
 
-/// Hashes `password` with Argon2id under `params` and a 16-byte salt from `rng`.
+/// Hashes `password` with Argon2id under `params` and a 16-byte salt from `rng`, in memory
+/// allocated for this call.
 pub fn hash_password(
+    params: &Argon2Params,
+    password: &str,
+    rng: &dyn Rng,
+) -> Result<String, CoreError> {
+    hash_password_with(&mut Argon2Memory::new(), params, password, rng)
+}
+
+/// [`hash_password`] in `memory`.
+pub fn hash_password_with(
+    memory: &mut Argon2Memory,
     params: &Argon2Params,
     password: &str,
     rng: &dyn Rng,
@@ -101,16 +179,40 @@ pub fn hash_password(
         return Err(CoreError::BadParams("password length".into()));
     }
     let salt: [u8; 16] = bytes(rng);
-    let hash = params
-        .argon2()?
-        .hash_password_with_salt(password.as_bytes(), &salt)
+    let p = params.argon2_params()?;
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, p.clone());
+    let mut out = [0u8; 32];
+    let count = p.block_count();
+    memory
+        .with_blocks(count, count, |blocks| {
+            argon2.hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks)
+        })?
         .map_err(|_| CoreError::HashFailed)?;
-    Ok(hash.to_string())
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&p).map_err(|_| CoreError::HashFailed)?,
+        salt: Some(Salt::new(&salt).map_err(|_| CoreError::HashFailed)?),
+        hash: Some(Output::new(&out).map_err(|_| CoreError::HashFailed)?),
+    };
+    Ok(phc.to_string())
 }
 
 /// Checks `password` against `stored`, which is an Argon2id PHC string or a Django
-/// `pbkdf2_sha256` hash.
+/// `pbkdf2_sha256` hash, in memory allocated for this call.
 pub fn verify_password(
+    params: &Argon2Params,
+    stored: &str,
+    password: &str,
+) -> Result<Verification, CoreError> {
+    verify_password_with(&mut Argon2Memory::new(), params, stored, password)
+}
+
+/// [`verify_password`] in `memory`. The computed output is compared with the stored one in
+/// constant time; a hash that cannot be recomputed (bad parameters, no salt, memory refused)
+/// is a mismatch, never a pass.
+pub fn verify_password_with(
+    memory: &mut Argon2Memory,
     params: &Argon2Params,
     stored: &str,
     password: &str,
@@ -129,12 +231,33 @@ pub fn verify_password(
         return Err(CoreError::UnsupportedHash);
     }
     let parsed = PasswordHash::new(stored).map_err(|_| CoreError::UnsupportedHash)?;
-    let verifier = params.argon2()?;
-    match verifier.verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Ok(Verification::Match {
+    let keep = params.argon2_params()?.block_count();
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return Ok(Verification::Mismatch);
+    };
+    let (Ok(p), Ok(version)) = (
+        Params::try_from(&parsed),
+        parsed.version.map_or(Ok(Version::V0x13), Version::try_from),
+    ) else {
+        return Ok(Verification::Mismatch);
+    };
+    let mut buffer = [0u8; Output::MAX_LENGTH];
+    let Some(out) = buffer.get_mut(..expected.len()) else {
+        return Ok(Verification::Mismatch);
+    };
+    let argon2 = Argon2::new(Algorithm::Argon2id, version, p.clone());
+    let computed = memory.with_blocks(p.block_count(), keep, |blocks| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
+    });
+    if !matches!(computed, Ok(Ok(()))) {
+        return Ok(Verification::Mismatch);
+    }
+    if bool::from(out.ct_eq(expected.as_bytes())) {
+        Ok(Verification::Match {
             needs_rehash: weaker_than(&parsed, params),
-        }),
-        Err(_) => Ok(Verification::Mismatch),
+        })
+    } else {
+        Ok(Verification::Mismatch)
     }
 }
 
@@ -153,7 +276,12 @@ fn weaker_than(parsed: &PasswordHash, params: &Argon2Params) -> bool {
 /// Burns the same time as a real verification, for unknown users and oversize input, so
 /// the answer's timing does not reveal which case applied.
 pub fn dummy_verify(params: &Argon2Params, dummy_hash: &str) {
-    let _ = verify_password(params, dummy_hash, "portcullis-dummy-password");
+    dummy_verify_with(&mut Argon2Memory::new(), params, dummy_hash);
+}
+
+/// [`dummy_verify`] in `memory`.
+pub fn dummy_verify_with(memory: &mut Argon2Memory, params: &Argon2Params, dummy_hash: &str) {
+    let _ = verify_password_with(memory, params, dummy_hash, "portcullis-dummy-password");
 }
 
 /// A parsed Django `pbkdf2_sha256` hash.
@@ -235,6 +363,99 @@ mod tests {
             verify_password(&p, &h, "correct hors"),
             Ok(Verification::Mismatch)
         );
+    }
+
+    #[test]
+    fn hashes_match_the_argon2_crate_byte_for_byte() {
+        use argon2::password_hash::PasswordHasher;
+        let p = Argon2Params::FLOOR;
+        let ours = hash_password_with(
+            &mut Argon2Memory::new(),
+            &p,
+            "pw-pw-pw-pw",
+            &SeededRng::new(7),
+        )
+        .unwrap();
+        let salt: [u8; 16] = bytes(&SeededRng::new(7));
+        let reference = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            p.argon2_params().unwrap(),
+        )
+        .hash_password_with_salt(b"pw-pw-pw-pw", &salt)
+        .unwrap()
+        .to_string();
+        assert_eq!(ours, reference);
+    }
+
+    #[test]
+    fn kept_memory_serves_every_hash_and_stays_at_the_configured_size() {
+        let p = Argon2Params::FLOOR;
+        let mut memory = Argon2Memory::new();
+        let a = hash_password_with(&mut memory, &p, "first password", &SeededRng::new(1)).unwrap();
+        let kib = memory.kib();
+        assert_eq!(kib, 19_456);
+        let b = hash_password_with(&mut memory, &p, "second password", &SeededRng::new(2)).unwrap();
+        // Memory left over from earlier hashes changes nothing: every check is exact.
+        for _ in 0..2 {
+            assert_eq!(
+                verify_password_with(&mut memory, &p, &a, "first password"),
+                Ok(Verification::Match {
+                    needs_rehash: false
+                })
+            );
+            assert_eq!(
+                verify_password_with(&mut memory, &p, &b, "first password"),
+                Ok(Verification::Mismatch)
+            );
+            assert_eq!(
+                verify_password_with(&mut memory, &p, &b, "second password"),
+                Ok(Verification::Match {
+                    needs_rehash: false
+                })
+            );
+        }
+        // A hash made with more memory than configured verifies in memory of its own.
+        let strong = Argon2Params {
+            memory_kib: 24_576,
+            ..p
+        };
+        let h = hash_password(&strong, "strong one", &SeededRng::new(3)).unwrap();
+        assert_eq!(
+            verify_password_with(&mut memory, &p, &h, "strong one"),
+            Ok(Verification::Match {
+                needs_rehash: false
+            })
+        );
+        assert_eq!(memory.kib(), kib, "the kept memory did not grow");
+        // Reference check through the argon2 crate's own verifier.
+        use argon2::password_hash::PasswordVerifier;
+        let parsed = PasswordHash::new(&a).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"first password", &parsed)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn unusable_argon2_strings_never_match() {
+        let p = Argon2Params::FLOOR;
+        let h = hash_password(&p, "pw-pw-pw-pw", &SeededRng::new(4)).unwrap();
+        let mut memory = Argon2Memory::new();
+        // No hash part, an absurd memory cost, a truncated output.
+        let no_hash = h.rsplit_once('$').unwrap().0.to_owned();
+        let huge = h.replace("m=19456", "m=4294967295");
+        let short = format!("{}$AAAA", no_hash);
+        for bad in [no_hash, huge, short] {
+            assert!(
+                !matches!(
+                    verify_password_with(&mut memory, &p, &bad, "pw-pw-pw-pw"),
+                    Ok(Verification::Match { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -1,19 +1,65 @@
 //! Periodic work of a node: persisting coalesced session renewals, reloading settings, and
 //! purging expired sessions. Failures are logged and retried on the next tick; nothing here
 //! ever extends access.
+//!
+//! Policy on stopping: a task stops between two runs of its work, never inside one (a flush
+//! that has taken its batch out of memory must write it or put it back), and only after the
+//! listener has answered every request, so no handler finds the node half stopped.
 
 use crate::state::AppState;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Interval;
+
+/// The periodic tasks of a node. Dropping this value leaves them running (for tests that
+/// serve until the runtime ends); [`Background::stop`] ends them.
+#[derive(Debug)]
+pub struct Background {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Background {
+    /// Asks every task to stop and waits until each has finished the run it was in.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            if let Err(e) = handle.await {
+                tracing::warn!(error = %e, "a background task ended abnormally");
+            }
+        }
+    }
+}
+
+/// Waits for the next tick; `false` once the node is stopping.
+async fn next(tick: &mut Interval, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        biased;
+        () = stopping(stop) => false,
+        _ = tick.tick() => true,
+    }
+}
+
+/// Completes when [`Background::stop`] is called; never when the handle was just dropped.
+async fn stopping(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
 
 /// Starts the periodic tasks.
-pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
+pub fn spawn(state: AppState) -> Background {
+    let (stop_tx, stopped) = watch::channel(false);
     let mut handles = Vec::new();
     let s = state.clone();
+    let mut stop = stopped.clone();
     handles.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
-            tick.tick().await;
+            if !next(&mut tick, &mut stop).await {
+                break;
+            }
             let idle = time::Duration::seconds(s.settings.get().auth.session_cookie_age);
             if let Err(e) = s.renewals.flush(s.store.as_ref(), idle, false).await {
                 tracing::warn!(error = %e, "session renewal flush failed; will retry");
@@ -21,32 +67,41 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
         }
     }));
     let s = state.clone();
+    let mut stop = stopped.clone();
     handles.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(s.config.auth.settings_cache_ttl));
         loop {
-            tick.tick().await;
+            if !next(&mut tick, &mut stop).await {
+                break;
+            }
             if let Err(e) = s.settings.reload(s.store.as_ref()).await {
                 tracing::warn!(error = %e, "settings reload failed; will retry");
             }
         }
     }));
     let s = state.clone();
+    let mut stop = stopped.clone();
     handles.push(tokio::spawn(async move {
         // Token uses are noted in memory on the request path and written here in batches.
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
-            tick.tick().await;
+            if !next(&mut tick, &mut stop).await {
+                break;
+            }
             if let Err(e) = s.last_used.flush(&s).await {
                 tracing::warn!(error = %e, "last_used flush failed; will retry");
             }
         }
     }));
     let s = state.clone();
+    let mut stop = stopped.clone();
     handles.push(tokio::spawn(async move {
         // MDR exchange audit records and connection `last_used_at` stamps, in batches.
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
-            tick.tick().await;
+            if !next(&mut tick, &mut stop).await {
+                break;
+            }
             if let Err(e) = s.mdr.flush_audit(&s).await {
                 tracing::warn!(error = %e, "MDR audit flush failed; will retry");
             }
@@ -56,12 +111,15 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
         }
     }));
     let s = state.clone();
+    let mut stop = stopped.clone();
     handles.push(tokio::spawn(async move {
         // Signing keys: scheduled rotation (claimed by conditional updates, so several nodes
         // may run it) and the periodic reload of the key set.
         let mut tick = tokio::time::interval(Duration::from_secs(10));
         loop {
-            tick.tick().await;
+            if !next(&mut tick, &mut stop).await {
+                break;
+            }
             match crate::service::mdr_keys::maintain(
                 s.store.as_ref(),
                 s.mdr.keys.kek(),
@@ -94,6 +152,7 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
         }
     }));
     let s = state.clone();
+    let mut stop = stopped.clone();
     handles.push(tokio::spawn(async move {
         // Key state: a retired key must stop verifying within the revocation bound on every
         // node, whoever retired it. Polling at half the bound keeps the worst case (one
@@ -102,7 +161,9 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
         let mut tick = tokio::time::interval(Duration::from_millis((bound / 2).clamp(50, 30_000)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            if !next(&mut tick, &mut stop).await {
+                break;
+            }
             match s.mdr.keys.refresh(s.store.as_ref()).await {
                 Ok(true) => tracing::info!("MDR signing keys changed; key set reloaded"),
                 Ok(false) => {}
@@ -111,10 +172,13 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
         }
     }));
     let s = state;
+    let mut stop = stopped.clone();
     handles.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
-            tick.tick().await;
+            if !next(&mut tick, &mut stop).await {
+                break;
+            }
             match s.store.purge_expired_sessions(s.clock.now()).await {
                 Ok(n) if n > 0 => tracing::info!(count = n, "purged expired sessions"),
                 Ok(_) => {}
@@ -139,7 +203,10 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
             }
         }
     }));
-    handles
+    Background {
+        stop: stop_tx,
+        handles,
+    }
 }
 
 /// Writes every pending renewal and `last_used` stamp (at shutdown).

@@ -2,71 +2,299 @@
 //! `serve` does not expose are set: header read timeout (10 s), read buffer and header
 //! count caps (hyper answers 431 itself when they are exceeded), keep-alive, and the
 //! client's socket address for the client-IP rules.
+//!
+//! Policy on shutdown (SIGTERM): stop accepting, but first take in every connection the kernel
+//! had already completed (its client has sent, or is sending, a request; dropping it would
+//! reset a request that reached us before the signal). Every request that has reached the
+//! server is then answered by its handler — never cut, never refused — with
+//! `Connection: close`; a connection with no request under way is closed as soon as it has
+//! been quiet for a moment. The drain is bounded by the caller's timeout; only connections
+//! still busy then are cut. hyper's own graceful shutdown is not used on its own because it
+//! closes a fresh connection whose request bytes are in the socket but not yet read.
 
 use crate::config::LimitsConfig;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
+/// How long a connection with no request under way must stay quiet, once the drain has
+/// begun, before it is closed. Bytes that were already in its socket are read well within it.
+const QUIET: Duration = Duration::from_millis(50);
+
+/// How the drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drain {
+    /// Every connection finished its requests and closed.
+    Complete,
+    /// The drain timeout passed; this many connections were still busy and were cut.
+    TimedOut(usize),
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains (see the module policy)
+/// for at most `drain_timeout` and returns how the drain ended.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: &LimitsConfig,
+    drain_timeout: Duration,
     shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    let buf = (limits.max_header_bytes + limits.max_uri_bytes).max(8192);
-    let max_headers = limits.max_headers;
+) -> std::io::Result<Drain> {
+    let (draining_tx, draining) = watch::channel(false);
+    let conns = Connections {
+        app,
+        buf: (limits.max_header_bytes + limits.max_uri_bytes).max(8192),
+        max_headers: limits.max_headers,
+        draining,
+    };
+    let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
+                match accepted {
+                    Ok((stream, peer)) => conns.spawn(&mut tasks, stream, peer),
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
                         tracing::warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
                     }
-                };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                    app.clone().oneshot(req.map(axum::body::Body::new))
-                });
-                let mut builder = hyper::server::conn::http1::Builder::new();
-                builder
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
-                    .max_buf_size(buf)
-                    .max_headers(max_headers)
-                    .keep_alive(true);
-                let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                let watched = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = watched.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                });
+                }
             }
+            // Reap finished connections so the set does not grow with the server's age.
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             () = &mut shutdown => break,
         }
     }
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(Duration::from_secs(10)) => {
-            tracing::warn!("connections still open after 10 s; closing");
+    let _ = draining_tx.send(true);
+    // Connections the kernel has completed are clients that connected before the signal:
+    // take them in (they get one answer each) before closing the listening socket.
+    let listener = listener.into_std()?;
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                let adopted = stream
+                    .set_nonblocking(true)
+                    .and_then(|()| TcpStream::from_std(stream));
+                match adopted {
+                    Ok(stream) => conns.spawn(&mut tasks, stream, peer),
+                    Err(e) => tracing::warn!(error = %e, "cannot adopt a queued connection"),
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed while draining");
+                break;
+            }
         }
     }
-    Ok(())
+    drop(listener);
+    tracing::info!(
+        connections = tasks.len(),
+        "stopped accepting; answering the requests under way"
+    );
+    let drained = tokio::time::timeout(drain_timeout, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    match drained {
+        Ok(()) => Ok(Drain::Complete),
+        Err(_) => {
+            let cut = tasks.len();
+            tracing::warn!(
+                connections = cut,
+                timeout_seconds = drain_timeout.as_secs(),
+                "drain timeout passed; cutting the connections still busy"
+            );
+            tasks.shutdown().await;
+            Ok(Drain::TimedOut(cut))
+        }
+    }
+}
+
+/// What every connection task needs.
+struct Connections {
+    app: Router,
+    buf: usize,
+    max_headers: usize,
+    draining: watch::Receiver<bool>,
+}
+
+impl Connections {
+    fn spawn(&self, tasks: &mut JoinSet<()>, stream: TcpStream, peer: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        let track = Arc::new(Track::default());
+        let io = TokioIo::new(Counted {
+            inner: stream,
+            track: track.clone(),
+        });
+        let app = self.app.clone();
+        let draining = self.draining.clone();
+        let svc_track = track.clone();
+        let svc_draining = self.draining.clone();
+        let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            let busy = Busy::enter(svc_track.clone());
+            let draining = svc_draining.clone();
+            let answer = app.clone().oneshot(req.map(axum::body::Body::new));
+            async move {
+                let mut response = answer.await?;
+                if *draining.borrow() {
+                    // The client must not send another request on this connection.
+                    response.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                }
+                drop(busy);
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(10))
+            .max_buf_size(self.buf)
+            .max_headers(self.max_headers)
+            .keep_alive(true);
+        let conn = builder.serve_connection(io, svc);
+        tasks.spawn(serve_connection(conn, track, draining));
+    }
+}
+
+/// Runs one connection; once the drain begins, lets a request under way (or whose bytes are
+/// arriving) finish, then closes the connection.
+async fn serve_connection<S>(
+    conn: hyper::server::conn::http1::Connection<TokioIo<Counted>, S>,
+    track: Arc<Track>,
+    mut draining: watch::Receiver<bool>,
+) where
+    S: hyper::service::HttpService<Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::ResBody: 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => return log_end(result),
+        // An error means the sender is gone, which only happens once serve has returned.
+        _ = draining.wait_for(|d| *d) => {}
+    }
+    // Keep reading until the connection has been quiet with no request in the router: bytes
+    // that reached the socket before the signal are read by then, so hyper sees the request
+    // they begin and will not take the connection for an unused one.
+    loop {
+        let before = track.bytes_read.load(Ordering::Acquire);
+        tokio::select! {
+            result = conn.as_mut() => return log_end(result),
+            () = tokio::time::sleep(QUIET) => {}
+        }
+        if track.in_flight.load(Ordering::Acquire) == 0
+            && track.bytes_read.load(Ordering::Acquire) == before
+        {
+            break;
+        }
+    }
+    // hyper closes the connection now if it is idle or unused; a request it has begun to read
+    // is still read, answered and only then followed by the close.
+    conn.as_mut().graceful_shutdown();
+    log_end(conn.await);
+}
+
+fn log_end(result: Result<(), hyper::Error>) {
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// What the drain needs to know about a connection.
+#[derive(Debug, Default)]
+struct Track {
+    /// Bytes read from the client so far.
+    bytes_read: AtomicU64,
+    /// Requests handed to the router and not answered yet.
+    in_flight: AtomicUsize,
+}
+
+/// Marks a request as under way until dropped (also when the handler future is dropped).
+struct Busy(Arc<Track>);
+
+impl Busy {
+    fn enter(track: Arc<Track>) -> Self {
+        track.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(track)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The client socket, counting what is read from it.
+struct Counted {
+    inner: TcpStream,
+    track: Arc<Track>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len().saturating_sub(before);
+        if read > 0 {
+            self.track
+                .bytes_read
+                .fetch_add(u64::try_from(read).unwrap_or(u64::MAX), Ordering::AcqRel);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
 }

@@ -71,6 +71,9 @@ pub enum StartupError {
     /// Invalid password parameters.
     #[error("password hashing: {0}")]
     Password(#[from] portcullis_core::error::CoreError),
+    /// The password workers could not start.
+    #[error("password hashing: {0}")]
+    PasswordPool(#[from] crate::service::passwords::PoolError),
     /// MDR signing keys could not be set up.
     #[error("MDR signing keys: {0}")]
     Keys(#[from] crate::service::mdr_keys::KeyError),

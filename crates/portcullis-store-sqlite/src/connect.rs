@@ -79,6 +79,7 @@ impl SqliteStore {
                 SqlitePoolOptions::new()
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .max_connections(1)
+                    .before_acquire(|conn, _| Box::pin(async move { Ok(usable_writer(conn)) }))
                     .connect_with(options.clone())
                     .await
                     .map_err(map_db_error)?,
@@ -155,6 +156,18 @@ impl SqliteStore {
             )))
         }
     }
+}
+
+/// Whether the writer connection may serve the next write transaction.
+///
+/// A `COMMIT` or `ROLLBACK` that fails on a full disk (or any I/O error) can leave sqlx
+/// counting a transaction that SQLite has already rolled back itself: the rollback sqlx then
+/// queues is refused ("no transaction is active"), and every later `BEGIN IMMEDIATE` on the
+/// connection is refused too, long after the disk has room again. Such a connection is
+/// closed instead of reused, which also rolls back whatever SQLite may still hold; the pool
+/// opens a fresh one for the writer that asked.
+fn usable_writer(conn: &mut sqlx::SqliteConnection) -> bool {
+    !sqlx::Connection::is_in_transaction(conn)
 }
 
 /// Classifies `url` (only the `sqlite:` scheme is accepted).

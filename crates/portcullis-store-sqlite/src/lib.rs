@@ -20,6 +20,7 @@ mod resources;
 mod sessions;
 mod settings;
 mod signing_keys;
+mod testing;
 mod throttle;
 mod tokens;
 mod users;

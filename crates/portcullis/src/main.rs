@@ -12,11 +12,13 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use portcullis_core::clock::SystemClock;
 use portcullis_core::rng::OsRng;
+use portcullis_server::listener::Drain;
 use portcullis_server::service::bootstrap::{self, Bootstrap};
 use portcullis_server::{AppState, Config};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Command line.
 #[derive(Debug, Parser)]
@@ -49,10 +51,21 @@ enum Command {
     Mdr(mdr::MdrCommand),
 }
 
-fn init_logging() {
+/// Sets up logging from `PORTCULLIS_LOG` (an `EnvFilter`) and `PORTCULLIS_LOG_FORMAT`
+/// (`text`, the default, or `json`: one JSON object per line). An unknown format is refused
+/// rather than ignored, as an unknown configuration key is.
+fn init_logging() -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let json = std::env::var("PORTCULLIS_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let json = match std::env::var("PORTCULLIS_LOG_FORMAT").as_deref() {
+        Err(_) | Ok("" | "text") => false,
+        Ok("json") => true,
+        Ok(other) => {
+            return Err(format!(
+                "PORTCULLIS_LOG_FORMAT={other} is not a log format (use text or json)"
+            ));
+        }
+    };
     // Colour only on a terminal: logs piped to a file or collector stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
@@ -64,11 +77,15 @@ fn init_logging() {
     } else {
         builder.init();
     }
+    Ok(())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    if let Err(e) = init_logging() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -145,9 +162,11 @@ async fn serve(config: Config) -> Result<()> {
             "public_url is not https: cookies are sent without the Secure flag (development set-up)"
         );
     }
+    let shutdown = shutdown_signal();
     let store = backend::open(config.database_url.expose()).await?;
     let listen = config.listen;
     let limits = config.limits.clone();
+    let drain_timeout = Duration::from_secs(config.shutdown.drain_timeout_seconds);
     let state = AppState::new(config, store, Arc::new(SystemClock), Arc::new(OsRng))
         .await
         .context("starting the server state")?;
@@ -167,34 +186,54 @@ async fn serve(config: Config) -> Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(%listen, backend = state.store.backend(), "portcullis listening");
-    let tasks = portcullis_server::background::spawn(state.clone());
+    let background = portcullis_server::background::spawn(state.clone());
     let app = portcullis_server::app(state.clone());
-    portcullis_server::listener::serve(listener, app, &limits, shutdown_signal()).await?;
-    for t in tasks {
-        t.abort();
-    }
+    let drain =
+        portcullis_server::listener::serve(listener, app, &limits, drain_timeout, shutdown).await?;
+    // Order matters: the requests under way were answered first (they need the store, the
+    // password workers and the caches), then the periodic tasks end between two runs, then
+    // what they had coalesced in memory is written.
+    background.stop().await;
     portcullis_server::background::flush_all(&state).await;
-    tracing::info!("stopped");
+    match drain {
+        Drain::Complete => tracing::info!("stopped"),
+        Drain::TimedOut(n) => tracing::warn!(
+            connections = n,
+            "stopped; requests still under way at the drain timeout were cut"
+        ),
+    }
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGTERM or Ctrl-C. The handlers are installed when this is called (before
+/// the listener binds), so a signal sent once the server answers is never the default
+/// "terminate at once".
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| tracing::warn!(error = %e, "cannot watch SIGTERM"))
+        .ok();
+    async move {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {}
+            () = term => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+        tracing::info!("shutdown requested");
     }
 }

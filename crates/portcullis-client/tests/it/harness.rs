@@ -88,6 +88,7 @@ impl Server {
                 listener,
                 app,
                 &limits,
+                std::time::Duration::from_secs(30),
                 std::future::pending::<()>(),
             )
             .await;

@@ -19,8 +19,10 @@ use std::path::Path;
 /// Longest absolute session lifetime accepted: ten years.
 const MAX_ABSOLUTE_TIMEOUT: i64 = 10 * 365 * 24 * 3600;
 
-/// Environment variables under the prefix that are not configuration keys.
-const NOT_CONFIG: [&str; 3] = ["CONFIG", "PASSWORD", "LOG"];
+/// Environment variables under the prefix that are not configuration keys: the binary reads
+/// them itself (`LOG` and `LOG_FORMAT` before the configuration is loaded, so that loading it
+/// can already be logged).
+const NOT_CONFIG: [&str; 4] = ["CONFIG", "PASSWORD", "LOG", "LOG_FORMAT"];
 
 /// A secret configuration value. Serializes as `<redacted>`; `Debug` prints nothing.
 #[derive(Clone, Deserialize)]
@@ -85,6 +87,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// MDR-style API connections (`mdr-api.md` §11).
     pub mdr: MdrConfig,
+    /// Stopping on SIGTERM / Ctrl-C.
+    pub shutdown: ShutdownConfig,
 }
 
 impl Default for Config {
@@ -105,6 +109,7 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             limits: LimitsConfig::default(),
             mdr: MdrConfig::default(),
+            shutdown: ShutdownConfig::default(),
         }
     }
 }
@@ -334,6 +339,24 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Stopping on SIGTERM / Ctrl-C: the listener stops accepting, the requests under way are
+/// answered, then the coalesced writes are flushed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    /// Longest wait, in seconds, for the requests under way to be answered before their
+    /// connections are cut (1–3600).
+    pub drain_timeout_seconds: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            drain_timeout_seconds: 30,
+        }
+    }
+}
+
 /// Configuration could not be loaded or is invalid.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -456,6 +479,11 @@ impl Config {
                 "limits.body_read_timeout_seconds must be between 1 and 86400".into(),
             ));
         }
+        if !(1..=3600).contains(&self.shutdown.drain_timeout_seconds) {
+            return Err(ConfigError::Invalid(
+                "shutdown.drain_timeout_seconds must be between 1 and 3600".into(),
+            ));
+        }
         if self.auth.settings_cache_ttl == 0 || self.auth.settings_cache_ttl > 5 {
             return Err(ConfigError::Invalid(
                 "auth.settings_cache_ttl must be between 1 and 5 seconds".into(),
@@ -565,6 +593,8 @@ mod tests {
                 ("PORTCULLIS_LISTEN", "127.0.0.1:9000"),
                 ("PORTCULLIS_SESSION__ABSOLUTE_TIMEOUT", "600"),
                 ("PORTCULLIS_PASSWORD", "not-a-config-key"),
+                ("PORTCULLIS_LOG", "debug"),
+                ("PORTCULLIS_LOG_FORMAT", "json"),
             ]),
         )
         .unwrap();
@@ -608,6 +638,24 @@ mod tests {
                     .unwrap_err();
             assert!(err.to_string().contains("absolute_timeout"), "{err}");
         }
+    }
+
+    #[test]
+    fn drain_timeout_defaults_to_30_s_and_is_bounded() {
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(c.shutdown.drain_timeout_seconds, 30);
+        let c = Config::load_from(
+            None,
+            env(&[("PORTCULLIS_SHUTDOWN__DRAIN_TIMEOUT_SECONDS", "5")]),
+        )
+        .unwrap();
+        assert_eq!(c.shutdown.drain_timeout_seconds, 5);
+        let err = Config::load_from(
+            None,
+            env(&[("PORTCULLIS_SHUTDOWN__DRAIN_TIMEOUT_SECONDS", "0")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("drain_timeout_seconds"), "{err}");
     }
 
     #[test]

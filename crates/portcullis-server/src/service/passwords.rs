@@ -1,19 +1,30 @@
-//! The password pool: Argon2id work runs on tokio's blocking threads, never on the async
-//! workers, behind a semaphore sized to the cores, which also bounds memory to
-//! permits × m. A caller that waits longer than the configured limit for a permit gets 503.
+//! The password pool: Argon2id work runs on a fixed set of worker threads, never on the async
+//! workers, behind a semaphore with one permit per worker. A caller that waits longer than the
+//! configured limit for a permit gets 503 ("password pool saturated").
+//!
+//! Memory: each worker owns one [`Argon2Memory`] and reuses it for every hash, so the pool
+//! holds workers × m KiB (19 MiB each at the floor) however many hashes it runs. Hashing on
+//! tokio's blocking threads instead allocated m KiB per hash on whichever thread ran it, and the
+//! allocator kept a block per thread: resident memory grew to hundreds of MiB under load.
 
 use crate::error::{ApiError, ApiResult};
 use portcullis_core::error::CoreError;
-use portcullis_core::password::{self, Argon2Params, Verification};
+use portcullis_core::password::{self, Argon2Memory, Argon2Params, Verification};
 use portcullis_core::rng::Rng;
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::Arc;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
+
+/// Work for a password worker: runs in the worker's memory.
+type Job = Box<dyn FnOnce(&mut Argon2Memory) + Send>;
 
 /// Bounded Argon2id executor.
 pub struct PasswordPool {
     permits: Arc<Semaphore>,
+    /// Never holds more jobs than there are permits, so the queue is bounded too.
+    jobs: mpsc::Sender<Job>,
     params: Argon2Params,
     dummy_hash: Arc<str>,
     rng: Arc<dyn Rng>,
@@ -24,23 +35,58 @@ impl std::fmt::Debug for PasswordPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasswordPool")
             .field("params", &self.params)
+            .field("workers", &self.permits.available_permits())
             .finish_non_exhaustive()
     }
 }
 
+/// The pool could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// The parameters are invalid, or the dummy hash could not be made.
+    #[error(transparent)]
+    Password(#[from] CoreError),
+    /// A worker thread could not be started.
+    #[error("cannot start a password worker: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
 impl PasswordPool {
-    /// A pool running at most `concurrency` hashes at once. Computes the dummy hash used to
-    /// equalise timing for unknown users (one hash at start).
+    /// A pool of `concurrency` workers (at least one). Computes the dummy hash used to
+    /// equalise timing for unknown users (one hash at start, on a worker). The workers end
+    /// when the pool is dropped.
     pub fn new(
         params: Argon2Params,
         concurrency: usize,
         wait: Duration,
         rng: Arc<dyn Rng>,
-    ) -> Result<Self, CoreError> {
+    ) -> Result<Self, PoolError> {
         params.validate()?;
-        let dummy = password::hash_password(&params, "portcullis-dummy-password", rng.as_ref())?;
+        let workers = concurrency.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..workers {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("password-{n}"))
+                .spawn(move || work(&queue))?;
+        }
+        let (done, dummy) = mpsc::sync_channel(1);
+        let salt_rng = rng.clone();
+        let job: Job = Box::new(move |memory| {
+            let _ = done.send(password::hash_password_with(
+                memory,
+                &params,
+                "portcullis-dummy-password",
+                salt_rng.as_ref(),
+            ));
+        });
+        jobs.send(job).map_err(|_| CoreError::HashFailed)?;
+        // Blocks the caller for one hash, once, while the server starts.
+        let dummy = dummy.recv().map_err(|_| CoreError::HashFailed)??;
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(workers)),
+            jobs,
             params,
             dummy_hash: Arc::from(dummy),
             rng,
@@ -55,19 +101,27 @@ impl PasswordPool {
 
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> T + Send + 'static,
+        job: impl FnOnce(&mut Argon2Memory) -> T + Send + 'static,
     ) -> ApiResult<T> {
         let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| ApiError::Unavailable("password pool saturated".into()))?
             .map_err(|_| ApiError::Unavailable("password pool closed".into()))?;
-        tokio::task::spawn_blocking(move || {
-            let out = job();
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |memory| {
+            let out = job(memory);
+            // The permit goes back only when the worker is free again.
             drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("password task failed: {e}")))
+            let _ = answer.send(out);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| ApiError::Unavailable("password pool closed".into()))?;
+        // A caller that goes away does not stop the hash: the worker finishes it, as a
+        // blocking task would have, and its permit bounds the work in progress.
+        answered
+            .await
+            .map_err(|_| ApiError::Internal("password worker failed".into()))
     }
 
     /// Checks `password` against `stored`; `None` (unknown user, external user) burns the
@@ -79,20 +133,23 @@ impl PasswordPool {
     ) -> ApiResult<Verification> {
         let params = self.params;
         let dummy = self.dummy_hash.clone();
-        self.run(move || match stored {
+        self.run(move |memory| match stored {
             // Oversize or empty input never matches, but still costs a real hash so its
             // timing says nothing (security.md §3.2).
             Some(_) if !password::length_ok(password.expose_secret()) => {
-                password::dummy_verify(&params, &dummy);
+                password::dummy_verify_with(memory, &params, &dummy);
                 Verification::Mismatch
             }
-            Some(h) => match password::verify_password(&params, &h, password.expose_secret()) {
-                Ok(v) => v,
-                // An unreadable stored hash is a failed check, never a pass.
-                Err(_) => Verification::Mismatch,
-            },
+            Some(h) => {
+                match password::verify_password_with(memory, &params, &h, password.expose_secret())
+                {
+                    Ok(v) => v,
+                    // An unreadable stored hash is a failed check, never a pass.
+                    Err(_) => Verification::Mismatch,
+                }
+            }
             None => {
-                password::dummy_verify(&params, &dummy);
+                password::dummy_verify_with(memory, &params, &dummy);
                 Verification::Mismatch
             }
         })
@@ -103,8 +160,126 @@ impl PasswordPool {
     pub async fn hash(&self, password: SecretString) -> ApiResult<String> {
         let params = self.params;
         let rng = self.rng.clone();
-        self.run(move || password::hash_password(&params, password.expose_secret(), rng.as_ref()))
-            .await?
-            .map_err(|e| ApiError::Internal(e.to_string()))
+        self.run(move |memory| {
+            password::hash_password_with(memory, &params, password.expose_secret(), rng.as_ref())
+        })
+        .await?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+}
+
+/// A worker: takes jobs until the pool is dropped, always in the same memory. A job that
+/// panics loses only its own answer (its caller gets an internal error); the worker goes on
+/// with fresh memory.
+fn work(queue: &Mutex<mpsc::Receiver<Job>>) {
+    let mut memory = Argon2Memory::new();
+    loop {
+        let next = {
+            let q = match queue.lock() {
+                Ok(q) => q,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            q.recv()
+        };
+        let Ok(job) = next else {
+            return;
+        };
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut memory)));
+        if ran.is_err() {
+            memory = Argon2Memory::new();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_core::rng::SeededRng;
+
+    fn pool(workers: usize, wait: Duration) -> PasswordPool {
+        PasswordPool::new(
+            Argon2Params::FLOOR,
+            workers,
+            wait,
+            Arc::new(SeededRng::new(11)),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn hashes_and_verifies_on_the_workers() {
+        let p = pool(2, Duration::from_secs(30));
+        let h = p.hash(SecretString::from("pool password")).await.unwrap();
+        assert_eq!(
+            p.verify(Some(h.clone()), SecretString::from("pool password"))
+                .await
+                .unwrap(),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            p.verify(Some(h), SecretString::from("pool passwor"))
+                .await
+                .unwrap(),
+            Verification::Mismatch
+        );
+        assert_eq!(
+            p.verify(None, SecretString::from("pool password"))
+                .await
+                .unwrap(),
+            Verification::Mismatch
+        );
+        // A legacy Django hash still verifies and asks for the upgrade.
+        let django = password::DjangoPbkdf2::encode("pool password", "saltsalt", 1000);
+        assert_eq!(
+            p.verify(Some(django), SecretString::from("pool password"))
+                .await
+                .unwrap(),
+            Verification::Match { needs_rehash: true }
+        );
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_checks_all_get_their_answer() {
+        let p = Arc::new(pool(2, Duration::from_secs(60)));
+        let h = p.hash(SecretString::from("right one")).await.unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..8 {
+            let p = p.clone();
+            let h = h.clone();
+            let pw = if n % 2 == 0 { "right one" } else { "wrong one" };
+            tasks.push(tokio::spawn(async move {
+                p.verify(Some(h), SecretString::from(pw)).await.unwrap()
+            }));
+        }
+        for (n, t) in tasks.into_iter().enumerate() {
+            let expected = if n % 2 == 0 {
+                Verification::Match {
+                    needs_rehash: false,
+                }
+            } else {
+                Verification::Mismatch
+            };
+            assert_eq!(t.await.unwrap(), expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_cannot_get_a_worker_in_time_is_told_the_pool_is_saturated() {
+        let p = Arc::new(pool(1, Duration::from_millis(1)));
+        let h = p.hash(SecretString::from("busy worker")).await.unwrap();
+        // Hold the only permit as a running check does.
+        let held = p.permits.clone().acquire_owned().await.unwrap();
+        assert_eq!(
+            p.verify(Some(h.clone()), SecretString::from("busy worker"))
+                .await,
+            Err(ApiError::Unavailable("password pool saturated".into()))
+        );
+        drop(held);
+        assert!(matches!(
+            p.verify(Some(h), SecretString::from("busy worker")).await,
+            Ok(Verification::Match { .. })
+        ));
     }
 }

@@ -1,8 +1,10 @@
 //! Integration tests of the SQLite backend: the shared conformance suite on a fresh file
 //! database per test and again on `sqlite::memory:`, plus the SQLite-only guarantees
-//! (pragmas, file mode, connect failures) and the migration-name comparison with PostgreSQL.
+//! (pragmas, file mode, connect failures, recovery from a full disk) and the migration-name
+//! comparison with PostgreSQL.
 
 mod connect;
+mod disk_full;
 mod migrations;
 
 use portcullis_store::Store;

@@ -1426,3 +1426,114 @@ pub async fn purge_removes_only_dead_records_past_their_deadline(store: Arc<dyn 
         Ok(1)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A full disk (not in `conformance_tests!`: the backend supplies the means to fill it).
+// ---------------------------------------------------------------------------------------------
+
+/// While the database cannot grow, writes (a token, an exchange) fail with `Unavailable` and
+/// reads go on; once it can grow again the very next writes succeed, with no reconnect or
+/// restart by the caller, and nothing failed half-way: the exchange refused while full rotates
+/// when it is retried. `fill` makes further growth fail inside the engine (SQLite: a page cap
+/// at the current size); it is called again before each write expected to fail, since the
+/// store may have replaced the connection it was applied to. `free` gives the room back.
+pub async fn writes_recover_once_the_disk_has_room(
+    store: Arc<dyn Store>,
+    fill: impl AsyncFn(),
+    free: impl AsyncFn(),
+) {
+    use crate::NewAccessToken;
+    use portcullis_core::token::TokenHash;
+
+    let (rec, boot) = setup(&*store).await;
+    let id = rec.connection_id.clone();
+    let user = super::create(&*store, super::new_user("full-disk")).await;
+    // A description that needs overflow pages: a token write that must grow the file.
+    let token = |n: u32| NewAccessToken {
+        hash: TokenHash::of(&format!("pcl_pat_full-disk-{n}")),
+        user_id: user.id,
+        application_id: None,
+        scope: "write".to_owned(),
+        description: "d".repeat(16 * 1024),
+        created_at: at(0),
+        expires_at: at(10 * HOUR),
+        refresh: None,
+        from_code: None,
+    };
+    assert!(store.create_token(token(0), None).await.is_ok());
+
+    // Rotate along one chain until the database has no room for the next rotation.
+    fill().await;
+    let mut held = boot;
+    let mut refused = None;
+    for n in 1..=10_000 {
+        let ex = exchange(&held, n, at(i64::from(n) * 1000), 0);
+        match store.exchange(&ex).await {
+            Ok(ExchangeOutcome::Rotated) => held = held.successor(n),
+            Err(StoreError::Unavailable(_)) => {
+                refused = Some((n, ex));
+                break;
+            }
+            other => assert_eq!(
+                other,
+                Ok(ExchangeOutcome::Rotated),
+                "exchange {n} while filling"
+            ),
+        }
+    }
+    let (n, refused) = refused.expect("the database never filled up");
+    let before = stored(&*store, &id).await;
+    assert_eq!(
+        before.refresh_jti,
+        Some(held.jti.clone()),
+        "nothing half-done"
+    );
+
+    // Still full: every write is refused, every read answers.
+    for round in 0..3 {
+        fill().await;
+        assert!(
+            matches!(
+                store.exchange(&refused).await,
+                Err(StoreError::Unavailable(_))
+            ),
+            "round {round}: an exchange needs room"
+        );
+        fill().await;
+        assert!(
+            matches!(
+                store.create_token(token(1), None).await,
+                Err(StoreError::Unavailable(_))
+            ),
+            "round {round}: a token needs room"
+        );
+        assert_eq!(
+            stored(&*store, &id).await,
+            before,
+            "round {round}: reads go on"
+        );
+    }
+
+    free().await;
+    assert_eq!(
+        store.exchange(&refused).await,
+        Ok(ExchangeOutcome::Rotated),
+        "the refused exchange goes through once there is room"
+    );
+    assert_eq!(
+        stored(&*store, &id).await.refresh_jti,
+        Some(held.successor(n).jti)
+    );
+    let created = store
+        .create_token(token(1), None)
+        .await
+        .expect("a token once there is room");
+    assert_eq!(
+        store
+            .token_by_id(created.id)
+            .await
+            .expect("token_by_id")
+            .map(|t| t.description.len()),
+        Some(16 * 1024)
+    );
+}

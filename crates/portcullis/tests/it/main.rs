@@ -11,8 +11,11 @@
 )]
 
 mod cli;
+mod disk_full;
 mod limits;
+mod logs;
 mod mdr;
 mod outage;
 mod serve;
 mod server;
+mod shutdown;

@@ -104,18 +104,38 @@ impl Server {
 
     /// Sends SIGTERM and waits (bounded) for the process to exit.
     pub async fn stop(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
+        self.terminate();
+        match self.exited_within(Duration::from_secs(10)).await {
+            Some(status) => status,
+            None => {
+                let _ = self.child.kill();
+                self.child.wait().unwrap()
+            }
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
-            .status();
-        for _ in 0..200 {
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// The exit status, if the process ends within `bound`.
+    pub async fn exited_within(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + bound;
+        loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
+                return Some(status);
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let _ = self.child.kill();
-        self.child.wait().unwrap()
     }
 }
 
