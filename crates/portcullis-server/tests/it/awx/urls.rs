@@ -147,7 +147,7 @@ async fn unrouted_api_paths_get_the_awx_404(app: TestApp) {
         "/api/v2/nope",
         "/api/v3/",
         "/api/v2/users/1/nope/",
-        "/api/v2/config/",
+        // `/api/v2/config/` is served since issue 9 (tower-cli needs it).
         "/api/v2/dashboard/",
     ] {
         for auth in [None, Some(("admin", PASSWORD))] {
