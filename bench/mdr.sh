@@ -7,8 +7,8 @@
 #   SECONDS_PER=20 WORKERS=32 bench/mdr.sh
 #
 # Prints one line per scenario: requests per second and latency percentiles. The AWX peer
-# figure for the same run comes from ../shared/bench/compare.sh (bearer scenario), run right
-# after this script (see README "Speed").
+# figure for the same run comes from the team's comparison harness (bearer scenario, kept
+# outside this repository), run right after this script (see README "Speed").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER="${SECONDS_PER:-10}"

@@ -1,4 +1,4 @@
-# The Python example of the MDR seed document (../shared/seeds/000_*.txt, "Пример (Python)"),
+# The Python example of the MDR source document ("Пример (Python)"),
 # kept as published: only the four constants at the top are set from the environment by the
 # test (their values are the parts the document says to replace), and the indentation the
 # document lost in typesetting is restored. After the published part ends ("headers = …"),
