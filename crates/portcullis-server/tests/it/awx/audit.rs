@@ -30,7 +30,7 @@ impl Write for Capture {
 }
 
 /// Installs the process-wide JSON subscriber once.
-fn capture() {
+pub fn capture() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         let subscriber = tracing_subscriber::fmt()
@@ -44,7 +44,7 @@ fn capture() {
 }
 
 /// The `fields` of every audit record whose `key` field equals `value`.
-fn records(key: &str, value: &str) -> Vec<Value> {
+pub fn records(key: &str, value: &str) -> Vec<Value> {
     let text = String::from_utf8(LOG.lock().unwrap().clone()).unwrap();
     text.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -70,7 +70,7 @@ fn one(recs: &[Value], event: &str, outcome: &str) -> Value {
     f
 }
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}{}", N.fetch_add(1, Ordering::SeqCst))
 }

@@ -262,8 +262,10 @@ async fn a_locked_account_is_refused_without_waiting_for_the_password_pool(b: Bu
     else {
         return;
     };
+    crate::awx::audit::capture();
+    let bob = crate::awx::audit::unique("pool-bob");
     app.user("alice").await;
-    app.user("bob").await;
+    app.user(&bob).await;
     for _ in 0..6 {
         me_basic(&app, "alice", "wrong-password", ATTACKER).await;
     }
@@ -273,7 +275,7 @@ async fn a_locked_account_is_refused_without_waiting_for_the_password_pool(b: Bu
         let (user, peer) = if i % 3 == 0 {
             ("alice", ATTACKER)
         } else {
-            ("bob", [10, 0, 1, i])
+            (bob.as_str(), [10, 0, 1, i])
         };
         attempts.push(async move { (user, me_basic(app, user, "wrong-password", peer).await) });
     }
@@ -291,6 +293,12 @@ async fn a_locked_account_is_refused_without_waiting_for_the_password_pool(b: Bu
         saturated > 0,
         "the pool was never saturated; the test proves nothing"
     );
+    // Each overload refusal is an authentication event naming the user, like any other.
+    let refused = crate::awx::audit::records("user", &bob)
+        .into_iter()
+        .filter(|e| e["outcome"] == "unavailable" && e["reason"] == "password_pool_saturated")
+        .count();
+    assert_eq!(refused, saturated);
 }
 
 on_both_backends!(
