@@ -5,6 +5,7 @@
 //! settings and their validation — and does **no I/O**. Time comes from a [`clock::Clock`],
 //! randomness from an [`rng::Rng`], so every rule is testable without a runtime or database.
 
+pub mod authz;
 pub mod base62;
 pub mod basic;
 pub mod clock;

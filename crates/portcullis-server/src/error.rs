@@ -5,6 +5,7 @@
 //! `Retry-After` (fail closed), never 401/403, which would make clients discard valid
 //! credentials.
 
+use crate::service::error::{Forbidden, Problem, Refusal, ServiceError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_store::StoreError;
@@ -114,6 +115,60 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<ServiceError> for ApiError {
+    /// The AWX renderer of the service error: the only place a domain refusal becomes an
+    /// AWX status and sentence.
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound(_) => Self::NotFound,
+            ServiceError::Forbidden(why) => match why {
+                Forbidden::NotPermitted | Forbidden::RoleNotAllowed => Self::PermissionDenied,
+                Forbidden::InsufficientScope => Self::InsufficientScope,
+                Forbidden::CannotDeleteUser => Self::Forbidden("Cannot delete user.".into()),
+                Forbidden::CannotChangeUsername => {
+                    Self::Forbidden("Cannot change username.".into())
+                }
+                Forbidden::CannotChangeFields(fields) => {
+                    Self::Forbidden(format!("Cannot change {}.", fields.join(", ")))
+                }
+                Forbidden::ExternalUserTokens { kind } => Self::Forbidden(external_refusal(&kind)),
+            },
+            ServiceError::Invalid(fields) => Self::Validation(
+                fields
+                    .iter()
+                    .map(|(field, problems)| {
+                        (field.to_owned(), problems.iter().map(awx_problem).collect())
+                    })
+                    .collect(),
+            ),
+            ServiceError::Conflict(text) => Self::BadRequest(text.into_owned()),
+            ServiceError::Locked { retry_after } => Self::Locked(retry_after),
+            ServiceError::Throttled { retry_after } => Self::Throttled(retry_after),
+            ServiceError::CredentialRefused(_, Refusal::Missing) => Self::NotAuthenticated,
+            ServiceError::CredentialRefused(..) => Self::InvalidToken,
+            ServiceError::ValueRefused(why) => Self::InvalidValue(why),
+            ServiceError::Unavailable(why) => Self::Unavailable(why),
+            ServiceError::Internal(why) => Self::Internal(why),
+        }
+    }
+}
+
+/// AWX's (Django REST framework's) sentence for a field problem.
+fn awx_problem(p: &Problem) -> String {
+    match p {
+        Problem::Required => "This field is required.".into(),
+        Problem::Invalid => "Invalid value.".into(),
+        Problem::Says(text) => text.clone(),
+    }
+}
+
+/// AWX's refusal for external users while `ALLOW_OAUTH2_FOR_EXTERNAL_USERS` is false.
+pub fn external_refusal(kind: &str) -> String {
+    format!(
+        "(access_denied) OAuth2 Tokens cannot be created by users associated with an external authentication provider ({kind})"
+    )
+}
+
 /// Builds a single-field validation error.
 pub fn field_error(field: &str, msg: impl Into<String>) -> ApiError {
     ApiError::Validation(vec![(field.to_owned(), vec![msg.into()])])
@@ -218,18 +273,14 @@ impl IntoResponse for ApiError {
         let h = resp.headers_mut();
         match &self {
             Self::Throttled(secs) => {
-                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                    h.insert(header::RETRY_AFTER, v);
-                }
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
             Self::Locked(secs) => {
                 h.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(CHALLENGE),
                 );
-                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                    h.insert(header::RETRY_AFTER, v);
-                }
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
             Self::NotAuthenticated => {
                 h.insert(

@@ -138,8 +138,9 @@ async fn state(config: Config) -> Result<AppState> {
         .context("starting the server state")
 }
 
-fn fail(e: &portcullis_server::api::mdr::error::MdrError) -> ExitCode {
-    eprintln!("error: {}", e.message);
+/// Prints a refusal in the words the console's API uses for it (the MDR renderer).
+fn fail(e: impl Into<portcullis_server::api::mdr::error::MdrError>) -> ExitCode {
+    eprintln!("error: {}", e.into().message());
     ExitCode::FAILURE
 }
 
@@ -187,7 +188,7 @@ pub async fn run(config: Config, cmd: MdrCommand) -> Result<ExitCode> {
                     println!("{}  {}", c.client_id, c.name);
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(e) => Ok(fail(&e)),
+                Err(e) => Ok(fail(e)),
             }
         }
         MdrCommand::Customer(CustomerCommand::List) => {
@@ -200,14 +201,14 @@ pub async fn run(config: Config, cmd: MdrCommand) -> Result<ExitCode> {
         MdrCommand::Tenant(TenantCommand::Create { client_id, name }) => {
             let st = state(config).await?;
             if let Err(e) = svc::customer(&st, &client_id).await {
-                return Ok(fail(&e));
+                return Ok(fail(e));
             }
             match svc::create_tenant(&st, &client_id, &name).await {
                 Ok(t) => {
                     println!("{}  {}", t.tenant_id, t.tenant_name);
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(e) => Ok(fail(&e)),
+                Err(e) => Ok(fail(e)),
             }
         }
         MdrCommand::Connection(c) => connection(config, actor, c).await,
@@ -231,7 +232,7 @@ pub async fn run(config: Config, cmd: MdrCommand) -> Result<ExitCode> {
                     );
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(e) => Ok(fail(&e)),
+                Err(e) => Ok(fail(e)),
             }
         }
     }
@@ -288,7 +289,7 @@ async fn connection(config: Config, actor: Actor, cmd: ConnectionCommand) -> Res
     };
     Ok(match r {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+        Err(e) => fail(e),
     })
 }
 

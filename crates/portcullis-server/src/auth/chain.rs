@@ -9,8 +9,8 @@
 
 use crate::auth::session::{self, LiveSession};
 use crate::auth::{bearer, cookies, csrf};
-use crate::error::ApiError;
 use crate::extract::client_ip::{RequestOrigin, request_origin};
+use crate::service::error::ServiceError;
 use crate::service::{audit, login};
 use crate::state::AppState;
 use axum::extract::{Request, State};
@@ -164,10 +164,14 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
                 Ok(None) => {
                     ctx.failure = Some(Failure::Credentials);
                 }
-                Err(ApiError::Locked(secs)) => ctx.failure = Some(Failure::Locked(secs)),
-                Err(ApiError::Throttled(secs)) => ctx.failure = Some(Failure::Throttled(secs)),
+                Err(ServiceError::Locked { retry_after }) => {
+                    ctx.failure = Some(Failure::Locked(retry_after));
+                }
+                Err(ServiceError::Throttled { retry_after }) => {
+                    ctx.failure = Some(Failure::Throttled(retry_after));
+                }
                 // A username the database cannot even hold names no account.
-                Err(ApiError::InvalidValue(_)) => ctx.failure = Some(Failure::Credentials),
+                Err(ServiceError::ValueRefused(_)) => ctx.failure = Some(Failure::Credentials),
                 Err(e) => ctx.failure = Some(Failure::Unavailable(e.to_string())),
             }
         }

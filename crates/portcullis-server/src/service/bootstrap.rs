@@ -1,7 +1,7 @@
 //! First start: when the database holds no user, create the superuser `admin` so a newcomer
 //! can log in with nothing else read.
 
-use crate::error::ApiResult;
+use crate::service::error::ServiceResult;
 use crate::state::AppState;
 use portcullis_core::base62;
 use portcullis_core::rng::bytes;
@@ -20,7 +20,7 @@ pub enum Bootstrap {
 }
 
 /// Creates `admin` if the user table is empty.
-pub async fn ensure_admin(state: &AppState) -> ApiResult<Bootstrap> {
+pub async fn ensure_admin(state: &AppState) -> ServiceResult<Bootstrap> {
     let any = state
         .store
         .list_users(&UserQuery {

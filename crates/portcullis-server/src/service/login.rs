@@ -3,8 +3,8 @@
 //! verified off the executor; a legacy or weaker hash is replaced by Argon2id with a
 //! conditional update that does not end the user's sessions.
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Outcome};
+use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::throttle;
 use crate::state::AppState;
 use portcullis_core::password::Verification;
@@ -58,7 +58,7 @@ pub async fn check_password(
     password: &SecretString,
     via: PasswordVia<'_>,
     client: std::net::IpAddr,
-) -> ApiResult<Option<User>> {
+) -> ServiceResult<Option<User>> {
     let result = check(state, username, password, via, client).await;
     let (event, outcome, reason) = match &result {
         Ok(Some(_)) if via == PasswordVia::Basic => return result,
@@ -68,8 +68,8 @@ pub async fn check_password(
             Outcome::Failure,
             Some("bad_credentials"),
         ),
-        Err(ApiError::Locked(_)) => ("account_locked", Outcome::Locked, Some("locked")),
-        Err(ApiError::Throttled(_)) => ("source_rate_limited", Outcome::Throttled, None),
+        Err(ServiceError::Locked { .. }) => ("account_locked", Outcome::Locked, Some("locked")),
+        Err(ServiceError::Throttled { .. }) => ("source_rate_limited", Outcome::Throttled, None),
         // Overload and storage failures are refusals like any other, with the user named.
         Err(e) => (
             via.failure_event(),
@@ -94,10 +94,12 @@ pub async fn check_password(
     result
 }
 
-fn unavailable_reason(e: &ApiError) -> &'static str {
+fn unavailable_reason(e: &ServiceError) -> &'static str {
     match e {
-        ApiError::Unavailable(why) if why.contains("password pool") => "password_pool_saturated",
-        ApiError::Unavailable(_) => "storage_unavailable",
+        ServiceError::Unavailable(why) if why.contains("password pool") => {
+            "password_pool_saturated"
+        }
+        ServiceError::Unavailable(_) => "storage_unavailable",
         _ => "error",
     }
 }
@@ -108,7 +110,7 @@ async fn check(
     password: &SecretString,
     via: PasswordVia<'_>,
     client: std::net::IpAddr,
-) -> ApiResult<Option<User>> {
+) -> ServiceResult<Option<User>> {
     let user = state.store.user_by_username(username).await?;
     let disable_local = state.settings.get().auth.disable_local_auth;
     let usable = user
@@ -184,7 +186,7 @@ async fn record(
     user: Option<&User>,
     username: &str,
     client: std::net::IpAddr,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     if !state.settings.get().auth.activity_stream_enabled {
         return Ok(());
     }

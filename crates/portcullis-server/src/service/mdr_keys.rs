@@ -7,7 +7,7 @@
 //! well-formed `kid`, at most once per second; it never fetches a key from anywhere else.
 
 use crate::config::MdrConfig;
-use crate::error::{ApiError, ApiResult};
+use crate::service::error::{ServiceError, ServiceResult};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -255,7 +255,7 @@ struct Signer {
 struct KeySet {
     signer: Option<Signer>,
     verifiers: HashMap<String, VerifyingKey>,
-    jwks: axum::body::Bytes,
+    jwks: bytes::Bytes,
     /// `(kid, state)` of every record the set was built from, sorted: two loads with the
     /// same fingerprint build the same set, so a poll that finds it unchanged skips the
     /// rebuild (and the private-key unsealing).
@@ -323,7 +323,7 @@ impl KeySet {
         Ok(Self {
             signer,
             verifiers,
-            jwks: axum::body::Bytes::from(body),
+            jwks: bytes::Bytes::from(body),
             fingerprint: fingerprint(records),
         })
     }
@@ -437,13 +437,15 @@ impl KeyRing {
     }
 
     /// Signs `claims` with the active key.
-    pub fn sign(&self, purpose: jwt::Purpose, claims: &jwt::MdrClaims) -> ApiResult<String> {
+    pub fn sign(&self, purpose: jwt::Purpose, claims: &jwt::MdrClaims) -> ServiceResult<String> {
         let set = self.set.load();
         let Some(s) = set.signer.as_ref() else {
-            return Err(ApiError::Unavailable("no active MDR signing key".into()));
+            return Err(ServiceError::Unavailable(
+                "no active MDR signing key".into(),
+            ));
         };
         jwt::sign(purpose, claims, &s.kid, s.algorithm, &s.key)
-            .map_err(|e| ApiError::Internal(format!("signing: {e}")))
+            .map_err(|e| ServiceError::Internal(format!("signing: {e}")))
     }
 
     /// Verifies `token`; an unknown `kid` triggers one rate-limited reload and a retry, so a
@@ -476,7 +478,7 @@ impl KeyRing {
     }
 
     /// The JWKS document (`GET /.well-known/jwks.json`).
-    pub fn jwks(&self) -> axum::body::Bytes {
+    pub fn jwks(&self) -> bytes::Bytes {
         self.set.load().jwks.clone()
     }
 

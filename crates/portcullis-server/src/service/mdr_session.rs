@@ -8,11 +8,10 @@
 //! `mdr.revocation_check_interval_ms`, dropped at once when this node changes a connection)
 //! and coalesced `last_used_at` stamps.
 
-use crate::api::mdr::error::{MdrError, MdrResult};
+use crate::service::error::{Credential, Refusal, ServiceError, ServiceResult};
 use crate::service::mdr_keys::KeyRing;
 use crate::service::tokens::LastUsed;
 use crate::state::AppState;
-use axum::http::StatusCode;
 use portcullis_core::clock::from_unix_ms;
 use portcullis_core::ids::UserId;
 use portcullis_core::jwt::{Expect, JwtError, MdrClaims, Purpose};
@@ -213,10 +212,10 @@ impl std::fmt::Debug for Bootstrap {
 }
 
 /// Creates a customer with a generated Client ID.
-pub async fn create_customer(state: &AppState, name: &str) -> MdrResult<CustomerRecord> {
+pub async fn create_customer(state: &AppState, name: &str) -> ServiceResult<CustomerRecord> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(MdrError::invalid("name"));
+        return Err(ServiceError::invalid("name"));
     }
     let customer = CustomerRecord {
         client_id: mdr::new_client_id(state.rng.as_ref()),
@@ -228,12 +227,12 @@ pub async fn create_customer(state: &AppState, name: &str) -> MdrResult<Customer
 }
 
 /// The customer, or 404 `not found`.
-pub async fn customer(state: &AppState, client_id: &str) -> MdrResult<CustomerRecord> {
+pub async fn customer(state: &AppState, client_id: &str) -> ServiceResult<CustomerRecord> {
     state
         .store
         .customer(client_id)
         .await?
-        .ok_or_else(|| MdrError::not_found("customer"))
+        .ok_or(ServiceError::NotFound("customer"))
 }
 
 /// Creates a tenant of a customer.
@@ -241,14 +240,14 @@ pub async fn create_tenant(
     state: &AppState,
     client_id: &str,
     tenant_name: &str,
-) -> MdrResult<TenantRecord> {
+) -> ServiceResult<TenantRecord> {
     let name = tenant_name.trim();
     if name.is_empty()
         || name.chars().count() > 128
         || name.chars().any(char::is_control)
         || name == mdr::ROOT_WITHOUT_TENANTS
     {
-        return Err(MdrError::invalid("tenant_name"));
+        return Err(ServiceError::invalid("tenant_name"));
     }
     let tenant = TenantRecord {
         tenant_id: mdr::new_id20(state.rng.as_ref()),
@@ -257,8 +256,10 @@ pub async fn create_tenant(
     };
     match state.store.create_tenant(&tenant).await {
         Ok(()) => Ok(tenant),
-        Err(StoreError::NotFound) => Err(MdrError::not_found("customer")),
-        Err(StoreError::Conflict(_)) => Err(MdrError::conflict("tenant name is already taken")),
+        Err(StoreError::NotFound) => Err(ServiceError::NotFound("customer")),
+        Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict(
+            "tenant name is already taken".into(),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -274,16 +275,20 @@ pub struct ConnectionInput {
     pub tenants: Option<Vec<String>>,
 }
 
-async fn check_input(state: &AppState, client_id: &str, input: &ConnectionInput) -> MdrResult<()> {
+async fn check_input(
+    state: &AppState,
+    client_id: &str,
+    input: &ConnectionInput,
+) -> ServiceResult<()> {
     if let Some(n) = &input.name
         && !mdr::is_valid_connection_name(n)
     {
-        return Err(MdrError::invalid("name"));
+        return Err(ServiceError::invalid("name"));
     }
     if let Some(r) = &input.role
         && Role::parse(r).is_none()
     {
-        return Err(MdrError::invalid("role"));
+        return Err(ServiceError::invalid("role"));
     }
     if let Some(t) = &input.tenants {
         let known = state.store.tenants(client_id).await?;
@@ -291,7 +296,7 @@ async fn check_input(state: &AppState, client_id: &str, input: &ConnectionInput)
             name == mdr::ROOT_WITHOUT_TENANTS || known.iter().any(|k| &k.tenant_name == name)
         });
         if !ok {
-            return Err(MdrError::invalid("tenants"));
+            return Err(ServiceError::invalid("tenants"));
         }
     }
     Ok(())
@@ -302,7 +307,7 @@ fn new_family(
     state: &AppState,
     client_id: &str,
     connection_id: &str,
-) -> MdrResult<(NewFamily, String)> {
+) -> ServiceResult<(NewFamily, String)> {
     let now_s = state.clock.now().unix_timestamp();
     let exp = now_s + state.config.mdr.bootstrap_token_ttl;
     let family_id = mdr::new_id20(state.rng.as_ref());
@@ -339,15 +344,15 @@ pub async fn create_connection(
     actor: Actor,
     client_id: &str,
     input: ConnectionInput,
-) -> MdrResult<Bootstrap> {
+) -> ServiceResult<Bootstrap> {
     let name = input
         .name
         .clone()
-        .ok_or_else(|| MdrError::required("name"))?;
+        .ok_or_else(|| ServiceError::required("name"))?;
     let role = input
         .role
         .clone()
-        .ok_or_else(|| MdrError::required("role"))?;
+        .ok_or_else(|| ServiceError::required("role"))?;
     let tenants = input.tenants.clone().unwrap_or_default();
     check_input(state, client_id, &input).await?;
     let connection_id = mdr::new_id20(state.rng.as_ref());
@@ -374,9 +379,11 @@ pub async fn create_connection(
         .await
     {
         Ok(c) => c,
-        Err(StoreError::NotFound) => return Err(MdrError::not_found("customer")),
+        Err(StoreError::NotFound) => return Err(ServiceError::NotFound("customer")),
         Err(StoreError::Conflict(_)) => {
-            return Err(MdrError::conflict("connection name is already taken"));
+            return Err(ServiceError::Conflict(
+                "connection name is already taken".into(),
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -392,10 +399,10 @@ pub async fn connection(
     state: &AppState,
     client_id: &str,
     connection_id: &str,
-) -> MdrResult<ConnectionRecord> {
+) -> ServiceResult<ConnectionRecord> {
     match state.store.connection(connection_id).await? {
         Some(c) if c.client_id == client_id => Ok(c),
-        _ => Err(MdrError::not_found("connection")),
+        _ => Err(ServiceError::NotFound("connection")),
     }
 }
 
@@ -406,7 +413,7 @@ pub async fn update_connection(
     client_id: &str,
     connection_id: &str,
     input: ConnectionInput,
-) -> MdrResult<ConnectionRecord> {
+) -> ServiceResult<ConnectionRecord> {
     connection(state, client_id, connection_id).await?;
     check_input(state, client_id, &input).await?;
     let patch = ConnectionPatch {
@@ -427,8 +434,10 @@ pub async fn update_connection(
     state.mdr.invalidate(connection_id);
     match r {
         Ok(c) => Ok(c),
-        Err(StoreError::NotFound) => Err(MdrError::not_found("connection")),
-        Err(StoreError::Conflict(_)) => Err(MdrError::conflict("connection name is already taken")),
+        Err(StoreError::NotFound) => Err(ServiceError::NotFound("connection")),
+        Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict(
+            "connection name is already taken".into(),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -439,7 +448,7 @@ pub async fn refresh_connection(
     actor: Actor,
     client_id: &str,
     connection_id: &str,
-) -> MdrResult<Bootstrap> {
+) -> ServiceResult<Bootstrap> {
     connection(state, client_id, connection_id).await?;
     let (family, token) = new_family(state, client_id, connection_id)?;
     let now = state.clock.now();
@@ -461,10 +470,10 @@ pub async fn refresh_connection(
             token,
             expires_at,
         }),
-        Ok(FamilyChange::WrongState(_)) => {
-            Err(MdrError::conflict("connection is not pending activation"))
-        }
-        Err(StoreError::NotFound) => Err(MdrError::not_found("connection")),
+        Ok(FamilyChange::WrongState(_)) => Err(ServiceError::Conflict(
+            "connection is not pending activation".into(),
+        )),
+        Err(StoreError::NotFound) => Err(ServiceError::NotFound("connection")),
         Err(e) => Err(e.into()),
     }
 }
@@ -475,7 +484,7 @@ pub async fn revoke_connection(
     actor: Actor,
     client_id: &str,
     connection_id: &str,
-) -> MdrResult<ConnectionRecord> {
+) -> ServiceResult<ConnectionRecord> {
     connection(state, client_id, connection_id).await?;
     let now = state.clock.now();
     let entry = activity(
@@ -491,10 +500,10 @@ pub async fn revoke_connection(
     state.mdr.invalidate(connection_id);
     match r {
         Ok(FamilyChange::Done(c)) => Ok(c),
-        Ok(FamilyChange::WrongState(_)) => {
-            Err(MdrError::conflict("connection is not active or idle"))
-        }
-        Err(StoreError::NotFound) => Err(MdrError::not_found("connection")),
+        Ok(FamilyChange::WrongState(_)) => Err(ServiceError::Conflict(
+            "connection is not active or idle".into(),
+        )),
+        Err(StoreError::NotFound) => Err(ServiceError::NotFound("connection")),
         Err(e) => Err(e.into()),
     }
 }
@@ -505,7 +514,7 @@ pub async fn delete_connection(
     actor: Actor,
     client_id: &str,
     connection_id: &str,
-) -> MdrResult<()> {
+) -> ServiceResult<()> {
     connection(state, client_id, connection_id).await?;
     let now = state.clock.now();
     let entry = activity(
@@ -521,7 +530,7 @@ pub async fn delete_connection(
     state.mdr.invalidate(connection_id);
     match r {
         Ok(()) => Ok(()),
-        Err(StoreError::NotFound) => Err(MdrError::not_found("connection")),
+        Err(StoreError::NotFound) => Err(ServiceError::NotFound("connection")),
         Err(e) => Err(e.into()),
     }
 }
@@ -540,15 +549,18 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
-const INVALID_REFRESH: &str = "invalid refresh token";
-const OTHER_CLIENT_REFRESH: &str = "refresh token does not belong to this client";
-const EXPIRED_REFRESH: &str = "refresh token expired";
-const REVOKED_REFRESH: &str = "refresh token revoked";
-const CONCURRENT: &str = "refresh token already used by a concurrent request";
-const REUSED: &str = "refresh token already used; all tokens of this connection have been revoked";
+/// A refusal of the presented refresh token.
+fn refresh_refused(why: Refusal) -> ServiceError {
+    ServiceError::CredentialRefused(Credential::MdrRefresh, why)
+}
+
+/// A refusal of the presented access token.
+fn access_refused(why: Refusal) -> ServiceError {
+    ServiceError::CredentialRefused(Credential::MdrAccess, why)
+}
 
 /// Check 0 of `mdr-api.md` §4, before anything else is read.
-pub fn exchange_throttled(state: &AppState, source: IpAddr) -> MdrResult<()> {
+pub fn exchange_throttled(state: &AppState, source: IpAddr) -> ServiceResult<()> {
     match state
         .mdr
         .throttled(source, state.config.mdr.exchange_failure_limit)
@@ -561,7 +573,7 @@ pub fn exchange_throttled(state: &AppState, source: IpAddr) -> MdrResult<()> {
             .via("session_confirm")
             .source(source)
             .emit();
-            Err(MdrError::too_many(wait))
+            Err(ServiceError::Throttled { retry_after: wait })
         }
         None => Ok(()),
     }
@@ -574,7 +586,7 @@ pub async fn exchange(
     client_id: &str,
     refresh_token: &str,
     source: IpAddr,
-) -> MdrResult<TokenPair> {
+) -> ServiceResult<TokenPair> {
     let now = state.clock.now();
     let mut audit = ExchangeAudit {
         at: now,
@@ -587,7 +599,10 @@ pub async fn exchange(
     let r = exchange_inner(state, client_id, refresh_token, now, &mut audit).await;
     match &r {
         Ok(_) => {}
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => state.mdr.note_failure(source),
+        // A refused token counts against the source; a concurrent loser or an outage does not.
+        Err(ServiceError::CredentialRefused(_, why)) if *why != Refusal::Concurrent => {
+            state.mdr.note_failure(source)
+        }
         Err(_) => {}
     }
     if audit.result.is_empty() {
@@ -620,7 +635,7 @@ async fn exchange_inner(
     refresh_token: &str,
     now: OffsetDateTime,
     audit: &mut ExchangeAudit,
-) -> MdrResult<TokenPair> {
+) -> ServiceResult<TokenPair> {
     let cfg = &state.config.mdr;
     let now_s = now.unix_timestamp();
     let expect = Expect {
@@ -638,15 +653,15 @@ async fn exchange_inner(
     {
         Ok(c) => c,
         Err(e) => {
-            let (code, msg) = match e {
-                JwtError::WrongClient => ("other_client", OTHER_CLIENT_REFRESH),
-                JwtError::Expired => ("expired", EXPIRED_REFRESH),
+            let (code, why) = match e {
+                JwtError::WrongClient => ("other_client", Refusal::OtherClient),
+                JwtError::Expired => ("expired", Refusal::Expired),
                 JwtError::Malformed | JwtError::UnknownKey(_) | JwtError::Invalid => {
-                    ("invalid", INVALID_REFRESH)
+                    ("invalid", Refusal::Invalid)
                 }
             };
             audit.result = code.into();
-            return Err(MdrError::refresh_refused(msg));
+            return Err(refresh_refused(why));
         }
     };
     audit.connection_id = Some(claims.cnx.clone());
@@ -702,7 +717,7 @@ async fn exchange_inner(
         }
         ExchangeOutcome::ConcurrentLoser => {
             audit.result = "concurrent".into();
-            return Err(MdrError::conflict(CONCURRENT));
+            return Err(refresh_refused(Refusal::Concurrent));
         }
         ExchangeOutcome::Reused => {
             audit.result = "reuse".into();
@@ -712,11 +727,11 @@ async fn exchange_inner(
                 jti = %jti_prefix(&claims.jti),
                 "MDR refresh token reuse: the connection's tokens were revoked"
             );
-            return Err(MdrError::refresh_refused(REUSED));
+            return Err(refresh_refused(Refusal::Reused));
         }
         ExchangeOutcome::Revoked => {
             audit.result = "revoked".into();
-            return Err(MdrError::refresh_refused(REVOKED_REFRESH));
+            return Err(refresh_refused(Refusal::Revoked));
         }
     };
     sign_pair(state, client_id, &claims, &pair)
@@ -727,7 +742,7 @@ fn sign_pair(
     client_id: &str,
     presented: &MdrClaims,
     pair: &IssuedPair,
-) -> MdrResult<TokenPair> {
+) -> ServiceResult<TokenPair> {
     let issuer = &state.config.mdr.issuer;
     let claims = |purpose, jti: &str, iat: OffsetDateTime, exp: OffsetDateTime| {
         MdrClaims::new(
@@ -768,12 +783,6 @@ pub struct Caller {
     pub role: Role,
 }
 
-const AUTH_REQUIRED: &str = "authorization required";
-const INVALID_ACCESS: &str = "invalid access token";
-const OTHER_CLIENT_ACCESS: &str = "access token does not belong to this client";
-const EXPIRED_ACCESS: &str = "access token expired";
-const REVOKED_ACCESS: &str = "access token revoked";
-
 /// The Bearer token of an `Authorization` header value, if it is one (scheme
 /// case-insensitive, non-empty token).
 pub fn bearer_token(header: Option<&str>) -> Option<&str> {
@@ -792,13 +801,9 @@ pub async fn authenticate(
     state: &AppState,
     client_id: &str,
     authorization: Option<&str>,
-) -> MdrResult<Caller> {
+) -> ServiceResult<Caller> {
     let Some(token) = bearer_token(authorization) else {
-        return Err(MdrError::access_refused(
-            StatusCode::UNAUTHORIZED,
-            AUTH_REQUIRED,
-            false,
-        ));
+        return Err(access_refused(Refusal::Missing));
     };
     let cfg = &state.config.mdr;
     let now = state.clock.now();
@@ -816,30 +821,12 @@ pub async fn authenticate(
         .await
     {
         Ok(c) => c,
-        Err(JwtError::WrongClient) => {
-            return Err(MdrError::access_refused(
-                StatusCode::FORBIDDEN,
-                OTHER_CLIENT_ACCESS,
-                true,
-            ));
-        }
-        Err(JwtError::Expired) => {
-            return Err(MdrError::access_refused(
-                StatusCode::FORBIDDEN,
-                EXPIRED_ACCESS,
-                true,
-            ));
-        }
-        Err(_) => {
-            return Err(MdrError::access_refused(
-                StatusCode::UNAUTHORIZED,
-                INVALID_ACCESS,
-                true,
-            ));
-        }
+        Err(JwtError::WrongClient) => return Err(access_refused(Refusal::OtherClient)),
+        Err(JwtError::Expired) => return Err(access_refused(Refusal::Expired)),
+        Err(_) => return Err(access_refused(Refusal::Invalid)),
     };
     let connection = connection_state(state, &claims.cnx).await?;
-    let revoked = || MdrError::access_refused(StatusCode::FORBIDDEN, REVOKED_ACCESS, true);
+    let revoked = || access_refused(Refusal::Revoked);
     let Some(connection) = connection else {
         return Err(revoked());
     };
@@ -848,7 +835,8 @@ pub async fn authenticate(
     {
         return Err(revoked());
     }
-    let role = Role::parse(&connection.role).ok_or_else(|| MdrError::internal("stored role"))?;
+    let role = Role::parse(&connection.role)
+        .ok_or_else(|| ServiceError::Internal("stored role".into()))?;
     state.mdr.last_used.note(
         connection.connection_id.clone(),
         connection.last_used_at,
@@ -862,7 +850,7 @@ pub async fn authenticate(
 async fn connection_state(
     state: &AppState,
     connection_id: &str,
-) -> MdrResult<Option<ConnectionRecord>> {
+) -> ServiceResult<Option<ConnectionRecord>> {
     let max_age = StdDuration::from_millis(
         u64::try_from(state.config.mdr.revocation_check_interval_ms).unwrap_or(0),
     );

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod error;
 pub mod login;
 pub mod mdr_keys;
 pub mod mdr_resources;

@@ -7,7 +7,7 @@
 //! tokio's blocking threads instead allocated m KiB per hash on whichever thread ran it, and the
 //! allocator kept a block per thread: resident memory grew to hundreds of MiB under load.
 
-use crate::error::{ApiError, ApiResult};
+use crate::service::error::{ServiceError, ServiceResult};
 use portcullis_core::error::CoreError;
 use portcullis_core::password::{self, Argon2Memory, Argon2Params, Verification};
 use portcullis_core::rng::Rng;
@@ -102,11 +102,11 @@ impl PasswordPool {
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Argon2Memory) -> T + Send + 'static,
-    ) -> ApiResult<T> {
+    ) -> ServiceResult<T> {
         let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| ApiError::Unavailable("password pool saturated".into()))?
-            .map_err(|_| ApiError::Unavailable("password pool closed".into()))?;
+            .map_err(|_| ServiceError::Unavailable("password pool saturated".into()))?
+            .map_err(|_| ServiceError::Unavailable("password pool closed".into()))?;
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |memory| {
             let out = job(memory);
@@ -116,12 +116,12 @@ impl PasswordPool {
         });
         self.jobs
             .send(job)
-            .map_err(|_| ApiError::Unavailable("password pool closed".into()))?;
+            .map_err(|_| ServiceError::Unavailable("password pool closed".into()))?;
         // A caller that goes away does not stop the hash: the worker finishes it, as a
         // blocking task would have, and its permit bounds the work in progress.
         answered
             .await
-            .map_err(|_| ApiError::Internal("password worker failed".into()))
+            .map_err(|_| ServiceError::Internal("password worker failed".into()))
     }
 
     /// Checks `password` against `stored`; `None` (unknown user, external user) burns the
@@ -130,7 +130,7 @@ impl PasswordPool {
         &self,
         stored: Option<String>,
         password: SecretString,
-    ) -> ApiResult<Verification> {
+    ) -> ServiceResult<Verification> {
         let params = self.params;
         let dummy = self.dummy_hash.clone();
         self.run(move |memory| match stored {
@@ -157,14 +157,14 @@ impl PasswordPool {
     }
 
     /// Hashes a new password.
-    pub async fn hash(&self, password: SecretString) -> ApiResult<String> {
+    pub async fn hash(&self, password: SecretString) -> ServiceResult<String> {
         let params = self.params;
         let rng = self.rng.clone();
         self.run(move |memory| {
             password::hash_password_with(memory, &params, password.expose_secret(), rng.as_ref())
         })
         .await?
-        .map_err(|e| ApiError::Internal(e.to_string()))
+        .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 }
 
@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(
             p.verify(Some(h.clone()), SecretString::from("busy worker"))
                 .await,
-            Err(ApiError::Unavailable("password pool saturated".into()))
+            Err(ServiceError::Unavailable("password pool saturated".into()))
         );
         drop(held);
         assert!(matches!(

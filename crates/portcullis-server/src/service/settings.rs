@@ -2,7 +2,7 @@
 //! immediately after a local write, so a change applies to the next request on the writing
 //! node and reaches other nodes within the cache lifetime.
 
-use crate::error::{ApiError, ApiResult};
+use crate::service::error::{FieldErrors, ServiceError, ServiceResult};
 use crate::state::AppState;
 use arc_swap::ArcSwap;
 use portcullis_core::ids::UserId;
@@ -58,8 +58,9 @@ impl SettingsCache {
 }
 
 /// The object shown for `slug`.
-pub fn show(state: &AppState, slug: &str) -> ApiResult<Map<String, Value>> {
-    settings::category_object(slug, &state.settings.get().stored).ok_or(ApiError::NotFound)
+pub fn show(state: &AppState, slug: &str) -> ServiceResult<Map<String, Value>> {
+    settings::category_object(slug, &state.settings.get().stored)
+        .ok_or(ServiceError::NotFound("settings category"))
 }
 
 /// Validates and applies a PUT/PATCH to `slug`; returns the category object afterwards,
@@ -69,9 +70,9 @@ pub async fn update(
     actor: UserId,
     slug: &str,
     patch: &Map<String, Value>,
-) -> ApiResult<Map<String, Value>> {
+) -> ServiceResult<Map<String, Value>> {
     if !settings::slug_exists(slug) {
-        return Err(ApiError::NotFound);
+        return Err(ServiceError::NotFound("settings category"));
     }
     // Validate against the database's view, not a possibly stale snapshot.
     state.settings.reload(state.store.as_ref()).await?;
@@ -82,7 +83,15 @@ pub async fn update(
         &before.stored,
         state.config.oauth2.token_max_lifetime,
     )
-    .map_err(ApiError::Validation)?;
+    .map_err(|fields| {
+        let mut errors = FieldErrors::new();
+        for (field, messages) in fields {
+            for m in messages {
+                errors.say(&field, m);
+            }
+        }
+        ServiceError::Invalid(errors)
+    })?;
     let now = state.clock.now();
     let activity = if before.auth.activity_stream_enabled {
         changes
@@ -119,9 +128,9 @@ pub async fn update(
 }
 
 /// Resets every writable key of `slug` to its default.
-pub async fn reset(state: &AppState, actor: UserId, slug: &str) -> ApiResult<()> {
+pub async fn reset(state: &AppState, actor: UserId, slug: &str) -> ServiceResult<()> {
     if !settings::slug_exists(slug) {
-        return Err(ApiError::NotFound);
+        return Err(ServiceError::NotFound("settings category"));
     }
     state.settings.reload(state.store.as_ref()).await?;
     let before = state.settings.get();

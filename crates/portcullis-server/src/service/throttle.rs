@@ -14,8 +14,8 @@
 //! Keys are SHA-256 hex of the normalised username, of the client network and of the client
 //! id, never the raw values.
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Outcome};
+use crate::service::error::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use portcullis_store::{ThrottleDecision, ThrottleRule, WindowDecision};
 use sha2::{Digest, Sha256};
@@ -76,7 +76,7 @@ fn retry_after(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
 /// is limited, `Err(Locked)` (looks like bad credentials, with `Retry-After`) when the
 /// account is locked for this source or its hourly cap is spent; `Err(Unavailable)` when the
 /// counters cannot be written — never an unthrottled attempt.
-pub async fn reserve(state: &AppState, username: &str, client: IpAddr) -> ApiResult<Attempt> {
+pub async fn reserve(state: &AppState, username: &str, client: IpAddr) -> ServiceResult<Attempt> {
     let now = state.clock.now();
     let t = &state.config.throttle;
     let net = network(client);
@@ -93,7 +93,9 @@ pub async fn reserve(state: &AppState, username: &str, client: IpAddr) -> ApiRes
         )
         .await?
     {
-        return Err(ApiError::Throttled(retry_after(until, now)));
+        return Err(ServiceError::Throttled {
+            retry_after: retry_after(until, now),
+        });
     }
     let account = username.trim().to_lowercase();
     let cap_key = format!("cap:{}", hex(account.as_bytes()));
@@ -103,7 +105,11 @@ pub async fn reserve(state: &AppState, username: &str, client: IpAddr) -> ApiRes
         .await?
     {
         WindowDecision::Granted { hit } => hit,
-        WindowDecision::Full { until } => return Err(ApiError::Locked(retry_after(until, now))),
+        WindowDecision::Full { until } => {
+            return Err(ServiceError::Locked {
+                retry_after: retry_after(until, now),
+            });
+        }
     };
     let known_key = format!("known:{}", hex(format!("{account}\n{net}").as_bytes()));
     let since = now - Duration::days(t.known_source_days);
@@ -126,14 +132,16 @@ pub async fn reserve(state: &AppState, username: &str, client: IpAddr) -> ApiRes
         ThrottleDecision::Locked { until } => {
             // Not evaluated, so not counted against the hourly cap either.
             state.store.window_release(cap_hit).await?;
-            Err(ApiError::Locked(retry_after(until, now)))
+            Err(ServiceError::Locked {
+                retry_after: retry_after(until, now),
+            })
         }
     }
 }
 
 /// Records a failed check against the client's source window (the account counter and the
 /// hourly cap were already counted by the reservation).
-pub async fn failed(state: &AppState, attempt: &Attempt) -> ApiResult<()> {
+pub async fn failed(state: &AppState, attempt: &Attempt) -> ServiceResult<()> {
     state
         .store
         .window_hit(&attempt.source_key, state.clock.now())
@@ -144,7 +152,7 @@ pub async fn failed(state: &AppState, attempt: &Attempt) -> ApiResult<()> {
 /// Records a successful check: the account counter is cleared, the cap reservation
 /// uncounted and the source remembered. The source window is left alone: one success must
 /// not reset a network spraying many accounts.
-pub async fn succeeded(state: &AppState, attempt: &Attempt) -> ApiResult<()> {
+pub async fn succeeded(state: &AppState, attempt: &Attempt) -> ServiceResult<()> {
     state.store.throttle_clear(&attempt.account_key).await?;
     state.store.window_release(attempt.cap_hit).await?;
     state
@@ -167,7 +175,7 @@ fn client_key(client_id: &str, client: IpAddr) -> String {
 
 /// Before a client authentication at `/api/o/`: `Err(Throttled)` while this client id has
 /// `client_failures` failures from this network in the sliding window.
-pub async fn client_check(state: &AppState, client_id: &str, client: IpAddr) -> ApiResult<()> {
+pub async fn client_check(state: &AppState, client_id: &str, client: IpAddr) -> ServiceResult<()> {
     let now = state.clock.now();
     let t = &state.config.throttle;
     if let Some(until) = state
@@ -184,13 +192,15 @@ pub async fn client_check(state: &AppState, client_id: &str, client: IpAddr) -> 
             .client_id(client_id)
             .source(client)
             .emit();
-        return Err(ApiError::Throttled(retry_after(until, now)));
+        return Err(ServiceError::Throttled {
+            retry_after: retry_after(until, now),
+        });
     }
     Ok(())
 }
 
 /// After a failed client authentication at `/api/o/`.
-pub async fn client_failed(state: &AppState, client_id: &str, client: IpAddr) -> ApiResult<()> {
+pub async fn client_failed(state: &AppState, client_id: &str, client: IpAddr) -> ServiceResult<()> {
     audit::Event::new("client_auth_failure", Outcome::Failure)
         .client_id(client_id)
         .source(client)

@@ -7,9 +7,10 @@
 //! Every path that mints a token (the API, `/api/o/token/`, the admin CLI) goes through
 //! [`mint`], so the external-user rule and the lifetime can never be skipped (security.md P3).
 
-use crate::error::{ApiError, ApiResult, field_error};
 use crate::service::audit;
+use crate::service::error::{FieldErrors, Forbidden, ServiceError, ServiceResult};
 use crate::state::AppState;
+use portcullis_core::authz;
 use portcullis_core::ids::{ApplicationId, TokenId};
 use portcullis_core::principal::Principal;
 use portcullis_core::scope::{SCOPE_ERROR, Scope};
@@ -39,29 +40,24 @@ pub struct Issued {
     pub refresh: Option<PlainToken>,
 }
 
-/// AWX's refusal for external users while `ALLOW_OAUTH2_FOR_EXTERNAL_USERS` is false.
-pub fn external_refusal(kind: &str) -> String {
-    format!(
-        "(access_denied) OAuth2 Tokens cannot be created by users associated with an external authentication provider ({kind})"
-    )
-}
-
 /// The external-user rule (`awx-api.md` §8.7), checked by every minting path at minting time.
-/// `Err(text)` carries AWX's refusal text; the surface decides how to render it.
-pub fn may_mint(state: &AppState, user: &User) -> Result<(), String> {
+/// The refusal names the user's source; each surface renders it in its own dialect.
+pub fn may_mint(state: &AppState, user: &User) -> ServiceResult<()> {
     match &user.external_account {
         Some(kind) if !state.settings.get().auth.allow_oauth2_for_external_users => {
-            Err(external_refusal(kind))
+            Err(ServiceError::Forbidden(Forbidden::ExternalUserTokens {
+                kind: kind.clone(),
+            }))
         }
         _ => Ok(()),
     }
 }
 
 /// Validates a scope string as `awx-api.md` §8.5 wants it; the value is kept as given.
-pub fn validate_scope(s: &str) -> ApiResult<String> {
+pub fn validate_scope(s: &str) -> ServiceResult<String> {
     Scope::parse(s)
         .map(|_| s.to_owned())
-        .ok_or_else(|| field_error("scope", SCOPE_ERROR))
+        .ok_or_else(|| ServiceError::field("scope", SCOPE_ERROR))
 }
 
 /// What a create body asked for.
@@ -77,13 +73,13 @@ pub struct CreateInput {
 
 /// Reads `{"description", "application", "scope"}` (all optional). Unknown keys are ignored,
 /// as DRF ignores read-only and unknown fields (`user` in the body never changes the owner).
-pub fn parse_create(body: &Map<String, Value>) -> ApiResult<CreateInput> {
-    let mut errors: Vec<(String, Vec<String>)> = Vec::new();
+pub fn parse_create(body: &Map<String, Value>) -> ServiceResult<CreateInput> {
+    let mut errors = FieldErrors::new();
     let description = match body.get("description") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(_) => {
-            errors.push(("description".into(), vec!["Not a valid string.".into()]));
+            errors.say("description", "Not a valid string.");
             String::new()
         }
     };
@@ -92,7 +88,7 @@ pub fn parse_create(body: &Map<String, Value>) -> ApiResult<CreateInput> {
         Some(Value::Number(n)) => match n.as_i64() {
             Some(id) => Some(id),
             None => {
-                errors.push(("application".into(), vec![invalid_pk(&n.to_string())]));
+                errors.say("application", invalid_pk(&n.to_string()));
                 None
             }
         },
@@ -100,18 +96,15 @@ pub fn parse_create(body: &Map<String, Value>) -> ApiResult<CreateInput> {
         Some(Value::String(s)) => match s.parse::<i64>() {
             Ok(id) => Some(id),
             Err(_) => {
-                errors.push((
-                    "application".into(),
-                    vec!["Incorrect type. Expected pk value, received str.".into()],
-                ));
+                errors.say(
+                    "application",
+                    "Incorrect type. Expected pk value, received str.",
+                );
                 None
             }
         },
         Some(_) => {
-            errors.push((
-                "application".into(),
-                vec!["Incorrect type. Expected pk value.".into()],
-            ));
+            errors.say("application", "Incorrect type. Expected pk value.");
             None
         }
     };
@@ -120,24 +113,21 @@ pub fn parse_create(body: &Map<String, Value>) -> ApiResult<CreateInput> {
         Some(Value::String(s)) => match Scope::parse(s) {
             Some(_) => s.clone(),
             None => {
-                errors.push(("scope".into(), vec![SCOPE_ERROR.into()]));
+                errors.say("scope", SCOPE_ERROR);
                 String::new()
             }
         },
         Some(_) => {
-            errors.push(("scope".into(), vec![SCOPE_ERROR.into()]));
+            errors.say("scope", SCOPE_ERROR);
             String::new()
         }
     };
-    if errors.is_empty() {
-        Ok(CreateInput {
-            description,
-            application,
-            scope,
-        })
-    } else {
-        Err(ApiError::Validation(errors))
-    }
+    errors.into_result()?;
+    Ok(CreateInput {
+        description,
+        application,
+        scope,
+    })
 }
 
 /// DRF's text for a reference to a missing object.
@@ -207,8 +197,8 @@ pub fn activity(
 }
 
 /// Mints a token for `owner`: a PAT when `application` is `None`, else an application token
-/// with a refresh token. Applies the external-user rule (as [`ApiError::Forbidden`] with
-/// AWX's text) and the lifetimes in force now. `actor` is recorded in the activity stream.
+/// with a refresh token. Applies the external-user rule (as
+/// [`Forbidden::ExternalUserTokens`]) and the lifetimes in force now. `actor` is recorded in the activity stream.
 pub async fn mint(
     state: &AppState,
     actor: Option<&User>,
@@ -216,7 +206,7 @@ pub async fn mint(
     application: Option<&ApplicationRecord>,
     scope: &str,
     description: &str,
-) -> ApiResult<Issued> {
+) -> ServiceResult<Issued> {
     mint_inner(state, actor, owner, application, scope, description, None).await
 }
 
@@ -228,7 +218,7 @@ pub async fn mint_for_code(
     application: &ApplicationRecord,
     scope: &str,
     code: TokenHash,
-) -> ApiResult<Issued> {
+) -> ServiceResult<Issued> {
     mint_inner(
         state,
         Some(owner),
@@ -249,8 +239,8 @@ async fn mint_inner(
     scope: &str,
     description: &str,
     from_code: Option<TokenHash>,
-) -> ApiResult<Issued> {
-    may_mint(state, owner).map_err(ApiError::Forbidden)?;
+) -> ServiceResult<Issued> {
+    may_mint(state, owner)?;
     let now = state.clock.now();
     let auth = state.settings.get().auth.clone();
     let (kind, refresh) = match application {
@@ -317,13 +307,16 @@ pub async fn create_for_caller(
     input: CreateInput,
     force_personal: bool,
     require_application: bool,
-) -> ApiResult<Issued> {
+) -> ServiceResult<Issued> {
     let application = if force_personal {
         None
     } else {
         match input.application {
             None if require_application => {
-                return Err(field_error("application", "This field is required."));
+                return Err(ServiceError::field(
+                    "application",
+                    "This field is required.",
+                ));
             }
             None => None,
             Some(id) => Some(
@@ -331,7 +324,9 @@ pub async fn create_for_caller(
                     .store
                     .application_by_id(ApplicationId(id))
                     .await?
-                    .ok_or_else(|| field_error("application", invalid_pk(&id.to_string())))?,
+                    .ok_or_else(|| {
+                        ServiceError::field("application", invalid_pk(&id.to_string()))
+                    })?,
             ),
         }
     };
@@ -348,21 +343,21 @@ pub async fn create_for_caller(
     .await
 }
 
-/// True when `viewer` may read `token` (owner, superuser, auditor).
+/// True when `viewer` may read `token` (the policy's [`authz::may_read_token`]).
 pub fn can_read(viewer: &User, token: &AccessTokenRecord) -> bool {
-    viewer.can_read_all() || viewer.id == token.user_id
+    authz::may_read_token(viewer, token.user_id)
 }
 
-/// True when `viewer` may change or delete `token` (owner, superuser).
+/// True when `viewer` may change or delete `token` (the policy's [`authz::may_change_token`]).
 pub fn can_change(viewer: &User, token: &AccessTokenRecord) -> bool {
-    viewer.is_superuser || viewer.id == token.user_id
+    authz::may_change_token(viewer, token.user_id)
 }
 
 /// The token `id` as `viewer` may see it; anyone else gets the 404 of a missing id.
-pub async fn visible(state: &AppState, viewer: &User, id: i64) -> ApiResult<AccessTokenRecord> {
+pub async fn visible(state: &AppState, viewer: &User, id: i64) -> ServiceResult<AccessTokenRecord> {
     match state.store.token_by_id(TokenId(id)).await? {
         Some(t) if can_read(viewer, &t) => Ok(t),
-        _ => Err(ApiError::NotFound),
+        _ => Err(ServiceError::NotFound("token")),
     }
 }
 
@@ -372,20 +367,20 @@ pub async fn update(
     caller: &Principal,
     token: &AccessTokenRecord,
     body: &Map<String, Value>,
-) -> ApiResult<AccessTokenRecord> {
+) -> ServiceResult<AccessTokenRecord> {
     if !can_change(&caller.user, token) {
-        return Err(ApiError::PermissionDenied);
+        return Err(ServiceError::not_permitted());
     }
     let description = match body.get("description") {
         None => None,
         Some(Value::Null) => Some(String::new()),
         Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(field_error("description", "Not a valid string.")),
+        Some(_) => return Err(ServiceError::field("description", "Not a valid string.")),
     };
     let scope = match body.get("scope") {
         None => None,
         Some(Value::String(s)) => Some(validate_scope(s)?),
-        Some(_) => return Err(field_error("scope", SCOPE_ERROR)),
+        Some(_) => return Err(ServiceError::field("scope", SCOPE_ERROR)),
     };
     let mut changes = Map::new();
     if let Some(d) = &description
@@ -420,9 +415,9 @@ pub async fn delete(
     state: &AppState,
     caller: &Principal,
     token: &AccessTokenRecord,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     if !can_change(&caller.user, token) {
-        return Err(ApiError::PermissionDenied);
+        return Err(ServiceError::not_permitted());
     }
     let entry = activity(
         state,
@@ -526,7 +521,7 @@ impl<K: std::hash::Hash + Eq + Clone> LastUsed<K> {
 
 impl LastUsed<TokenId> {
     /// Writes the waiting stamps in one batch; on failure they are put back for the next try.
-    pub async fn flush(&self, state: &AppState) -> ApiResult<usize> {
+    pub async fn flush(&self, state: &AppState) -> ServiceResult<usize> {
         let batch = self.take();
         if batch.is_empty() {
             return Ok(0);

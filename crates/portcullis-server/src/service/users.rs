@@ -2,8 +2,9 @@
 //! the user's other sessions and re-key the caller's, and activity entries written in the
 //! same transaction as each change.
 
-use crate::error::{ApiError, ApiResult};
+use crate::service::error::{FieldErrors, Forbidden, ServiceError, ServiceResult};
 use crate::state::AppState;
+use portcullis_core::authz::{self, DeleteUser};
 use portcullis_core::password::{MAX_PASSWORD_BYTES, MIN_NEW_PASSWORD_CHARS};
 use portcullis_core::policy::{self, PasswordPolicy};
 use portcullis_core::principal::Principal;
@@ -26,13 +27,10 @@ struct Input {
     password: Option<SecretString>,
 }
 
-type Errors = Vec<(String, Vec<String>)>;
+type Errors = FieldErrors;
 
 fn push(errors: &mut Errors, field: &str, msg: impl Into<String>) {
-    match errors.iter_mut().find(|(f, _)| f == field) {
-        Some((_, msgs)) => msgs.push(msg.into()),
-        None => errors.push((field.to_owned(), vec![msg.into()])),
-    }
+    errors.say(field, msg);
 }
 
 fn string_field(
@@ -82,7 +80,7 @@ fn effective_policy(p: PasswordPolicy) -> PasswordPolicy {
     }
 }
 
-fn parse(state: &AppState, body: &Map<String, Value>, creating: bool) -> ApiResult<Input> {
+fn parse(state: &AppState, body: &Map<String, Value>, creating: bool) -> ServiceResult<Input> {
     let mut errors = Errors::new();
     let mut input = Input {
         username: string_field(body, "username", 150, &mut errors),
@@ -129,11 +127,8 @@ fn parse(state: &AppState, body: &Map<String, Value>, creating: bool) -> ApiResu
         }
         Some(_) => push(&mut errors, "password", "Not a valid string."),
     }
-    if errors.is_empty() {
-        Ok(input)
-    } else {
-        Err(ApiError::Validation(errors))
-    }
+    errors.into_result()?;
+    Ok(input)
 }
 
 fn email_valid(e: &str) -> bool {
@@ -147,12 +142,11 @@ fn email_valid(e: &str) -> bool {
         && !e.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-fn conflict(e: StoreError) -> ApiError {
+fn conflict(e: StoreError) -> ServiceError {
     match e {
-        StoreError::Conflict(_) => ApiError::Validation(vec![(
-            "username".into(),
-            vec!["A user with that username already exists.".into()],
-        )]),
+        StoreError::Conflict(_) => {
+            ServiceError::field("username", "A user with that username already exists.")
+        }
         other => other.into(),
     }
 }
@@ -192,9 +186,9 @@ pub async fn create(
     state: &AppState,
     actor: &Principal,
     body: &Map<String, Value>,
-) -> ApiResult<User> {
-    if !actor.user.is_superuser {
-        return Err(ApiError::PermissionDenied);
+) -> ServiceResult<User> {
+    if !authz::may_administer_users(&actor.user) {
+        return Err(ServiceError::not_permitted());
     }
     let input = parse(state, body, true)?;
     let password_hash = match input.password {
@@ -242,14 +236,14 @@ pub async fn update(
     actor: &Principal,
     target: &User,
     body: &Map<String, Value>,
-) -> ApiResult<Updated> {
+) -> ServiceResult<Updated> {
     let me = &actor.user;
     let is_self = me.id == target.id;
-    if !me.is_superuser && !is_self {
-        return Err(ApiError::PermissionDenied);
+    if !authz::may_edit_user(me, target) {
+        return Err(ServiceError::not_permitted());
     }
     let input = parse(state, body, false)?;
-    if !me.is_superuser {
+    if !authz::may_administer_users(me) {
         let mut refused = Vec::new();
         if input.is_superuser.is_some_and(|v| v != target.is_superuser) {
             refused.push("is_superuser");
@@ -261,17 +255,17 @@ pub async fn update(
             refused.push("is_system_auditor");
         }
         if !refused.is_empty() {
-            return Err(ApiError::Forbidden(format!(
-                "Cannot change {}.",
-                refused.join(", ")
+            return Err(ServiceError::Forbidden(Forbidden::CannotChangeFields(
+                refused,
             )));
         }
-        if input
-            .username
-            .as_ref()
-            .is_some_and(|u| *u != target.username)
+        if !authz::may_rename_user(me)
+            && input
+                .username
+                .as_ref()
+                .is_some_and(|u| *u != target.username)
         {
-            return Err(ApiError::Forbidden("Cannot change username.".into()));
+            return Err(ServiceError::Forbidden(Forbidden::CannotChangeUsername));
         }
     }
     if target.is_external() {
@@ -280,13 +274,13 @@ pub async fn update(
             .as_ref()
             .is_some_and(|u| *u != target.username)
         {
-            return Err(crate::error::field_error(
+            return Err(ServiceError::field(
                 "username",
                 "Unable to change username on user managed by LDAP.",
             ));
         }
         if input.password.is_some() {
-            return Err(crate::error::field_error(
+            return Err(ServiceError::field(
                 "password",
                 "Unable to change password on user managed by LDAP.",
             ));
@@ -390,19 +384,21 @@ pub async fn update(
 }
 
 /// `DELETE /api/v2/users/<id>/`: superusers; never oneself or the last superuser.
-pub async fn delete(state: &AppState, actor: &Principal, target: &User) -> ApiResult<()> {
-    let refused = ApiError::Forbidden("Cannot delete user.".into());
+pub async fn delete(state: &AppState, actor: &Principal, target: &User) -> ServiceResult<()> {
     // Self-deletion is refused with AWX's specific text for everyone, superuser or not
-    // (`awx-api.md` §18 row 49), so it is checked before the superuser rule.
-    if actor.user.id == target.id {
-        return Err(refused);
-    }
-    if !actor.user.is_superuser {
-        return Err(ApiError::PermissionDenied);
-    }
-    if target.is_superuser && target.is_active && state.store.count_active_superusers().await? <= 1
-    {
-        return Err(refused);
+    // (docs/awx-compat.md), so the policy checks it before the superuser rule. The count of
+    // superusers is read only when it can matter.
+    let superusers = if target.is_superuser && target.is_active && actor.user.id != target.id {
+        state.store.count_active_superusers().await?
+    } else {
+        i64::MAX
+    };
+    match authz::may_delete_user(&actor.user, target, superusers) {
+        DeleteUser::Allowed => {}
+        DeleteUser::Self_ | DeleteUser::LastSuperuser => {
+            return Err(ServiceError::Forbidden(Forbidden::CannotDeleteUser));
+        }
+        DeleteUser::NotPermitted => return Err(ServiceError::not_permitted()),
     }
     let act = activity(state, Some(actor), "delete", target.id.0, recorded(target));
     state.store.delete_user(target.id, act).await?;

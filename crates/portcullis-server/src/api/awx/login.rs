@@ -13,6 +13,7 @@ use crate::error::{ApiError, NUL_REFUSED};
 use crate::extract::body::{self, BodyError};
 use crate::extract::client_ip::request_origin;
 use crate::extract::nul;
+use crate::service::error::ServiceError;
 use crate::service::login::{PasswordVia, check_password};
 use crate::state::AppState;
 use askama::Template;
@@ -261,7 +262,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
                 Some(BAD_LOGIN),
             );
         }
-        Err(ApiError::Locked(secs)) => {
+        Err(ServiceError::Locked { retry_after: secs }) => {
             let mut resp = render_form(
                 &state,
                 &parts.headers,
@@ -273,7 +274,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
             set(&mut resp, "retry-after", &secs.to_string());
             return resp;
         }
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     match start_session(&state, &parts.headers, &user).await {
         Ok((token, csrf_token)) => {

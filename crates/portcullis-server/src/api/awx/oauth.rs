@@ -9,11 +9,12 @@
 
 use crate::api::awx::login::{csrf_failure, html, is_form, never_cache, parse_form};
 use crate::auth::{csrf, session};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCause};
 use crate::extract::body::{self, BodyError};
 use crate::extract::client_ip::request_origin;
 use crate::extract::nul;
 use crate::router::{awx_route, view};
+use crate::service::error::{Forbidden, ServiceError};
 use crate::service::{audit, login, throttle, tokens};
 use crate::state::AppState;
 use askama::Template;
@@ -54,38 +55,36 @@ pub enum OAuthError {
     PayloadTooLarge,
     /// 408: the form did not arrive within `limits.body_read_timeout_seconds`.
     BodyTimeout,
-    /// 503 `temporarily_unavailable`.
-    Unavailable,
+    /// 503 `temporarily_unavailable`; the string is the cause, for the log only (the
+    /// RFC 6749 body cannot carry it). It rides the response as an [`ErrorCause`], which the
+    /// request envelope logs once with the request id.
+    Unavailable(String),
 }
 
-impl From<ApiError> for OAuthError {
-    fn from(e: ApiError) -> Self {
+impl From<ServiceError> for OAuthError {
+    /// The `/api/o/` renderer of the service error.
+    fn from(e: ServiceError) -> Self {
         match e {
-            ApiError::Forbidden(text) => Self::Forbidden(text),
-            ApiError::Validation(_) => Self::BadRequest("invalid_scope", None),
-            ApiError::Locked(secs) => Self::Locked(secs),
-            ApiError::Throttled(secs) => Self::Throttled(secs),
-            ApiError::InvalidValue(_) => VALUE_REFUSED,
-            // Anything else on these endpoints is a failure to answer, never a grant; the
-            // cause goes to the log, since the RFC 6749 body cannot carry it.
-            other => {
-                tracing::warn!(error = %other, "/api/o/ request failed");
-                Self::Unavailable
+            ServiceError::Forbidden(Forbidden::ExternalUserTokens { kind }) => {
+                Self::Forbidden(crate::error::external_refusal(&kind))
             }
+            ServiceError::Invalid(_) => Self::BadRequest("invalid_scope", None),
+            ServiceError::Locked { retry_after } => Self::Locked(retry_after),
+            ServiceError::Throttled { retry_after } => Self::Throttled(retry_after),
+            ServiceError::ValueRefused(why) => {
+                // Client input: a debug line, never a warning.
+                tracing::debug!(cause = %why, "value refused by the database");
+                VALUE_REFUSED
+            }
+            // Anything else on these endpoints is a failure to answer, never a grant.
+            other => Self::Unavailable(other.to_string()),
         }
     }
 }
 
 impl From<portcullis_store::StoreError> for OAuthError {
     fn from(e: portcullis_store::StoreError) -> Self {
-        match e {
-            // The database refused a value of the request: client input, not an outage.
-            portcullis_store::StoreError::InvalidInput(_) => VALUE_REFUSED,
-            other => {
-                tracing::warn!(error = %other, "/api/o/ request failed: storage");
-                Self::Unavailable
-            }
-        }
+        ServiceError::from(e).into()
     }
 }
 
@@ -131,9 +130,8 @@ impl IntoResponse for OAuthError {
                     )
                 };
                 let mut r = (status, axum::Json(body)).into_response();
-                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                    r.headers_mut().insert(header::RETRY_AFTER, v);
-                }
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 r
             }
             Self::PayloadTooLarge => (
@@ -152,7 +150,7 @@ impl IntoResponse for OAuthError {
                 })),
             )
                 .into_response(),
-            Self::Unavailable => {
+            Self::Unavailable(cause) => {
                 let mut r = (
                     StatusCode::SERVICE_UNAVAILABLE,
                     axum::Json(json!({"error": "temporarily_unavailable"})),
@@ -160,6 +158,7 @@ impl IntoResponse for OAuthError {
                     .into_response();
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                r.extensions_mut().insert(ErrorCause(cause));
                 r
             }
         };
@@ -421,7 +420,7 @@ async fn refresh_grant(
             scope = r.to_owned();
         }
         let user = owner(state, user_id).await?;
-        tokens::may_mint(state, &user).map_err(OAuthError::Forbidden)?;
+        tokens::may_mint(state, &user)?;
     }
     let now = state.clock.now();
     let auth = state.settings.get().auth.clone();

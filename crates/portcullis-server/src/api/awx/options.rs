@@ -20,6 +20,7 @@ use crate::extract::path::AwxPath;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use portcullis_core::authz;
 use portcullis_core::principal::Principal;
 use portcullis_core::settings::{self as registry, Category, Kind, SettingDef, Stored};
 use serde_json::{Map, Value, json};
@@ -370,7 +371,7 @@ pub fn detail_options(resource: &Resource, can_change: bool) -> Json<Value> {
 /// their own user and tokens): a superuser whose scope includes `write` (a read-only token
 /// is refused unsafe methods, so it is not offered them either).
 pub fn superuser_writes(p: &Principal) -> bool {
-    p.user.is_superuser && p.scope.allows_write()
+    authz::may_write(p) && p.user.is_superuser
 }
 
 const ID: Field = field("id", FieldType::Integer, "ID");
@@ -722,7 +723,7 @@ pub async fn user_options(
     AwxPath(u): AwxPath<String>,
 ) -> ApiResult<Json<Value>> {
     let can_change = match users::resolve(&state, &p, &u).await {
-        Ok(target) => p.scope.allows_write() && (p.user.is_superuser || target.id == p.user.id),
+        Ok(target) => authz::user_capabilities(&p, &target).0,
         // Missing or invisible: still 200, just without PUT (the CLI probes `…/1/`).
         Err(ApiError::NotFound | ApiError::PermissionDenied) => false,
         Err(e) => return Err(e),

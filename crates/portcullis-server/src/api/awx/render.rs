@@ -66,10 +66,7 @@ impl UserResponse {
     /// Renders `u` as seen by `viewer`.
     pub fn new(u: &User, viewer: &Principal) -> Self {
         let id = u.id.0;
-        let writes = viewer.scope.allows_write();
-        let me = &viewer.user;
-        let edit = writes && (me.is_superuser || me.id == u.id);
-        let delete = writes && me.is_superuser && me.id != u.id;
+        let (edit, delete) = portcullis_core::authz::user_capabilities(viewer, u);
         Self {
             id,
             kind: "user",

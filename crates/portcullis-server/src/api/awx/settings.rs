@@ -3,8 +3,8 @@
 
 use crate::api::awx::filter;
 use crate::api::awx::paging::ListParams;
-use crate::auth::check::Authed;
-use crate::error::{ApiError, ApiResult};
+use crate::auth::check::{Authed, Reader, Superuser};
+use crate::error::ApiResult;
 use crate::extract::json::AwxJson;
 use crate::extract::path::AwxPath;
 use crate::service::settings as svc;
@@ -12,26 +12,10 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
-use portcullis_core::principal::Principal;
+use portcullis_core::authz;
 use portcullis_core::settings::Category;
 use portcullis_store::filter::ValueKind;
 use serde_json::{Map, Value, json};
-
-fn require_reader(p: &Principal) -> ApiResult<()> {
-    if p.user.can_read_all() {
-        Ok(())
-    } else {
-        Err(ApiError::PermissionDenied)
-    }
-}
-
-fn require_superuser(p: &Principal) -> ApiResult<()> {
-    if p.user.is_superuser {
-        Ok(())
-    } else {
-        Err(ApiError::PermissionDenied)
-    }
-}
 
 /// `GET /api/v2/settings/`
 #[utoipa::path(get, path = "/api/v2/settings/", tag = "settings",
@@ -48,7 +32,7 @@ pub async fn list_settings(
     entries.extend(Category::ALL.iter().map(|c| {
         json!({"url": format!("/api/v2/settings/{}/", c.slug()), "slug": c.slug(), "name": c.name()})
     }));
-    if !p.user.can_read_all() {
+    if !authz::may_read_everything(&p.user) {
         entries.clear();
     }
     let entries: Vec<Value> = entries
@@ -78,10 +62,9 @@ pub async fn list_settings(
               (status = 404, description = "Unknown category")))]
 pub async fn get_settings(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Reader(_): Reader,
     AwxPath(slug): AwxPath<String>,
 ) -> ApiResult<Json<Map<String, Value>>> {
-    require_reader(&p)?;
     Ok(Json(svc::show(&state, &slug)?))
 }
 
@@ -93,11 +76,10 @@ pub async fn get_settings(
               (status = 403, description = "Not a superuser")))]
 pub async fn update_settings(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Superuser(p): Superuser,
     AwxPath(slug): AwxPath<String>,
     AwxJson(body): AwxJson,
 ) -> ApiResult<Json<Map<String, Value>>> {
-    require_superuser(&p)?;
     Ok(Json(svc::update(&state, p.user.id, &slug, &body).await?))
 }
 
@@ -107,10 +89,9 @@ pub async fn update_settings(
     responses((status = 204, description = "Reset"), (status = 403, description = "Not a superuser")))]
 pub async fn reset_settings(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Superuser(p): Superuser,
     AwxPath(slug): AwxPath<String>,
 ) -> ApiResult<StatusCode> {
-    require_superuser(&p)?;
     svc::reset(&state, p.user.id, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }

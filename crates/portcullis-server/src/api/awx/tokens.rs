@@ -13,6 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
 use crate::extract::path::AwxPath;
 use crate::router::{awx_route, protected};
+use crate::service::error::ServiceError;
 use crate::service::tokens::{self, Issued, MASKED};
 use crate::state::AppState;
 use axum::Json;
@@ -21,6 +22,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use portcullis_core::authz;
 use portcullis_core::principal::Principal;
 use portcullis_store::{AccessTokenRecord, TokenField, TokenKindFilter, TokenQuery};
 use serde_json::{Map, Value, json};
@@ -469,9 +471,9 @@ pub async fn token_options(
 ) -> ApiResult<Json<Value>> {
     let can_change = match parse_id(&id) {
         Ok(n) => match tokens::visible(&state, &p.user, n).await {
-            Ok(t) => p.scope.allows_write() && tokens::can_change(&p.user, &t),
-            Err(ApiError::NotFound) => false,
-            Err(e) => return Err(e),
+            Ok(t) => authz::may_write(&p) && tokens::can_change(&p.user, &t),
+            Err(ServiceError::NotFound(_)) => false,
+            Err(e) => return Err(e.into()),
         },
         Err(_) => false,
     };

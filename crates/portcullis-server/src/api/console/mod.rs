@@ -14,6 +14,7 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use portcullis_core::authz;
 use portcullis_core::principal::Principal;
 
 /// A superuser calling the console API.
@@ -27,7 +28,7 @@ impl FromRequestParts<AppState> for ConsoleAdmin {
         let Authed(p) = Authed::from_request_parts(parts, state)
             .await
             .map_err(console_error)?;
-        if !p.user.is_superuser {
+        if !authz::may_manage_mdr(&p.user) {
             return Err(MdrError::new(StatusCode::FORBIDDEN, "permission denied"));
         }
         Ok(Self(p))
@@ -49,6 +50,7 @@ fn console_error(e: ApiError) -> MdrError {
             "a read-scoped token cannot change anything",
         ),
         ApiError::Throttled(secs) => MdrError::too_many(secs),
+        ApiError::InvalidValue(why) => MdrError::value_refused(why),
         ApiError::Unavailable(why) => MdrError::unavailable(why),
         other => MdrError::internal(other.to_string()),
     }

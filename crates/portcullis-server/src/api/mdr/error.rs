@@ -2,6 +2,7 @@
 //! `Cache-Control: no-store`, and the `WWW-Authenticate` / `Retry-After` headers the spec fixes.
 
 use crate::error::{ApiError, ErrorCause};
+use crate::service::error::{Credential, Forbidden, Problem, Refusal, ServiceError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_store::StoreError;
@@ -23,15 +24,15 @@ pub const CHALLENGE_SCOPE: &str = "Bearer realm=\"mdr\", error=\"insufficient_sc
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MdrError {
     /// Status code.
-    pub status: StatusCode,
+    status: StatusCode,
     /// The `error` text.
-    pub message: Cow<'static, str>,
+    message: Cow<'static, str>,
     /// `WWW-Authenticate`, when the spec asks for one.
-    pub challenge: Option<&'static str>,
+    challenge: Option<&'static str>,
     /// `Retry-After` seconds.
-    pub retry_after: Option<u64>,
+    retry_after: Option<u64>,
     /// What went wrong on our side, for the log (never sent).
-    pub cause: Option<String>,
+    cause: Option<String>,
 }
 
 impl MdrError {
@@ -44,6 +45,16 @@ impl MdrError {
             retry_after: None,
             cause: None,
         }
+    }
+
+    /// The `error` text.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// 400.
@@ -154,6 +165,80 @@ impl From<StoreError> for MdrError {
     }
 }
 
+const AUTH_REQUIRED: &str = "authorization required";
+const INVALID_ACCESS: &str = "invalid access token";
+const OTHER_CLIENT_ACCESS: &str = "access token does not belong to this client";
+const EXPIRED_ACCESS: &str = "access token expired";
+const REVOKED_ACCESS: &str = "access token revoked";
+const INVALID_REFRESH: &str = "invalid refresh token";
+const OTHER_CLIENT_REFRESH: &str = "refresh token does not belong to this client";
+const EXPIRED_REFRESH: &str = "refresh token expired";
+const REVOKED_REFRESH: &str = "refresh token revoked";
+const CONCURRENT: &str = "refresh token already used by a concurrent request";
+const REUSED: &str = "refresh token already used; all tokens of this connection have been revoked";
+
+impl From<ServiceError> for MdrError {
+    /// The MDR renderer of the service error (docs/mdr-api.md, "Errors"): the only place a
+    /// domain refusal becomes an MDR status, sentence and challenge.
+    fn from(e: ServiceError) -> Self {
+        match e {
+            // A store `NotFound` nobody named: the MDR surface's plain 404.
+            ServiceError::NotFound("object") => Self::no_route(),
+            ServiceError::NotFound(kind) => Self::not_found(kind),
+            ServiceError::Forbidden(Forbidden::RoleNotAllowed) => Self::not_permitted(),
+            ServiceError::Forbidden(Forbidden::InsufficientScope) => Self::new(
+                StatusCode::FORBIDDEN,
+                "a read-scoped token cannot change anything",
+            ),
+            ServiceError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "permission denied"),
+            ServiceError::Invalid(fields) => match fields.iter().next() {
+                Some((key, problems)) => match problems.first() {
+                    Some(Problem::Required) => Self::required(key),
+                    Some(Problem::Says(text)) => Self::bad_request(text.clone()),
+                    Some(Problem::Invalid) | None => Self::invalid(key),
+                },
+                None => Self::bad_request("invalid request"),
+            },
+            ServiceError::Conflict(text) => Self::conflict(text),
+            ServiceError::Locked { retry_after } | ServiceError::Throttled { retry_after } => {
+                Self::too_many(retry_after)
+            }
+            ServiceError::CredentialRefused(Credential::MdrAccess, why) => {
+                let (status, text) = match why {
+                    Refusal::Missing => {
+                        return Self::access_refused(
+                            StatusCode::UNAUTHORIZED,
+                            AUTH_REQUIRED,
+                            false,
+                        );
+                    }
+                    Refusal::Invalid => (StatusCode::UNAUTHORIZED, INVALID_ACCESS),
+                    Refusal::OtherClient => (StatusCode::FORBIDDEN, OTHER_CLIENT_ACCESS),
+                    Refusal::Expired => (StatusCode::FORBIDDEN, EXPIRED_ACCESS),
+                    Refusal::Revoked | Refusal::Reused | Refusal::Concurrent => {
+                        (StatusCode::FORBIDDEN, REVOKED_ACCESS)
+                    }
+                };
+                Self::access_refused(status, text, true)
+            }
+            ServiceError::CredentialRefused(Credential::MdrRefresh, why) => match why {
+                Refusal::Missing | Refusal::Invalid => Self::refresh_refused(INVALID_REFRESH),
+                Refusal::OtherClient => Self::refresh_refused(OTHER_CLIENT_REFRESH),
+                Refusal::Expired => Self::refresh_refused(EXPIRED_REFRESH),
+                Refusal::Revoked => Self::refresh_refused(REVOKED_REFRESH),
+                Refusal::Reused => Self::refresh_refused(REUSED),
+                Refusal::Concurrent => Self::conflict(CONCURRENT),
+            },
+            ServiceError::CredentialRefused(Credential::Awx, _) => {
+                Self::new(StatusCode::UNAUTHORIZED, "authentication required")
+            }
+            ServiceError::ValueRefused(why) => Self::value_refused(why),
+            ServiceError::Unavailable(why) => Self::unavailable(why),
+            ServiceError::Internal(why) => Self::internal(why),
+        }
+    }
+}
+
 impl From<ApiError> for MdrError {
     fn from(e: ApiError) -> Self {
         match e {
@@ -180,10 +265,8 @@ impl IntoResponse for MdrError {
         if let Some(c) = self.challenge {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
         }
-        if let Some(s) = self.retry_after
-            && let Ok(v) = HeaderValue::from_str(&s.to_string())
-        {
-            h.insert(header::RETRY_AFTER, v);
+        if let Some(s) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         if let Some(cause) = self.cause {
             resp.extensions_mut().insert(ErrorCause(cause));

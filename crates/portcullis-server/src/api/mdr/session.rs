@@ -19,7 +19,7 @@ pub async fn confirm(state: &AppState, client_id: &str, req: Request) -> Respons
     let (parts, body) = req.into_parts();
     let source = request_origin(state, &parts).client_ip;
     if let Err(e) = mdr_session::exchange_throttled(state, source) {
-        return e.into_response();
+        return MdrError::from(e).into_response();
     }
     if !is_client_id_syntax(client_id) {
         return MdrError::no_route().into_response();
@@ -38,6 +38,6 @@ pub async fn confirm(state: &AppState, client_id: &str, req: Request) -> Respons
             "access_token": pair.access_token,
             "refresh_token": pair.refresh_token,
         })),
-        Err(e) => e.into_response(),
+        Err(e) => MdrError::from(e).into_response(),
     }
 }

@@ -66,10 +66,10 @@ pub async fn load_demo(state: &AppState, doc: &Value) -> MdrResult<DemoSummary> 
 
 fn located(at: &str) -> impl Fn(MdrError) -> MdrError + '_ {
     move |e| {
-        if e.status == axum::http::StatusCode::BAD_REQUEST
-            || e.status == axum::http::StatusCode::NOT_FOUND
+        if e.status() == axum::http::StatusCode::BAD_REQUEST
+            || e.status() == axum::http::StatusCode::NOT_FOUND
         {
-            MdrError::bad_request(format!("{at}: {}", e.message))
+            MdrError::bad_request(format!("{at}: {}", e.message()))
         } else {
             e
         }

@@ -61,7 +61,7 @@ pub async fn record(
             .insert_object(&o, None)
             .await
             .map_err(|e| e.to_string()),
-        Err(e) => Err(e.message.into_owned()),
+        Err(e) => Err(e.message().to_owned()),
     };
     if let Err(e) = written {
         tracing::warn!(error = %e, incident = %loaded.incident.incident_id, "incident history record not written");

@@ -259,12 +259,12 @@ mod tests {
         let o = obj(json!({"a": 1, "b": null, "s": "x"}));
         let k = Keys(&o);
         assert_eq!(
-            k.require(&["s", "b"]).err().map(|e| e.message),
-            Some("'b' is required".into())
+            k.require(&["s", "b"]).err().map(|e| e.message().to_owned()),
+            Some("'b' is required".to_owned())
         );
         assert_eq!(
-            k.str("a").err().map(|e| e.message),
-            Some("invalid value for 'a'".into())
+            k.str("a").err().map(|e| e.message().to_owned()),
+            Some("invalid value for 'a'".to_owned())
         );
         assert_eq!(k.int("a").ok().flatten(), Some(1));
     }

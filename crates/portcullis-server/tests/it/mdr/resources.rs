@@ -2622,7 +2622,7 @@ async fn demo_load(app: TestApp) {
         .await
         .unwrap_err();
     assert_eq!(
-        e.message,
+        e.message(),
         "customers[0].assets[0]: invalid value for 'asset_id'"
     );
 }

@@ -114,7 +114,7 @@ mod tests {
     /// The status and message of a refused upload.
     fn refused(r: MdrResult<Upload>) -> (StatusCode, String) {
         let e = r.unwrap_err();
-        (e.status, e.message.into_owned())
+        (e.status(), e.message().to_owned())
     }
 
     #[test]
