@@ -54,6 +54,16 @@ pub fn records(key: &str, value: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Every captured record (any target) whose `message` is `message`, as its fields.
+pub fn log_records(message: &str) -> Vec<Value> {
+    all_log()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| v["fields"].clone())
+        .filter(|f| f["message"] == message)
+        .collect()
+}
+
 fn all_log() -> String {
     String::from_utf8(LOG.lock().unwrap().clone()).unwrap()
 }

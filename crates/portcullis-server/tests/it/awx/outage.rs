@@ -105,6 +105,53 @@ async fn sqlite_session_lookups_fail_closed_while_the_session_table_is_missing()
     assert_generic_401(&s.get("/api/v2/me/").await);
 }
 
+/// A storage failure on `/api/o/token/` answers RFC 6749's 503 `temporarily_unavailable`
+/// and is logged once with its cause and the request id, like every other surface's 503
+/// (the RFC 6749 body cannot carry the cause, so the log is the only place it appears).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_failure_at_the_token_endpoint_is_logged_with_its_cause() {
+    crate::awx::audit::capture();
+    let app = sqlite_app().await;
+    app.admin().await;
+    app.user("alice").await;
+    let ci = app.password_app("ci").await;
+    let mut side = sqlite_side_connection(&app).await;
+    sqlx::query("ALTER TABLE oauth_access_tokens RENAME TO oauth_access_tokens_offline")
+        .execute(&mut side)
+        .await
+        .unwrap();
+    let mut form = vec![
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", PASSWORD),
+        ("client_id", ci.client_id.as_str()),
+    ];
+    if let Some(secret) = &ci.secret {
+        form.push(("client_secret", secret.as_str()));
+    }
+    let r = app.post("/api/o/token/").form(&form).send().await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json(), json!({"error": "temporarily_unavailable"}));
+    assert_eq!(r.header("retry-after").as_deref(), Some("5"));
+    let id = r.header("x-api-request-id").expect("request id header");
+    let logged: Vec<_> = crate::awx::audit::log_records("request failed")
+        .into_iter()
+        .filter(|f| f["request_id"] == id.as_str())
+        .collect();
+    assert_eq!(logged.len(), 1, "{logged:#?}");
+    assert_eq!(logged[0]["status"], 503);
+    assert_eq!(logged[0]["path"], "/api/o/token/");
+    let cause = logged[0]["cause"].as_str().unwrap_or_default();
+    assert!(cause.starts_with("unavailable: "), "{cause}");
+
+    sqlx::query("ALTER TABLE oauth_access_tokens_offline RENAME TO oauth_access_tokens")
+        .execute(&mut side)
+        .await
+        .unwrap();
+    let r = app.post("/api/o/token/").form(&form).send().await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 /// Another process holds SQLite's write lock past the 5 s busy timeout: every write gives up
 /// with SQLITE_BUSY and must answer 503 (reads go on: WAL readers never wait for a writer).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
