@@ -5,7 +5,6 @@ pub mod audit;
 pub mod bootstrap;
 pub mod login;
 pub mod mdr_keys;
-pub mod mdr_resources;
 pub mod mdr_session;
 pub mod passwords;
 pub mod settings;
