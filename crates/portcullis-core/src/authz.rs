@@ -224,6 +224,7 @@ mod tests {
             via: AuthVia::Pat,
             scope,
             session: None,
+            connection: None,
         };
         let alice = user(2, false);
         assert_eq!(user_capabilities(&p(Scope::READ), &alice), (false, false));

@@ -16,7 +16,9 @@ pub mod openapi;
 pub mod router;
 pub mod service;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::Config;
-pub use router::app;
+pub use router::{app, app_with};
 pub use state::AppState;

@@ -19,6 +19,7 @@ use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
@@ -80,6 +81,22 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The whole application: routes plus middleware.
 pub fn app(state: AppState) -> Router {
+    app_with(state, OpenApiRouter::new(), OpenApiRouter::new())
+}
+
+/// The whole application with extra routes mounted, such as the MDR demo resource server
+/// (`portcullis-mdr-demo`), without this crate depending on them.
+///
+/// `extra` joins the routes that authenticate themselves (the MDR surface: an
+/// [`crate::api::mdr::caller::MdrCaller`] in each handler's signature); `extra_authenticated`
+/// joins the views behind the authenticator chain (session with CSRF, Basic, tokens), as
+/// the console's JSON API is. Both sit inside the same middleware stack and fallback as
+/// every other route.
+pub fn app_with(
+    state: AppState,
+    extra: OpenApiRouter<AppState>,
+    extra_authenticated: OpenApiRouter<AppState>,
+) -> Router {
     let mut api_views = Router::new();
     for (path, mr) in [
         ("/api/", view(READ_ONLY, get(discovery::api_root))),
@@ -152,7 +169,8 @@ pub fn app(state: AppState) -> Router {
     // The console's JSON API authenticates through the same chain (session + CSRF, Basic,
     // tokens) and answers in the MDR dialect.
     let api_views = crate::api::console::mdr::register(api_views);
-    let api_views = crate::api::console::soc::register(api_views);
+    let (extra_authenticated, _) = extra_authenticated.split_for_parts();
+    let api_views = api_views.merge(extra_authenticated);
     let api_views = api_views.route_layer(from_fn_with_state(state.clone(), chain::layer));
 
     let mut other_views = Router::new();
@@ -180,6 +198,8 @@ pub fn app(state: AppState) -> Router {
     let other_views = other_views.route("/api/openapi.json", get(openapi::openapi_json));
     // The MDR surface authenticates each call itself (access JWTs), never through the chain.
     let other_views = crate::api::mdr::register(other_views);
+    let (extra, _) = extra.split_for_parts();
+    let other_views = other_views.merge(extra);
 
     let timeout = Duration::from_secs(state.config.limits.request_timeout_seconds);
     api_views

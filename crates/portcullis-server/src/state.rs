@@ -142,7 +142,10 @@ impl AppState {
             csrf: CsrfKey::new(csrf_key),
             install_uuid,
             node,
-            bearer: vec![Arc::new(crate::auth::bearer::OpaqueTokens)],
+            bearer: vec![
+                Arc::new(crate::auth::bearer::OpaqueTokens),
+                Arc::new(crate::auth::bearer::MdrAccessTokens),
+            ],
             last_used: crate::service::tokens::LastUsed::default(),
             public_origin,
             request_ids: crate::middleware::request_id::RequestIds::new(bytes(

@@ -187,6 +187,10 @@ async fn serve(config: Config) -> Result<()> {
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(%listen, backend = state.store.backend(), "portcullis listening");
     let background = portcullis_server::background::spawn(state.clone());
+    // The MDR demo resource server is mounted beside the auth server unless built without it.
+    #[cfg(feature = "mdr-demo")]
+    let app = portcullis_mdr_demo::app(state.clone());
+    #[cfg(not(feature = "mdr-demo"))]
     let app = portcullis_server::app(state.clone());
     let drain =
         portcullis_server::listener::serve(listener, app, &limits, drain_timeout, shutdown).await?;

@@ -213,29 +213,39 @@ pub async fn run(config: Config, cmd: MdrCommand) -> Result<ExitCode> {
         }
         MdrCommand::Connection(c) => connection(config, actor, c).await,
         MdrCommand::Keys(k) => keys(config, k).await,
-        MdrCommand::LoadDemo { file } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let doc: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not JSON", file.display()))?;
-            let st = state(config).await?;
-            match portcullis_server::service::mdr_resources::load_demo(&st, &doc).await {
-                Ok(summary) => {
-                    println!(
-                        "loaded {} customers, {} tenants, {} assets, {} incidents, {} responses, {} comments",
-                        summary.customers,
-                        summary.tenants,
-                        summary.assets,
-                        summary.incidents,
-                        summary.responses,
-                        summary.comments
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Ok(fail(e)),
-            }
-        }
+        MdrCommand::LoadDemo { file } => load_demo(config, &file).await,
     }
+}
+
+/// `mdr load-demo <file>`: the demo resource server's data.
+#[cfg(feature = "mdr-demo")]
+async fn load_demo(config: Config, file: &std::path::Path) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let st = state(config).await?;
+    match portcullis_mdr_demo::load_demo(&st, &doc).await {
+        Ok(summary) => {
+            println!(
+                "loaded {} customers, {} tenants, {} assets, {} incidents, {} responses, {} comments",
+                summary.customers,
+                summary.tenants,
+                summary.assets,
+                summary.incidents,
+                summary.responses,
+                summary.comments
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(fail(e)),
+    }
+}
+
+/// `mdr load-demo` in a build without the demo resource server.
+#[cfg(not(feature = "mdr-demo"))]
+async fn load_demo(_: Config, _: &std::path::Path) -> Result<ExitCode> {
+    anyhow::bail!("this build has no MDR demo resource server (cargo feature `mdr-demo`)")
 }
 
 async fn connection(config: Config, actor: Actor, cmd: ConnectionCommand) -> Result<ExitCode> {

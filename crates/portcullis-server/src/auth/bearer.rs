@@ -1,40 +1,92 @@
-//! The Bearer authenticator's extension point. Token kinds (personal and application
-//! tokens, MDR access JWTs) plug in as [`BearerVerifier`]s; a Bearer header that no verifier
-//! accepts is a failed credential (token 401), never "absent" — AWX would fall through to
-//! the session here, Portcullis deliberately does not (`awx-api.md` §2.3).
+//! The Bearer authenticator: one verifier chain for every kind of Bearer token — personal
+//! and application tokens ([`OpaqueTokens`]) and MDR access JWTs ([`MdrAccessTokens`]).
+//! A Bearer header that no verifier accepts is a failed credential (token 401), never
+//! "absent" — AWX would fall through to the session here, Portcullis deliberately does not
+//! (docs/awx-compat.md).
+//!
+//! Where a token may be used is part of the verifier's decision: AWX surfaces ask with
+//! [`BearerContext::Awx`], the MDR resource API with [`BearerContext::Mdr`] and the path's
+//! customer, so an MDR JWT never authenticates an AWX view and an AWX token never an MDR call.
 
-use crate::error::ApiResult;
+use crate::service::error::{Refusal, ServiceResult};
+use crate::service::mdr_session;
 use crate::state::AppState;
 use portcullis_core::principal::Principal;
+
+/// Which surface a Bearer token is presented to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerContext<'a> {
+    /// The AWX API, `/api/o/` and the console API.
+    Awx,
+    /// The MDR resource API of the customer `client_id` (from the path).
+    Mdr {
+        /// The path's Client ID.
+        client_id: &'a str,
+    },
+}
 
 /// What a verifier says about a presented Bearer value.
 #[derive(Debug)]
 pub enum BearerOutcome {
-    /// Not a token of this verifier's kind: ask the next one.
+    /// Not a token of this verifier's kind, or not for this surface: ask the next one.
     NotMine,
     /// A valid token.
     Valid(Box<Principal>),
-    /// This verifier's kind, but unknown, expired or revoked.
-    Invalid,
+    /// This verifier's kind, but refused, and why.
+    Refused(Refusal),
 }
 
 /// One kind of Bearer token.
 #[async_trait::async_trait]
 pub trait BearerVerifier: Send + Sync {
-    /// Checks `token` (already known to be one well-formed b64token of ≤ 4 096 bytes).
-    async fn verify(&self, state: &AppState, token: &str) -> ApiResult<BearerOutcome>;
+    /// Checks `token` (a non-empty string without spaces) presented to `context`.
+    async fn verify(
+        &self,
+        state: &AppState,
+        token: &str,
+        context: BearerContext<'_>,
+    ) -> ServiceResult<BearerOutcome>;
 }
 
-/// Runs the verifiers in order. `Ok(None)` means the token is invalid.
-pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Option<Principal>> {
+/// Runs the verifiers in order: the principal, or why the token is refused (a token no
+/// verifier claims is [`Refusal::Invalid`]). `Err` only when a verifier could not decide
+/// (storage unavailable): fail closed.
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+    context: BearerContext<'_>,
+) -> ServiceResult<Result<Principal, Refusal>> {
     for v in &state.bearer {
-        match v.verify(state, token).await? {
+        match v.verify(state, token, context).await? {
             BearerOutcome::NotMine => continue,
-            BearerOutcome::Valid(p) => return Ok(Some(*p)),
-            BearerOutcome::Invalid => return Ok(None),
+            BearerOutcome::Valid(p) => return Ok(Ok(*p)),
+            BearerOutcome::Refused(why) => return Ok(Err(why)),
         }
     }
-    Ok(None)
+    Ok(Err(Refusal::Invalid))
+}
+
+/// MDR access JWTs (docs/mdr-api.md, "Access tokens"): only on the MDR resource API, for
+/// the path's customer; the checks and their order are [`mdr_session::verify_access`]'s.
+#[derive(Debug, Default)]
+pub struct MdrAccessTokens;
+
+#[async_trait::async_trait]
+impl BearerVerifier for MdrAccessTokens {
+    async fn verify(
+        &self,
+        state: &AppState,
+        token: &str,
+        context: BearerContext<'_>,
+    ) -> ServiceResult<BearerOutcome> {
+        let BearerContext::Mdr { client_id } = context else {
+            return Ok(BearerOutcome::NotMine);
+        };
+        Ok(match mdr_session::verify_access(state, client_id, token).await? {
+            Ok(p) => BearerOutcome::Valid(Box::new(p)),
+            Err(why) => BearerOutcome::Refused(why),
+        })
+    }
 }
 
 /// Personal and application access tokens (`pcl_pat_…`, `pcl_oat_…`): format and checksum
@@ -45,18 +97,26 @@ pub struct OpaqueTokens;
 
 #[async_trait::async_trait]
 impl BearerVerifier for OpaqueTokens {
-    async fn verify(&self, state: &AppState, token: &str) -> ApiResult<BearerOutcome> {
+    async fn verify(
+        &self,
+        state: &AppState,
+        token: &str,
+        context: BearerContext<'_>,
+    ) -> ServiceResult<BearerOutcome> {
         use portcullis_core::principal::AuthVia;
         use portcullis_core::scope::Scope;
         use portcullis_core::token::{self, TokenKind};
+        if context != BearerContext::Awx {
+            return Ok(BearerOutcome::NotMine);
+        }
         let kind = match TokenKind::of(token) {
             Some(k @ (TokenKind::PersonalAccess | TokenKind::AppAccess)) => k,
             // Refresh tokens, session ids and client secrets are never Bearer credentials.
-            Some(_) => return Ok(BearerOutcome::Invalid),
+            Some(_) => return Ok(BearerOutcome::Refused(Refusal::Invalid)),
             None => return Ok(BearerOutcome::NotMine),
         };
         let Ok(hash) = token::parse(kind, token) else {
-            return Ok(BearerOutcome::Invalid);
+            return Ok(BearerOutcome::Refused(Refusal::Invalid));
         };
         let now = state.clock.now();
         let Some((record, user)) = state.store.token_for_bearer(&hash, now).await? else {
@@ -67,11 +127,11 @@ impl BearerVerifier for OpaqueTokens {
             .via("bearer")
             .token(&hash.log_ref())
             .emit();
-            return Ok(BearerOutcome::Invalid);
+            return Ok(BearerOutcome::Refused(Refusal::Invalid));
         };
         // A stored scope that no longer parses is refused rather than guessed at.
         let Some(scope) = Scope::parse(&record.scope) else {
-            return Ok(BearerOutcome::Invalid);
+            return Ok(BearerOutcome::Refused(Refusal::Invalid));
         };
         let interval = time::Duration::seconds(
             i64::try_from(state.config.oauth2.last_used_interval).unwrap_or(60),
@@ -88,6 +148,7 @@ impl BearerVerifier for OpaqueTokens {
             },
             scope,
             session: None,
+            connection: None,
         })))
     }
 }

@@ -8,7 +8,8 @@
 //! coalesced) and adds the headers that depend on authentication.
 
 use crate::auth::session::{self, LiveSession};
-use crate::auth::{bearer, cookies, csrf};
+use crate::auth::bearer::{self, BearerContext};
+use crate::auth::{cookies, csrf};
 use crate::extract::client_ip::{RequestOrigin, request_origin};
 use crate::service::error::ServiceError;
 use crate::service::{audit, login};
@@ -93,9 +94,9 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
     match &authorization {
         Some(Authorization::Bearer(token)) => {
             use secrecy::ExposeSecret;
-            match bearer::authenticate(state, token.expose_secret()).await {
-                Ok(Some(p)) => ctx.principal = Some(p),
-                Ok(None) => ctx.failure = Some(Failure::Token),
+            match bearer::authenticate(state, token.expose_secret(), BearerContext::Awx).await {
+                Ok(Ok(p)) => ctx.principal = Some(p),
+                Ok(Err(_)) => ctx.failure = Some(Failure::Token),
                 Err(e) => ctx.failure = Some(Failure::Unavailable(e.to_string())),
             }
             return ctx;
@@ -121,6 +122,7 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
             via: AuthVia::Session,
             scope: Scope::WRITE,
             session: Some(s.hash),
+            connection: None,
         });
         return ctx;
     }
@@ -159,6 +161,7 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
                         via: AuthVia::Basic,
                         scope: Scope::WRITE,
                         session: None,
+                        connection: None,
                     });
                 }
                 Ok(None) => {

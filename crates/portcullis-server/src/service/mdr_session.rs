@@ -16,6 +16,9 @@ use portcullis_core::clock::from_unix_ms;
 use portcullis_core::ids::UserId;
 use portcullis_core::jwt::{Expect, JwtError, MdrClaims, Purpose};
 use portcullis_core::mdr::{self, ConnectionStatus, Role};
+use portcullis_core::principal::{AuthVia, Connection, Principal};
+use portcullis_core::scope::Scope;
+use portcullis_core::user::User;
 use portcullis_store::{
     AccessRecord, ConnectionPatch, ConnectionRecord, CustomerRecord, Exchange, ExchangeAudit,
     ExchangeOutcome, FamilyChange, IssuedPair, NewActivity, NewConnection, NewFamily,
@@ -554,10 +557,6 @@ fn refresh_refused(why: Refusal) -> ServiceError {
     ServiceError::CredentialRefused(Credential::MdrRefresh, why)
 }
 
-/// A refusal of the presented access token.
-fn access_refused(why: Refusal) -> ServiceError {
-    ServiceError::CredentialRefused(Credential::MdrAccess, why)
-}
 
 /// Check 0 of `mdr-api.md` §4, before anything else is read.
 pub fn exchange_throttled(state: &AppState, source: IpAddr) -> ServiceResult<()> {
@@ -774,15 +773,6 @@ fn sign_pair(
     })
 }
 
-/// An authenticated resource call.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The connection as read for this request (name, role, tenant scope).
-    pub connection: ConnectionRecord,
-    /// Its role.
-    pub role: Role,
-}
-
 /// The Bearer token of an `Authorization` header value, if it is one (scheme
 /// case-insensitive, non-empty token).
 pub fn bearer_token(header: Option<&str>) -> Option<&str> {
@@ -795,16 +785,15 @@ pub fn bearer_token(header: Option<&str>) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// Checks an access token for a resource call on `client_id` (`mdr-api.md` §8.2, in table
-/// order) and notes the use.
-pub async fn authenticate(
+/// Checks an access token for a resource call on `client_id` (docs/mdr-api.md, "Access
+/// tokens", in table order) and notes the use: the caller as a [`Principal`] with
+/// [`AuthVia::MdrAccess`], or why the token is refused. Reached through the Bearer verifier
+/// chain ([`crate::auth::bearer::MdrAccessTokens`]).
+pub async fn verify_access(
     state: &AppState,
     client_id: &str,
-    authorization: Option<&str>,
-) -> ServiceResult<Caller> {
-    let Some(token) = bearer_token(authorization) else {
-        return Err(access_refused(Refusal::Missing));
-    };
+    token: &str,
+) -> ServiceResult<Result<Principal, Refusal>> {
     let cfg = &state.config.mdr;
     let now = state.clock.now();
     let expect = Expect {
@@ -821,29 +810,40 @@ pub async fn authenticate(
         .await
     {
         Ok(c) => c,
-        Err(JwtError::WrongClient) => return Err(access_refused(Refusal::OtherClient)),
-        Err(JwtError::Expired) => return Err(access_refused(Refusal::Expired)),
-        Err(_) => return Err(access_refused(Refusal::Invalid)),
+        Err(JwtError::WrongClient) => return Ok(Err(Refusal::OtherClient)),
+        Err(JwtError::Expired) => return Ok(Err(Refusal::Expired)),
+        Err(_) => return Ok(Err(Refusal::Invalid)),
     };
-    let connection = connection_state(state, &claims.cnx).await?;
-    let revoked = || access_refused(Refusal::Revoked);
-    let Some(connection) = connection else {
-        return Err(revoked());
+    let Some(record) = connection_state(state, &claims.cnx).await? else {
+        return Ok(Err(Refusal::Revoked));
     };
-    if connection.client_id != client_id
-        || connection.live_family.as_deref() != Some(claims.fam.as_str())
+    if record.client_id != client_id || record.live_family.as_deref() != Some(claims.fam.as_str())
     {
-        return Err(revoked());
+        return Ok(Err(Refusal::Revoked));
     }
-    let role = Role::parse(&connection.role)
-        .ok_or_else(|| ServiceError::Internal("stored role".into()))?;
+    let role =
+        Role::parse(&record.role).ok_or_else(|| ServiceError::Internal("stored role".into()))?;
     state.mdr.last_used.note(
-        connection.connection_id.clone(),
-        connection.last_used_at,
+        record.connection_id.clone(),
+        record.last_used_at,
         now,
         Duration::seconds(cfg.last_used_interval),
     );
-    Ok(Caller { connection, role })
+    let connection = Connection {
+        client_id: record.client_id,
+        connection_id: record.connection_id,
+        name: record.name,
+        role,
+        tenants: record.tenants,
+    };
+    Ok(Ok(Principal {
+        user: User::connection_account(&connection, record.created_at),
+        via: AuthVia::MdrAccess,
+        // What a connection may do is its role's business (authz::mdr_role_allows).
+        scope: Scope::WRITE,
+        session: None,
+        connection: Some(connection),
+    }))
 }
 
 /// The connection's state, from the node cache when it is fresh enough.

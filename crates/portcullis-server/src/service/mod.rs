@@ -6,7 +6,6 @@ pub mod bootstrap;
 pub mod error;
 pub mod login;
 pub mod mdr_keys;
-pub mod mdr_resources;
 pub mod mdr_session;
 pub mod passwords;
 pub mod settings;

@@ -5,7 +5,6 @@
 //! for scripts), answered in the MDR dialect (`{"error": …}`), superusers only for now.
 
 pub mod mdr;
-pub mod soc;
 
 use crate::api::mdr::error::MdrError;
 use crate::auth::check::Authed;

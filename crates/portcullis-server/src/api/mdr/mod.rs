@@ -1,82 +1,59 @@
 //! The MDR surface: `POST /api/v1/{client_id}/<resource>/<action>` (`mdr-api.md` §3, §4, §9),
 //! plus the JWKS document.
 //!
-//! Policy: the route table is checked before authentication (an unknown action is 404 even
-//! without a token); every method is `POST`, anything else is 405; bodies are JSON objects
-//! under the tolerant Content-Type rules of §3; every answer carries `Cache-Control: no-store`.
+//! Policy: the route table is checked before authentication (an unknown action falls through
+//! to the router's fallback, the MDR 404, even without a token); every method is `POST`,
+//! anything else is 405 ([`action`]); bodies are JSON objects under the tolerant
+//! Content-Type rules of §3; every answer carries `Cache-Control: no-store`. Resource
+//! handlers authenticate through the [`caller::MdrCaller`] extractor.
 
 pub mod body;
+pub mod caller;
 pub mod error;
-pub mod resources;
 pub mod session;
 
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{MethodRouter, get, post};
 use error::MdrError;
+use tower_http::set_header::SetResponseHeaderLayer;
 
-/// The actions the surface knows, `resource/action`.
-pub const ACTIONS: &[&str] = &[
-    "session/confirm",
-    "assets/count",
-    "assets/list",
-    "assets/details",
-    "incidents/count",
-    "incidents/list",
-    "incidents/details",
-    "incidents/create",
-    "incidents/close",
-    "incidents/history",
-    "responses/list",
-    "response/update",
-    "responses/update",
-    "comments/list",
-    "comments/create",
-    "comments/delete",
-    "attachments/list",
-    "attachments/download",
-    "attachments/upload",
-];
-
-/// Registers the MDR routes.
+/// Registers the auth server's part of the MDR surface: the exchange and the JWKS document.
+/// The protected resource API is mounted separately (see [`crate::router::app_with`]).
 pub fn register(router: Router<AppState>) -> Router<AppState> {
     router
-        .route("/api/v1/{client_id}/{resource}/{action}", any(dispatch))
+        .route(
+            "/api/v1/{client_id}/session/confirm",
+            action(post(session::confirm)),
+        )
         .route("/.well-known/jwks.json", get(jwks))
+}
+
+/// An MDR action's route: `POST` only, anything else the MDR 405 with `Allow: POST`, and
+/// `Cache-Control: no-store` on every answer. Every `/api/v1/{client_id}/…` route goes
+/// through this, the auth server's and a mounted resource server's alike.
+pub fn action(mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    mr.fallback(method_not_allowed)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+async fn method_not_allowed() -> Response {
+    let mut r = MdrError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response();
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
 }
 
 /// True for paths of the MDR surface, whose unknown routes answer in the MDR dialect.
 pub fn is_mdr_path(path: &str) -> bool {
     path == "/api/v1" || path.starts_with("/api/v1/")
-}
-
-async fn dispatch(
-    State(state): State<AppState>,
-    Path((client_id, resource, action)): Path<(String, String, String)>,
-    req: Request,
-) -> Response {
-    let path = format!("{resource}/{action}");
-    if !ACTIONS.contains(&path.as_str()) {
-        return MdrError::no_route().into_response();
-    }
-    if req.method() != Method::POST {
-        let mut r =
-            MdrError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response();
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
-    }
-    let mut resp = match path.as_str() {
-        "session/confirm" => session::confirm(&state, &client_id, req).await,
-        _ => resources::call(&state, &client_id, &path, req).await,
-    };
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {

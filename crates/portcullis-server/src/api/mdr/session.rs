@@ -6,7 +6,7 @@ use super::error::MdrError;
 use crate::extract::client_ip::request_origin;
 use crate::service::mdr_session;
 use crate::state::AppState;
-use axum::extract::Request;
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::jwt::MAX_TOKEN_BYTES;
 use portcullis_core::mdr::is_client_id_syntax;
@@ -15,7 +15,12 @@ use portcullis_core::mdr::is_client_id_syntax;
 const CONFIRM_BODY_LIMIT: usize = 64 * 1024;
 
 /// The exchange.
-pub async fn confirm(state: &AppState, client_id: &str, req: Request) -> Response {
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    req: Request,
+) -> Response {
+    let (state, client_id) = (&state, client_id.as_str());
     let (parts, body) = req.into_parts();
     let source = request_origin(state, &parts).client_ip;
     if let Err(e) = mdr_session::exchange_throttled(state, source) {

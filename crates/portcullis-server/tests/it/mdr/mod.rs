@@ -1,5 +1,6 @@
-//! The MDR surface: connections and the exchange (`session`), the resource API (`resources`).
+//! The MDR surface: connections and the exchange (`session`), the auth server alone
+//! (`unmounted`). The resource API's own tests live in `portcullis-mdr-demo`.
 
 pub mod nul;
-pub mod resources;
 pub mod session;
+pub mod unmounted;
