@@ -18,5 +18,6 @@ pub mod service;
 pub mod state;
 
 pub use config::Config;
-pub use router::app;
+pub use router::{app, app_with};
 pub use state::AppState;
+pub use utoipa_axum::router::OpenApiRouter;

@@ -13,17 +13,14 @@ use crate::error::ApiError;
 use crate::extract::body::{self, BodyError};
 use crate::extract::client_ip::request_origin;
 use crate::extract::nul;
-use crate::router::{awx_route, view};
 use crate::service::{audit, login, throttle, tokens};
 use crate::state::AppState;
 use askama::Template;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::basic::{Authorization, parse_authorization};
@@ -967,32 +964,6 @@ pub async fn authorize_decision(State(state): State<AppState>, req: Request) -> 
         }
         redirect(&with_params(&req.redirect_uri, &pairs))
     }
-}
-
-/// Registers the `/api/o/` endpoints (form views: no API-view headers, no chain).
-pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
-    let mut router = router;
-    for (path, mr) in [
-        ("/api/o/token/", view("POST, OPTIONS", post(token))),
-        (
-            "/api/o/revoke_token/",
-            view("POST, OPTIONS", post(revoke_token)),
-        ),
-        (
-            "/api/o/introspect/",
-            view("POST, OPTIONS", post(introspect)),
-        ),
-        (
-            "/api/o/authorize/",
-            view(
-                "GET, POST, HEAD, OPTIONS",
-                get(authorize_form).post(authorize_decision),
-            ),
-        ),
-    ] {
-        router = awx_route(router, path, mr);
-    }
-    router
 }
 
 #[cfg(test)]

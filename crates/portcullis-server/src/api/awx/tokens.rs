@@ -12,15 +12,12 @@ use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
 use crate::extract::path::AwxPath;
-use crate::router::{awx_route, protected};
 use crate::service::tokens::{self, Issued, MASKED};
 use crate::state::AppState;
 use axum::Json;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use portcullis_core::principal::Principal;
 use portcullis_store::{AccessTokenRecord, TokenField, TokenKindFilter, TokenQuery};
 use serde_json::{Map, Value, json};
@@ -197,7 +194,7 @@ pub async fn get_token(
 }
 
 /// `PUT`/`PATCH /api/v2/tokens/<id>/`
-#[utoipa::path(patch, path = "/api/v2/tokens/{id}/", tag = "tokens",
+#[utoipa::path(method(put, patch), path = "/api/v2/tokens/{id}/", tag = "tokens",
     params(("id" = i64, Path, description = "Token id")),
     request_body(content = Object, description = "description, scope; other fields are read-only"),
     responses((status = 200, description = "The token (masked)"), (status = 400, description = "Invalid scope"),
@@ -456,12 +453,17 @@ pub async fn revoke_tokens(
 }
 
 /// `OPTIONS` of every token list: anyone authenticated with a write scope may create.
+#[utoipa::path(options, path = "/api/v2/tokens/", tag = "tokens",
+    responses((status = 200, description = "AWX metadata; actions.POST for write-scoped callers")))]
 pub async fn tokens_options(Authed(p): Authed) -> Json<Value> {
     options::list_options(&options::TOKENS, p.scope.allows_write())
 }
 
 /// `OPTIONS /api/v2/tokens/<id>/`: 200 whether or not the token exists; `actions.PUT` when
 /// the caller may change it.
+#[utoipa::path(options, path = "/api/v2/tokens/{id}/", tag = "tokens",
+    params(("id" = i64, Path, description = "Token id")),
+    responses((status = 200, description = "AWX metadata")))]
 pub async fn token_options(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -492,69 +494,34 @@ pub async fn token_activity(
     crate::api::awx::activity::object_activity(&state, tokens::TOKEN_OBJECT, t.id.0, &uri).await
 }
 
-/// Registers the token views.
-pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
-    let list_create = "GET, POST, HEAD, OPTIONS";
-    let mut router = router;
-    for (path, mr) in [
-        (
-            "/api/v2/tokens/",
-            protected(
-                list_create,
-                get(list_tokens).post(create_token).options(tokens_options),
-            ),
-        ),
-        (
-            "/api/v2/tokens/revoke/",
-            protected("POST, OPTIONS", post(revoke_tokens)),
-        ),
-        (
-            "/api/v2/tokens/{id}/",
-            protected(
-                "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
-                get(get_token)
-                    .put(update_token)
-                    .patch(update_token)
-                    .delete(delete_token)
-                    .options(token_options),
-            ),
-        ),
-        (
-            "/api/v2/tokens/{id}/activity_stream/",
-            protected(
-                crate::router::READ_ONLY,
-                get(token_activity).options(crate::api::awx::activity::activity_options),
-            ),
-        ),
-        (
-            "/api/v2/users/{u}/tokens/",
-            protected(
-                list_create,
-                get(list_user_tokens)
-                    .post(create_user_token)
-                    .options(tokens_options),
-            ),
-        ),
-        (
-            "/api/v2/users/{u}/personal_tokens/",
-            protected(
-                list_create,
-                get(list_personal_tokens)
-                    .post(create_personal_token)
-                    .options(tokens_options),
-            ),
-        ),
-        (
-            "/api/v2/users/{u}/authorized_tokens/",
-            protected(
-                list_create,
-                get(list_authorized_tokens)
-                    .post(create_authorized_token)
-                    .options(tokens_options),
-            ),
-        ),
-    ] {
-        router = awx_route(router, path, mr);
-    }
-    router
+/// `OPTIONS /api/v2/users/<u>/tokens/`: as [`tokens_options`].
+#[utoipa::path(options, path = "/api/v2/users/{u}/tokens/", tag = "tokens",
+    params(("u" = String, Path, description = "User id or username")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn user_tokens_options(a: Authed) -> Json<Value> {
+    tokens_options(a).await
+}
+
+/// `OPTIONS /api/v2/users/<u>/personal_tokens/`: as [`tokens_options`].
+#[utoipa::path(options, path = "/api/v2/users/{u}/personal_tokens/", tag = "tokens",
+    params(("u" = String, Path, description = "User id or username")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn personal_tokens_options(a: Authed) -> Json<Value> {
+    tokens_options(a).await
+}
+
+/// `OPTIONS /api/v2/users/<u>/authorized_tokens/`: as [`tokens_options`].
+#[utoipa::path(options, path = "/api/v2/users/{u}/authorized_tokens/", tag = "tokens",
+    params(("u" = String, Path, description = "User id or username")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn authorized_tokens_options(a: Authed) -> Json<Value> {
+    tokens_options(a).await
+}
+
+/// `OPTIONS /api/v2/tokens/<id>/activity_stream/`: the activity list's metadata.
+#[utoipa::path(options, path = "/api/v2/tokens/{id}/activity_stream/", tag = "tokens",
+    params(("id" = i64, Path, description = "Token id")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn token_activity_options(a: Authed) -> Json<Value> {
+    crate::api::awx::activity::activity_options(a).await
 }

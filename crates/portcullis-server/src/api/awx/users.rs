@@ -168,7 +168,7 @@ pub async fn get_user(
 }
 
 /// `PUT`/`PATCH /api/v2/users/<u>/`
-#[utoipa::path(patch, path = "/api/v2/users/{u}/", tag = "users",
+#[utoipa::path(method(put, patch), path = "/api/v2/users/{u}/", tag = "users",
     params(("u" = String, Path, description = "User id or username")),
     request_body(content = Object, description = "Fields to change; password changes end other sessions"),
     responses((status = 200, description = "The user", body = UserResponse), (status = 400, description = "Validation errors"),

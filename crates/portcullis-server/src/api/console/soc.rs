@@ -9,37 +9,10 @@ use crate::api::mdr::json_ok;
 use crate::api::mdr::resources::multipart::read_upload;
 use crate::service::mdr_resources::{Ctx, Keys, soc};
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
 use serde_json::Value;
-
-const BASE: &str = "/console/api/mdr/customers/{client_id}/soc";
-
-/// Registers the routes; the caller adds the authenticator chain.
-pub fn register(router: Router<AppState>) -> Router<AppState> {
-    router
-        .route(&format!("{BASE}/assets"), post(create_asset))
-        .route(&format!("{BASE}/incidents"), post(create_incident))
-        .route(
-            &format!("{BASE}/incidents/{{incident_id}}/responses"),
-            post(create_response),
-        )
-        .route(
-            &format!("{BASE}/incidents/{{incident_id}}/comments"),
-            post(create_comment),
-        )
-        .route(
-            &format!("{BASE}/incidents/{{incident_id}}/attachments"),
-            post(create_attachment),
-        )
-        .route(
-            &format!("{BASE}/incidents/{{incident_id}}/status"),
-            post(set_status),
-        )
-}
 
 fn created(value: &Value) -> Response {
     let mut r = json_ok(value);
@@ -61,7 +34,12 @@ async fn json_created(
     Ok(created(&call(&ctx, &Keys(&obj)).await?))
 }
 
-async fn create_asset(
+/// Creates an asset.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/soc/assets", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID")),
+    request_body(content = Object, description = "A JSON object", content_type = "application/json"),
+    responses((status = 201, description = "The created (or changed) object"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer or object"), (status = 409, description = "Conflict"), (status = 413, description = "Too large")))]
+pub async fn create_asset(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path(client_id): Path<String>,
@@ -73,7 +51,12 @@ async fn create_asset(
     .await
 }
 
-async fn create_incident(
+/// Creates an incident.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/soc/incidents", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID")),
+    request_body(content = Object, description = "A JSON object", content_type = "application/json"),
+    responses((status = 201, description = "The created (or changed) object"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer or object"), (status = 409, description = "Conflict"), (status = 413, description = "Too large")))]
+pub async fn create_incident(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path(client_id): Path<String>,
@@ -85,7 +68,12 @@ async fn create_incident(
     .await
 }
 
-async fn create_response(
+/// Adds a response to an incident.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/soc/incidents/{incident_id}/responses", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("incident_id" = String, Path, description = "Incident id")),
+    request_body(content = Object, description = "A JSON object", content_type = "application/json"),
+    responses((status = 201, description = "The created (or changed) object"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer or object"), (status = 409, description = "Conflict"), (status = 413, description = "Too large")))]
+pub async fn create_response(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path((client_id, incident_id)): Path<(String, String)>,
@@ -97,7 +85,12 @@ async fn create_response(
     .await
 }
 
-async fn create_comment(
+/// Adds a SOC comment to an incident.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/soc/incidents/{incident_id}/comments", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("incident_id" = String, Path, description = "Incident id")),
+    request_body(content = Object, description = "A JSON object", content_type = "application/json"),
+    responses((status = 201, description = "The created (or changed) object"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer or object"), (status = 409, description = "Conflict"), (status = 413, description = "Too large")))]
+pub async fn create_comment(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path((client_id, incident_id)): Path<(String, String)>,
@@ -109,7 +102,12 @@ async fn create_comment(
     .await
 }
 
-async fn create_attachment(
+/// Attaches a file (multipart/form-data) to an incident.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/soc/incidents/{incident_id}/attachments", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("incident_id" = String, Path, description = "Incident id")),
+    request_body(content = Object, description = "multipart/form-data with the file", content_type = "multipart/form-data"),
+    responses((status = 201, description = "The created (or changed) object"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer or object"), (status = 409, description = "Conflict"), (status = 413, description = "Too large")))]
+pub async fn create_attachment(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path((client_id, incident_id)): Path<(String, String)>,
@@ -122,7 +120,12 @@ async fn create_attachment(
     ))
 }
 
-async fn set_status(
+/// Changes an incident's status.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/soc/incidents/{incident_id}/status", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("incident_id" = String, Path, description = "Incident id")),
+    request_body(content = Object, description = "A JSON object", content_type = "application/json"),
+    responses((status = 201, description = "The created (or changed) object"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer or object"), (status = 409, description = "Conflict"), (status = 413, description = "Too large")))]
+pub async fn set_status(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path((client_id, incident_id)): Path<(String, String)>,

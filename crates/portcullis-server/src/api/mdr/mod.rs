@@ -11,12 +11,10 @@ pub mod resources;
 pub mod session;
 
 use crate::state::AppState;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
 use error::MdrError;
 
 /// The actions the surface knows, `resource/action`.
@@ -42,19 +40,13 @@ pub const ACTIONS: &[&str] = &[
     "attachments/upload",
 ];
 
-/// Registers the MDR routes.
-pub fn register(router: Router<AppState>) -> Router<AppState> {
-    router
-        .route("/api/v1/{client_id}/{resource}/{action}", any(dispatch))
-        .route("/.well-known/jwks.json", get(jwks))
-}
-
 /// True for paths of the MDR surface, whose unknown routes answer in the MDR dialect.
 pub fn is_mdr_path(path: &str) -> bool {
     path == "/api/v1" || path.starts_with("/api/v1/")
 }
 
-async fn dispatch(
+/// `/api/v1/{client_id}/<resource>/<action>`: the demo resource actions, dispatched by name.
+pub(crate) async fn dispatch(
     State(state): State<AppState>,
     Path((client_id, resource, action)): Path<(String, String, String)>,
     req: Request,
@@ -64,11 +56,7 @@ async fn dispatch(
         return MdrError::no_route().into_response();
     }
     if req.method() != Method::POST {
-        let mut r =
-            MdrError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response();
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
+        return method_not_allowed().await;
     }
     let mut resp = match path.as_str() {
         "session/confirm" => session::confirm(&state, &client_id, req).await,
@@ -79,7 +67,19 @@ async fn dispatch(
     resp
 }
 
-async fn jwks(State(state): State<AppState>) -> Response {
+/// MDR's 405: every action is `POST`.
+pub(crate) async fn method_not_allowed() -> Response {
+    let mut r = MdrError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response();
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
+/// `GET /.well-known/jwks.json`: the public keys that verify MDR access tokens.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "mdr",
+    responses((status = 200, description = "JSON Web Key Set", content_type = "application/json",
+        body = Object)))]
+pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut r = Response::new(Body::from(state.mdr.keys.jwks()));
     let h = r.headers_mut();
     h.insert(
