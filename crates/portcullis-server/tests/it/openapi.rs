@@ -210,7 +210,12 @@ fn no_route_is_registered_beside_the_documented_table() {
         let text = std::fs::read_to_string(file).unwrap();
         let rel = file.strip_prefix(&src).unwrap().display().to_string();
         for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or_default();
+            // `OpenApiRouter::new()` documents what it holds; only a plain axum router counts.
+            let code = line
+                .split("//")
+                .next()
+                .unwrap_or_default()
+                .replace("OpenApiRouter::new(", "");
             for p in patterns {
                 if code.contains(p) {
                     found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
