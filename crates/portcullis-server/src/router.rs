@@ -90,7 +90,7 @@ fn awx(
     (schemas, mut paths, mr): UtoipaMethodRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
     if matches!(gate, Gate::Protected) {
-        document_refusals(&mut paths, &AWX_REFUSALS);
+        document_refusals(&mut paths, &AWX_REFUSALS, &BODY_REFUSALS);
     }
     let mr = with_allow(
         allow,
@@ -112,8 +112,12 @@ fn awx(
     router
 }
 
-/// What `Authed` answers on any protected AWX view before its handler runs.
-const AWX_REFUSALS: [(&str, &str); 4] = [
+/// What any protected AWX view may answer besides its own results: `Authed`'s refusals before
+/// the handler runs, and the list and object rules every view shares (an unknown filter
+/// field or page size is 400, a page past the last or a missing object 404).
+const AWX_REFUSALS: [(&str, &str); 6] = [
+    ("400", "Invalid query (filter, ordering, page) or body"),
+    ("404", "No such object, or a page past the last"),
     ("401", "Not authenticated, or the credential was refused"),
     (
         "403",
@@ -126,9 +130,25 @@ const AWX_REFUSALS: [(&str, &str); 4] = [
     ),
 ];
 
+/// What an operation reading a body may answer about the body itself.
+const BODY_REFUSALS: [(&str, &str); 3] = [
+    ("400", "The body is not valid for this operation"),
+    ("413", "Body too large"),
+    ("415", "Unsupported Content-Type"),
+];
+
+/// What the form endpoints of `/api/o/` and the login answer before their own checks.
+const FORM_REFUSALS: [(&str, &str); 4] = [
+    ("400", "Malformed request"),
+    ("413", "Body too large"),
+    ("429", "Too many failures from this network"),
+    ("503", "Unavailable; retry later"),
+];
+
 /// What [`ConsoleAdmin`](crate::api::console::ConsoleAdmin) answers before a console
-/// handler runs.
-const CONSOLE_REFUSALS: [(&str, &str); 4] = [
+/// handler runs, and what every console operation may answer (an unknown customer).
+const CONSOLE_REFUSALS: [(&str, &str); 5] = [
+    ("404", "No such customer or object"),
     ("401", "Not authenticated"),
     (
         "403",
@@ -141,21 +161,21 @@ const CONSOLE_REFUSALS: [(&str, &str); 4] = [
     ),
 ];
 
-/// Adds `refusals` to every operation of `paths` that does not document that status itself.
-fn document_refusals(paths: &mut Paths, refusals: &[(&str, &str)]) {
+/// Adds `refusals` to every operation of `paths`, and `body_refusals` to those reading a
+/// body (`POST`, `PUT`, `PATCH`), where the operation does not document that status itself.
+fn document_refusals(paths: &mut Paths, refusals: &[(&str, &str)], body_refusals: &[(&str, &str)]) {
     for item in paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            for (status, description) in refusals {
+        for (op, body) in [
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, false),
+            (&mut item.options, false),
+            (&mut item.patch, true),
+        ] {
+            let Some(op) = op.as_mut() else { continue };
+            let extra: &[(&str, &str)] = if body { body_refusals } else { &[] };
+            for (status, description) in refusals.iter().chain(extra) {
                 op.responses
                     .responses
                     .entry((*status).to_owned())
@@ -165,12 +185,18 @@ fn document_refusals(paths: &mut Paths, refusals: &[(&str, &str)]) {
     }
 }
 
+/// `umr` with the form endpoints' refusals documented.
+fn form(mut umr: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    document_refusals(&mut umr.1, &FORM_REFUSALS, &[]);
+    umr
+}
+
 /// Adds a console view: the route as documented, the console's refusals in the document.
 fn console(
     router: OpenApiRouter<AppState>,
     (schemas, mut paths, mr): UtoipaMethodRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
-    document_refusals(&mut paths, &CONSOLE_REFUSALS);
+    document_refusals(&mut paths, &CONSOLE_REFUSALS, &BODY_REFUSALS);
     router.routes((schemas, paths, mr))
 }
 
@@ -533,20 +559,20 @@ fn self_authenticating_views(doc: &Document) -> OpenApiRouter<AppState> {
         r,
         LIST_CREATE,
         Open,
-        routes!(login::login_form, login::login),
+        form(routes!(login::login_form, login::login)),
     );
     let r = awx(r, LIST_CREATE, Open, routes!(login::logout));
     let r = awx(r, READ_ONLY, Open, routes!(login::profile));
     let r = awx(r, READ_ONLY, Open, routes!(discovery::ping));
     // `/api/o/`: form views (no API-view headers, no chain).
-    let r = awx(r, "POST, OPTIONS", Open, routes!(oauth::token));
-    let r = awx(r, "POST, OPTIONS", Open, routes!(oauth::revoke_token));
-    let r = awx(r, "POST, OPTIONS", Open, routes!(oauth::introspect));
+    let r = awx(r, "POST, OPTIONS", Open, form(routes!(oauth::token)));
+    let r = awx(r, "POST, OPTIONS", Open, form(routes!(oauth::revoke_token)));
+    let r = awx(r, "POST, OPTIONS", Open, form(routes!(oauth::introspect)));
     let r = awx(
         r,
         LIST_CREATE,
         Open,
-        routes!(oauth::authorize_form, oauth::authorize_decision),
+        form(routes!(oauth::authorize_form, oauth::authorize_decision)),
     );
     // The document itself, read from the cell `app_with` fills once the table is complete.
     let r = r.routes(openapi::route(doc));

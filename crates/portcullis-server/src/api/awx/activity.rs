@@ -190,7 +190,7 @@ pub async fn object_activity(
            ("object1" = Option<String>, Query, description = "Object type, e.g. user"),
            ("actor" = Option<i64>, Query, description = "Acting user id"),
            ("timestamp" = Option<String>, Query, description = "Exact instant (ISO-8601)")),
-    responses((status = 200, description = "Paginated entries the caller may see"),
+    responses((status = 200, description = "Paginated entries the caller may see", body = crate::api::awx::paging::Page),
               (status = 400, description = "Unknown filter field"), (status = 401, description = "Not authenticated")))]
 pub async fn list_activity(
     State(state): State<AppState>,
@@ -227,7 +227,7 @@ pub async fn get_activity(
 /// `GET /api/v2/users/<u>/activity_stream/`: entries by that user and about that user.
 #[utoipa::path(get, path = "/api/v2/users/{u}/activity_stream/", tag = "activity",
     params(("u" = String, Path, description = "User id or username")),
-    responses((status = 200, description = "Paginated entries"), (status = 403, description = "Not visible (by id)"),
+    responses((status = 200, description = "Paginated entries", body = crate::api::awx::paging::Page), (status = 403, description = "Not visible (by id)"),
               (status = 404, description = "Not found")))]
 pub async fn user_activity(
     State(state): State<AppState>,

@@ -355,7 +355,7 @@ async fn load(state: &AppState, id: &str) -> ApiResult<ApplicationRecord> {
 
 /// `GET /api/v2/applications/`
 #[utoipa::path(get, path = "/api/v2/applications/", tag = "applications",
-    responses((status = 200, description = "Paginated applications"), (status = 401, description = "Not authenticated")))]
+    responses((status = 200, description = "Paginated applications", body = crate::api::awx::paging::Page), (status = 401, description = "Not authenticated")))]
 pub async fn list_applications(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -528,7 +528,7 @@ pub async fn delete_application(
 /// `GET /api/v2/applications/<id>/tokens/`
 #[utoipa::path(get, path = "/api/v2/applications/{id}/tokens/", tag = "applications",
     params(("id" = i64, Path, description = "Application id")),
-    responses((status = 200, description = "Tokens of the application the caller may see"), (status = 404, description = "Not found")))]
+    responses((status = 200, description = "Tokens of the application the caller may see", body = crate::api::awx::paging::Page), (status = 404, description = "Not found")))]
 pub async fn list_application_tokens(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -593,7 +593,7 @@ pub async fn application_options(
 /// client secret is never recorded).
 #[utoipa::path(get, path = "/api/v2/applications/{id}/activity_stream/", tag = "applications",
     params(("id" = i64, Path, description = "Application id")),
-    responses((status = 200, description = "Entries about the application"), (status = 404, description = "Not found")))]
+    responses((status = 200, description = "Entries about the application", body = crate::api::awx::paging::Page), (status = 404, description = "Not found")))]
 pub async fn application_activity(
     State(state): State<AppState>,
     Authed(_): Authed,

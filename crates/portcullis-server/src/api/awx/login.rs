@@ -346,7 +346,8 @@ async fn start_session(
 
 /// `GET`/`POST /api/logout/` (POST needs CSRF; GET works as in AWX, D13).
 #[utoipa::path(method(get, post), path = "/api/logout/", tag = "session",
-    responses((status = 302, description = "Logged out; cookies cleared")))]
+    responses((status = 302, description = "Logged out; cookies cleared"),
+              (status = 403, description = "POST without a valid CSRF token", content_type = "text/html")))]
 pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let hash = session::cookie_hash(&state, &parts.headers);

@@ -859,7 +859,7 @@ async fn approve(state: &AppState, user: &User, req: &AuthzRequest) -> Response 
            ("state" = Option<String>, Query, description = "Echoed"), ("code_challenge" = Option<String>, Query, description = "PKCE"),
            ("code_challenge_method" = Option<String>, Query, description = "S256 or plain")),
     responses((status = 200, description = "Consent page", content_type = "text/html"), (status = 302, description = "To login, or back to the client"),
-              (status = 400, description = "Unknown client or redirect URI", content_type = "text/html")))]
+              (status = 400, description = "Unknown client or redirect URI (an HTML page), or a NUL character in the query (JSON)")))]
 pub async fn authorize_form(State(state): State<AppState>, parts: Parts) -> Response {
     let live = match session::load(&state, &parts.headers).await {
         Ok(s) => s,

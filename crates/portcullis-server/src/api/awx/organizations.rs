@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 /// `GET /api/v2/organizations/<id>/users/`
 #[utoipa::path(get, path = "/api/v2/organizations/{id}/users/", tag = "compatibility",
     params(("id" = String, Path, description = "1 or Default")),
-    responses((status = 200, description = "Paginated members the caller may see"),
+    responses((status = 200, description = "Paginated members the caller may see", body = crate::api::awx::paging::Page),
               (status = 404, description = "No such organization")))]
 pub async fn list_organization_users(
     State(state): State<AppState>,

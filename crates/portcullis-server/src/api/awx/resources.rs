@@ -243,7 +243,7 @@ fn compare_cells(a: Option<&Value>, b: Option<&Value>) -> Ordering {
            ("page_size" = Option<i64>, Query, description = "Up to 200"),
            ("order_by" = Option<String>, Query, description = "Field, `-` for descending"),
            ("name" = Option<String>, Query, description = "Exact match")),
-    responses((status = 200, description = "Empty page (organizations: the Default organization)"),
+    responses((status = 200, description = "Empty page (organizations: the Default organization)", body = crate::api::awx::paging::Page),
               (status = 400, description = "Unknown filter field"), (status = 401, description = "Not authenticated")))]
 pub async fn stub_list(
     stub: &'static Stub,
@@ -938,7 +938,7 @@ fn host_conflict(e: StoreError) -> ApiError {
            ("order_by" = Option<String>, Query, description = "Field, `-` for descending"),
            ("name" = Option<String>, Query, description = "Exact match"),
            ("organization" = Option<String>, Query, description = "Exact match (`null` for none)")),
-    responses((status = 200, description = "Paginated inventories"), (status = 400, description = "Unknown filter field"),
+    responses((status = 200, description = "Paginated inventories", body = crate::api::awx::paging::Page), (status = 400, description = "Unknown filter field"),
               (status = 401, description = "Not authenticated")))]
 pub async fn list_inventories(
     State(state): State<AppState>,
@@ -1007,7 +1007,7 @@ pub async fn delete_inventory(
 /// `GET /api/v2/inventories/<id>/hosts/`
 #[utoipa::path(get, path = "/api/v2/inventories/{id}/hosts/", tag = "inventories",
     params(("id" = String, Path, description = "Inventory id")),
-    responses((status = 200, description = "Paginated hosts of the inventory"), (status = 404, description = "No such inventory")))]
+    responses((status = 200, description = "Paginated hosts of the inventory", body = crate::api::awx::paging::Page), (status = 404, description = "No such inventory")))]
 pub async fn list_inventory_hosts(
     State(state): State<AppState>,
     Authed(_): Authed,
@@ -1025,7 +1025,7 @@ pub async fn list_inventory_hosts(
            ("order_by" = Option<String>, Query, description = "Field, `-` for descending"),
            ("name" = Option<String>, Query, description = "Exact match"),
            ("inventory" = Option<i64>, Query, description = "Exact match")),
-    responses((status = 200, description = "Paginated hosts"), (status = 400, description = "Unknown filter field"),
+    responses((status = 200, description = "Paginated hosts", body = crate::api::awx::paging::Page), (status = 400, description = "Unknown filter field"),
               (status = 401, description = "Not authenticated")))]
 pub async fn list_hosts(
     State(state): State<AppState>,

@@ -150,7 +150,7 @@ pub fn all_tokens() -> TokenQuery {
 
 /// `GET /api/v2/tokens/`
 #[utoipa::path(get, path = "/api/v2/tokens/", tag = "tokens",
-    responses((status = 200, description = "Paginated tokens the caller may see (values masked)"),
+    responses((status = 200, description = "Paginated tokens the caller may see (values masked)", body = crate::api::awx::paging::Page),
               (status = 401, description = "Not authenticated")))]
 pub async fn list_tokens(
     State(state): State<AppState>,
@@ -301,7 +301,7 @@ async fn user_create(
 /// `GET /api/v2/users/<u>/tokens/`
 #[utoipa::path(get, path = "/api/v2/users/{u}/tokens/", tag = "tokens",
     params(("u" = String, Path, description = "User id or username")),
-    responses((status = 200, description = "The user's tokens"), (status = 404, description = "Not found or not visible")))]
+    responses((status = 200, description = "The user's tokens", body = crate::api::awx::paging::Page), (status = 404, description = "Not found or not visible")))]
 pub async fn list_user_tokens(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -328,7 +328,7 @@ pub async fn create_user_token(
 /// `GET /api/v2/users/<u>/personal_tokens/`
 #[utoipa::path(get, path = "/api/v2/users/{u}/personal_tokens/", tag = "tokens",
     params(("u" = String, Path, description = "User id or username")),
-    responses((status = 200, description = "The user's personal access tokens"), (status = 404, description = "Not found or not visible")))]
+    responses((status = 200, description = "The user's personal access tokens", body = crate::api::awx::paging::Page), (status = 404, description = "Not found or not visible")))]
 pub async fn list_personal_tokens(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -356,7 +356,7 @@ pub async fn create_personal_token(
 /// `GET /api/v2/users/<u>/authorized_tokens/`
 #[utoipa::path(get, path = "/api/v2/users/{u}/authorized_tokens/", tag = "tokens",
     params(("u" = String, Path, description = "User id or username")),
-    responses((status = 200, description = "The user's application tokens"), (status = 404, description = "Not found or not visible")))]
+    responses((status = 200, description = "The user's application tokens", body = crate::api::awx::paging::Page), (status = 404, description = "Not found or not visible")))]
 pub async fn list_authorized_tokens(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -483,7 +483,7 @@ pub async fn token_options(
 /// `GET /api/v2/tokens/<id>/activity_stream/`: entries about a token the caller may see.
 #[utoipa::path(get, path = "/api/v2/tokens/{id}/activity_stream/", tag = "tokens",
     params(("id" = i64, Path, description = "Token id")),
-    responses((status = 200, description = "Entries about the token (values masked)"), (status = 404, description = "Not found or not visible")))]
+    responses((status = 200, description = "Entries about the token (values masked)", body = crate::api::awx::paging::Page), (status = 404, description = "Not found or not visible")))]
 pub async fn token_activity(
     State(state): State<AppState>,
     Authed(p): Authed,

@@ -69,7 +69,7 @@ pub(crate) fn user_filter(params: &ListParams) -> ApiResult<Filter<UserField>> {
            ("page_size" = Option<i64>, Query, description = "Up to 200"),
            ("order_by" = Option<String>, Query, description = "Field, `-` for descending"),
            ("username" = Option<String>, Query, description = "Exact match")),
-    responses((status = 200, description = "Paginated users"), (status = 401, description = "Not authenticated")))]
+    responses((status = 200, description = "Paginated users", body = crate::api::awx::paging::Page), (status = 401, description = "Not authenticated")))]
 pub async fn list_users(
     State(state): State<AppState>,
     Authed(p): Authed,
