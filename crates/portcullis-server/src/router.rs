@@ -3,7 +3,7 @@
 //! Every route of the server is registered here, through `utoipa-axum`'s [`OpenApiRouter`]
 //! and the handlers' `#[utoipa::path]` annotations: a documented path and its handler are the
 //! same entry, so a route cannot exist undocumented. The only routes added without a document
-//! entry are AWX's slash-less twins (see [`awx`]) and the MDR demo resource dispatcher (see
+//! entry are AWX's slash-less twins (see `awx`) and the MDR demo resource dispatcher (see
 //! [`app_with`]); `tests/it/openapi.rs` checks the sources for any other `.route(` call.
 
 use crate::api::awx::{
