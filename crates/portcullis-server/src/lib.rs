@@ -22,3 +22,4 @@ pub mod testing;
 pub use config::Config;
 pub use router::{app, app_with};
 pub use state::AppState;
+pub use utoipa_axum::router::OpenApiRouter;

@@ -1,51 +1,25 @@
-//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and
-//! served at `/api/openapi.json`.
+//! The OpenAPI 3.1 document: its header (title, tags, shared schemas) and the view serving it
+//! at `/api/openapi.json`. The paths come from the route table itself
+//! ([`crate::router`]), so the document lists exactly the routes that are served.
 
-use crate::api::awx::{applications, discovery, login, me, oauth, render, settings, tokens, users};
-use axum::Json;
-use utoipa::OpenApi;
+use crate::api::awx::render;
+use crate::error::ApiError;
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+use utoipa::openapi::path::Operation;
+use utoipa_axum::router::{UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
-/// The document.
-#[derive(OpenApi)]
+/// The document's header; the router adds every path.
+#[derive(utoipa::OpenApi)]
 #[openapi(
     info(
         title = "Portcullis",
-        description = "Authentication server for REST APIs: the AWX / Astra Automation Controller-compatible API."
-    ),
-    paths(
-        discovery::api_root, discovery::v2_root, discovery::oauth_root, discovery::sso_backends,
-        discovery::ping, discovery::config,
-        login::login_form, login::login, login::logout,
-        me::get_me,
-        users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
-        settings::list_settings, settings::get_settings, settings::update_settings, settings::reset_settings,
-        tokens::list_tokens, tokens::create_token, tokens::get_token, tokens::update_token, tokens::delete_token,
-        tokens::revoke_tokens, tokens::token_activity, applications::application_activity,
-        tokens::list_user_tokens, tokens::create_user_token, tokens::list_personal_tokens,
-        tokens::create_personal_token, tokens::list_authorized_tokens, tokens::create_authorized_token,
-        applications::list_applications, applications::create_application, applications::get_application,
-        applications::update_application, applications::delete_application,
-        applications::list_application_tokens, applications::create_application_token,
-        oauth::token, oauth::revoke_token, oauth::introspect, oauth::authorize_form, oauth::authorize_decision,
-        crate::api::awx::options::users_options, crate::api::awx::options::user_options,
-        crate::api::awx::options::me_options, crate::api::awx::options::settings_list_options,
-        crate::api::awx::options::settings_options,
-        crate::api::awx::resources::stub_list, crate::api::awx::resources::stub_detail,
-        crate::api::awx::resources::stub_options,
-        crate::api::awx::organizations::list_organization_users,
-        crate::api::awx::organizations::change_organization_users,
-        crate::api::awx::resources::list_inventories, crate::api::awx::resources::create_inventory,
-        crate::api::awx::resources::get_inventory, crate::api::awx::resources::update_inventory,
-        crate::api::awx::resources::delete_inventory, crate::api::awx::resources::list_inventory_hosts,
-        crate::api::awx::resources::inventories_options, crate::api::awx::resources::inventory_options,
-        crate::api::awx::resources::inventory_hosts_options,
-        crate::api::awx::resources::list_hosts, crate::api::awx::resources::create_host,
-        crate::api::awx::resources::get_host, crate::api::awx::resources::update_host,
-        crate::api::awx::resources::delete_host, crate::api::awx::resources::hosts_options,
-        crate::api::awx::resources::host_options,
-        crate::api::awx::activity::list_activity, crate::api::awx::activity::get_activity,
-        crate::api::awx::activity::user_activity, crate::api::awx::activity::activity_options,
-        crate::api::awx::activity::entry_options,
+        description = "Authentication server for REST APIs: the AWX / Astra Automation Controller-compatible API, OAuth2 under /api/o/, the MDR exchange and the console's JSON API."
     ),
     components(schemas(render::UserResponse)),
     tags(
@@ -59,11 +33,81 @@ use utoipa::OpenApi;
         (name = "compatibility", description = "Lists AWX clients probe; Portcullis does not manage these resources"),
         (name = "inventories", description = "The minimal inventory and host registry"),
         (name = "activity", description = "The AWX activity stream"),
+        (name = "mdr", description = "The MDR API: the token exchange and the signing keys"),
+        (name = "console", description = "The console's JSON API (superusers; MDR error dialect)"),
     )
 )]
 pub struct ApiDoc;
 
+/// The serialized document of one application, filled once its route table is complete
+/// (the view serving it is part of that table, so it cannot hold the document up front).
+#[derive(Debug, Clone, Default)]
+pub struct Document(Arc<OnceLock<Bytes>>);
+
+impl Document {
+    /// Stores the finished document (once; later calls are ignored).
+    pub fn fill(&self, api: utoipa::openapi::OpenApi) {
+        match serde_json::to_vec(&api) {
+            Ok(bytes) => {
+                // Only the table builder fills it, once per application.
+                let _ = self.0.set(Bytes::from(bytes));
+            }
+            Err(e) => tracing::error!(error = %e, "the OpenAPI document does not serialize"),
+        }
+    }
+}
+
+/// The document view with its cell.
+pub fn route<S>(doc: &Document) -> UtoipaMethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let doc = doc.clone();
+    routes!(openapi_json).map(|mr| mr.layer(Extension(doc)))
+}
+
+/// Final touches on the collected document: operation ids made unique (a handler serving
+/// two methods, such as `PUT` and `PATCH`, yields one id twice; the later method gets its
+/// name appended).
+pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut seen = HashSet::new();
+    for item in api.paths.paths.values_mut() {
+        let ops: [(&str, &mut Option<Operation>); 8] = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            let Some(id) = op.operation_id.clone() else {
+                continue;
+            };
+            if !seen.insert(id.clone()) {
+                let unique = format!("{id}_{method}");
+                seen.insert(unique.clone());
+                op.operation_id = Some(unique);
+            }
+        }
+    }
+    api
+}
+
 /// `GET /api/openapi.json`
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+#[utoipa::path(get, path = "/api/openapi.json", tag = "discovery",
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi_json(Extension(doc): Extension<Document>) -> Response {
+    let Some(bytes) = doc.0.get() else {
+        return ApiError::Internal("the OpenAPI document was not built".into()).into_response();
+    };
+    let mut r = Response::new(Body::from(bytes.clone()));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }

@@ -1,6 +1,6 @@
 //! AWX's trailing-slash rule (`awx-api.md` §2.4): a `GET`/`HEAD` on a path routed only with
 //! a final `/` answers 301 to that path (query kept); other methods are handled as if the
-//! slash were present. The router registers every path twice (see `router::awx_route`);
+//! slash were present. The router registers every path twice (see `router::awx`);
 //! this layer sits on the slash-less twin only.
 
 use axum::extract::Request;

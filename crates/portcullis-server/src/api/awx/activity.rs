@@ -16,13 +16,10 @@ use crate::api::awx::users;
 use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::path::AwxPath;
-use crate::router::{READ_ONLY, awx_route, protected};
 use crate::state::AppState;
 use axum::Json;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::http::Uri;
-use axum::routing::get;
 use portcullis_core::ids::UserId;
 use portcullis_core::principal::Principal;
 use portcullis_core::user::User;
@@ -38,28 +35,6 @@ use time::format_description::well_known::Rfc3339;
 pub const TOKEN_OBJECT: &str = "o_auth2_access_token";
 /// `object1` of application entries.
 pub const APPLICATION_OBJECT: &str = "o_auth2_application";
-
-/// Registers the activity-stream views.
-pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
-    let mut router = router;
-    for (path, mr) in [
-        (
-            "/api/v2/activity_stream/",
-            protected(READ_ONLY, get(list_activity).options(activity_options)),
-        ),
-        (
-            "/api/v2/activity_stream/{id}/",
-            protected(READ_ONLY, get(get_activity).options(entry_options)),
-        ),
-        (
-            "/api/v2/users/{u}/activity_stream/",
-            protected(READ_ONLY, get(user_activity).options(activity_options)),
-        ),
-    ] {
-        router = awx_route(router, path, mr);
-    }
-    router
-}
 
 /// The filter and `order_by` keys: the table's filterable fields plus `actor` (the user id
 /// shown under `related.actor`).
@@ -215,7 +190,7 @@ pub async fn object_activity(
            ("object1" = Option<String>, Query, description = "Object type, e.g. user"),
            ("actor" = Option<i64>, Query, description = "Acting user id"),
            ("timestamp" = Option<String>, Query, description = "Exact instant (ISO-8601)")),
-    responses((status = 200, description = "Paginated entries the caller may see"),
+    responses((status = 200, description = "Paginated entries the caller may see", body = crate::api::awx::paging::Page),
               (status = 400, description = "Unknown filter field"), (status = 401, description = "Not authenticated")))]
 pub async fn list_activity(
     State(state): State<AppState>,
@@ -252,7 +227,7 @@ pub async fn get_activity(
 /// `GET /api/v2/users/<u>/activity_stream/`: entries by that user and about that user.
 #[utoipa::path(get, path = "/api/v2/users/{u}/activity_stream/", tag = "activity",
     params(("u" = String, Path, description = "User id or username")),
-    responses((status = 200, description = "Paginated entries"), (status = 403, description = "Not visible (by id)"),
+    responses((status = 200, description = "Paginated entries", body = crate::api::awx::paging::Page), (status = 403, description = "Not visible (by id)"),
               (status = 404, description = "Not found")))]
 pub async fn user_activity(
     State(state): State<AppState>,
@@ -273,6 +248,14 @@ pub async fn user_activity(
     responses((status = 200, description = "AWX metadata (GET only)"), (status = 401, description = "Not authenticated")))]
 pub async fn activity_options(Authed(_): Authed) -> Json<Value> {
     options::list_options(&ACTIVITY_STREAM, false)
+}
+
+/// `OPTIONS /api/v2/users/<u>/activity_stream/`: as [`activity_options`].
+#[utoipa::path(options, path = "/api/v2/users/{u}/activity_stream/", tag = "activity",
+    params(("u" = String, Path, description = "User id or username")),
+    responses((status = 200, description = "AWX metadata (GET only)"), (status = 401, description = "Not authenticated")))]
+pub async fn user_activity_options(a: Authed) -> Json<Value> {
+    activity_options(a).await
 }
 
 /// `OPTIONS /api/v2/activity_stream/<id>/`: 200 whether or not the entry exists.

@@ -12,15 +12,12 @@ use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
 use crate::extract::path::AwxPath;
-use crate::router::{awx_route, protected};
 use crate::service::tokens::{self, MASKED};
 use crate::state::AppState;
 use axum::Json;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use portcullis_core::base62;
 use portcullis_core::ids::ApplicationId;
 use portcullis_core::principal::Principal;
@@ -358,7 +355,7 @@ async fn load(state: &AppState, id: &str) -> ApiResult<ApplicationRecord> {
 
 /// `GET /api/v2/applications/`
 #[utoipa::path(get, path = "/api/v2/applications/", tag = "applications",
-    responses((status = 200, description = "Paginated applications"), (status = 401, description = "Not authenticated")))]
+    responses((status = 200, description = "Paginated applications", body = crate::api::awx::paging::Page), (status = 401, description = "Not authenticated")))]
 pub async fn list_applications(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -446,7 +443,7 @@ pub async fn get_application(
 }
 
 /// `PUT`/`PATCH /api/v2/applications/<id>/`
-#[utoipa::path(patch, path = "/api/v2/applications/{id}/", tag = "applications",
+#[utoipa::path(method(put, patch), path = "/api/v2/applications/{id}/", tag = "applications",
     params(("id" = i64, Path, description = "Application id")),
     request_body(content = Object, description = "Fields to change; authorization_grant_type is read-only"),
     responses((status = 200, description = "The application"), (status = 400, description = "Validation errors"),
@@ -531,7 +528,7 @@ pub async fn delete_application(
 /// `GET /api/v2/applications/<id>/tokens/`
 #[utoipa::path(get, path = "/api/v2/applications/{id}/tokens/", tag = "applications",
     params(("id" = i64, Path, description = "Application id")),
-    responses((status = 200, description = "Tokens of the application the caller may see"), (status = 404, description = "Not found")))]
+    responses((status = 200, description = "Tokens of the application the caller may see", body = crate::api::awx::paging::Page), (status = 404, description = "Not found")))]
 pub async fn list_application_tokens(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -566,11 +563,16 @@ pub async fn create_application_token(
 }
 
 /// `OPTIONS /api/v2/applications/`: `actions.POST` for superusers.
+#[utoipa::path(options, path = "/api/v2/applications/", tag = "applications",
+    responses((status = 200, description = "AWX metadata; actions.POST for superusers")))]
 pub async fn applications_options(Authed(p): Authed) -> Json<Value> {
     options::list_options(&options::APPLICATIONS, options::superuser_writes(&p))
 }
 
 /// `OPTIONS /api/v2/applications/<id>/`: 200 whether or not it exists.
+#[utoipa::path(options, path = "/api/v2/applications/{id}/", tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    responses((status = 200, description = "AWX metadata")))]
 pub async fn application_options(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -591,7 +593,7 @@ pub async fn application_options(
 /// client secret is never recorded).
 #[utoipa::path(get, path = "/api/v2/applications/{id}/activity_stream/", tag = "applications",
     params(("id" = i64, Path, description = "Application id")),
-    responses((status = 200, description = "Entries about the application"), (status = 404, description = "Not found")))]
+    responses((status = 200, description = "Entries about the application", body = crate::api::awx::paging::Page), (status = 404, description = "Not found")))]
 pub async fn application_activity(
     State(state): State<AppState>,
     Authed(_): Authed,
@@ -602,48 +604,18 @@ pub async fn application_activity(
     crate::api::awx::activity::object_activity(&state, APPLICATION_OBJECT, app.id.0, &uri).await
 }
 
-/// Registers the application views.
-pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
-    let mut router = router;
-    for (path, mr) in [
-        (
-            "/api/v2/applications/",
-            protected(
-                "GET, POST, HEAD, OPTIONS",
-                get(list_applications)
-                    .post(create_application)
-                    .options(applications_options),
-            ),
-        ),
-        (
-            "/api/v2/applications/{id}/",
-            protected(
-                "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
-                get(get_application)
-                    .put(update_application)
-                    .patch(update_application)
-                    .delete(delete_application)
-                    .options(application_options),
-            ),
-        ),
-        (
-            "/api/v2/applications/{id}/activity_stream/",
-            protected(
-                crate::router::READ_ONLY,
-                get(application_activity).options(crate::api::awx::activity::activity_options),
-            ),
-        ),
-        (
-            "/api/v2/applications/{id}/tokens/",
-            protected(
-                "GET, POST, HEAD, OPTIONS",
-                get(list_application_tokens)
-                    .post(create_application_token)
-                    .options(token_views::tokens_options),
-            ),
-        ),
-    ] {
-        router = awx_route(router, path, mr);
-    }
-    router
+/// `OPTIONS /api/v2/applications/<id>/activity_stream/`: the activity list's metadata.
+#[utoipa::path(options, path = "/api/v2/applications/{id}/activity_stream/", tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn application_activity_options(a: Authed) -> Json<Value> {
+    crate::api::awx::activity::activity_options(a).await
+}
+
+/// `OPTIONS /api/v2/applications/<id>/tokens/`: as every token list.
+#[utoipa::path(options, path = "/api/v2/applications/{id}/tokens/", tag = "applications",
+    params(("id" = i64, Path, description = "Application id")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn application_tokens_options(a: Authed) -> Json<Value> {
+    token_views::tokens_options(a).await
 }

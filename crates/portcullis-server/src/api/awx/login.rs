@@ -346,8 +346,9 @@ async fn start_session(
 }
 
 /// `GET`/`POST /api/logout/` (POST needs CSRF; GET works as in AWX, D13).
-#[utoipa::path(get, path = "/api/logout/", tag = "session",
-    responses((status = 302, description = "Logged out; cookies cleared")))]
+#[utoipa::path(method(get, post), path = "/api/logout/", tag = "session",
+    responses((status = 302, description = "Logged out; cookies cleared"),
+              (status = 403, description = "POST without a valid CSRF token", content_type = "text/html")))]
 pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let hash = session::cookie_hash(&state, &parts.headers);
@@ -398,6 +399,8 @@ pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
 }
 
 /// `GET /accounts/profile/`: Django's default landing page; AWX clients follow it to the API.
+#[utoipa::path(get, path = "/accounts/profile/", tag = "session",
+    responses((status = 302, description = "Redirect to /api/")))]
 pub async fn profile() -> Response {
     let mut resp = (StatusCode::FOUND, "").into_response();
     set(&mut resp, "location", "/api/");

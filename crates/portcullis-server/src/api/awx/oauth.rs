@@ -13,18 +13,15 @@ use crate::error::{ApiError, ErrorCause};
 use crate::extract::body::{self, BodyError};
 use crate::extract::client_ip::request_origin;
 use crate::extract::nul;
-use crate::router::{awx_route, view};
 use crate::service::error::{Forbidden, ServiceError};
 use crate::service::{audit, login, throttle, tokens};
 use crate::state::AppState;
 use askama::Template;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::basic::{Authorization, parse_authorization};
@@ -861,7 +858,7 @@ async fn approve(state: &AppState, user: &User, req: &AuthzRequest) -> Response 
            ("state" = Option<String>, Query, description = "Echoed"), ("code_challenge" = Option<String>, Query, description = "PKCE"),
            ("code_challenge_method" = Option<String>, Query, description = "S256 or plain")),
     responses((status = 200, description = "Consent page", content_type = "text/html"), (status = 302, description = "To login, or back to the client"),
-              (status = 400, description = "Unknown client or redirect URI", content_type = "text/html")))]
+              (status = 400, description = "Unknown client or redirect URI (an HTML page), or a NUL character in the query (JSON)")))]
 pub async fn authorize_form(State(state): State<AppState>, parts: Parts) -> Response {
     let live = match session::load(&state, &parts.headers).await {
         Ok(s) => s,
@@ -966,32 +963,6 @@ pub async fn authorize_decision(State(state): State<AppState>, req: Request) -> 
         }
         redirect(&with_params(&req.redirect_uri, &pairs))
     }
-}
-
-/// Registers the `/api/o/` endpoints (form views: no API-view headers, no chain).
-pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
-    let mut router = router;
-    for (path, mr) in [
-        ("/api/o/token/", view("POST, OPTIONS", post(token))),
-        (
-            "/api/o/revoke_token/",
-            view("POST, OPTIONS", post(revoke_token)),
-        ),
-        (
-            "/api/o/introspect/",
-            view("POST, OPTIONS", post(introspect)),
-        ),
-        (
-            "/api/o/authorize/",
-            view(
-                "GET, POST, HEAD, OPTIONS",
-                get(authorize_form).post(authorize_decision),
-            ),
-        ),
-    ] {
-        router = awx_route(router, path, mr);
-    }
-    router
 }
 
 #[cfg(test)]

@@ -14,37 +14,20 @@ use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
 use crate::extract::path::AwxPath;
-use crate::router::{awx_route, protected};
 use crate::service::users as user_service;
 use crate::state::AppState;
 use axum::Json;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use portcullis_core::ids::UserId;
 use portcullis_store::StoreError;
 use serde_json::{Value, json};
 
-/// Registers the organization sub-lists.
-pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
-    awx_route(
-        router,
-        "/api/v2/organizations/{id}/users/",
-        protected(
-            "GET, POST, HEAD, OPTIONS",
-            get(list_organization_users)
-                .post(change_organization_users)
-                .options(crate::api::awx::options::users_options),
-        ),
-    )
-}
-
 /// `GET /api/v2/organizations/<id>/users/`
 #[utoipa::path(get, path = "/api/v2/organizations/{id}/users/", tag = "compatibility",
     params(("id" = String, Path, description = "1 or Default")),
-    responses((status = 200, description = "Paginated members the caller may see"),
+    responses((status = 200, description = "Paginated members the caller may see", body = crate::api::awx::paging::Page),
               (status = 404, description = "No such organization")))]
 pub async fn list_organization_users(
     State(state): State<AppState>,
@@ -125,4 +108,12 @@ pub async fn change_organization_users(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `OPTIONS /api/v2/organizations/<id>/users/`: the users list's metadata.
+#[utoipa::path(options, path = "/api/v2/organizations/{id}/users/", tag = "compatibility",
+    params(("id" = String, Path, description = "1 or Default")),
+    responses((status = 200, description = "AWX metadata; actions.POST for superusers")))]
+pub async fn organization_users_options(a: Authed) -> Json<Value> {
+    crate::api::awx::options::users_options(a).await
 }

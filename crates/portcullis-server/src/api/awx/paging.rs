@@ -152,6 +152,24 @@ impl ListParams {
     }
 }
 
+/// AWX's list envelope, as the OpenAPI document describes it. With counting disabled only
+/// `results` is sent.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct Page {
+    /// Rows matching the filter, all pages together.
+    #[schema(required = false)]
+    pub count: i64,
+    /// Relative URL of the next page, `null` on the last.
+    #[schema(required = false)]
+    pub next: Option<String>,
+    /// Relative URL of the previous page, `null` on the first.
+    #[schema(required = false)]
+    pub previous: Option<String>,
+    /// This page's rows.
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

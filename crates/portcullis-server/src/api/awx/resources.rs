@@ -22,14 +22,11 @@ use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
 use crate::extract::path::AwxPath;
-use crate::router::{READ_ONLY, awx_route, protected};
 use crate::state::AppState;
 use axum::Json;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use portcullis_core::principal::Principal;
 use portcullis_store::filter::ValueKind;
 use portcullis_store::{
@@ -39,11 +36,6 @@ use portcullis_store::{
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 use time::OffsetDateTime;
-
-/// `Allow` of list views that accept creation.
-const LIST_CREATE: &str = "GET, POST, HEAD, OPTIONS";
-/// `Allow` of writable detail views.
-const DETAIL: &str = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS";
 
 /// Id of the built-in `Default` organization, the only organization there is.
 pub const DEFAULT_ORGANIZATION: i64 = 1;
@@ -94,6 +86,18 @@ static STUBS: [Stub; 7] = [
     },
 ];
 
+/// The compatibility lists, in the order they are routed.
+pub(crate) fn stubs() -> &'static [Stub] {
+    &STUBS
+}
+
+impl Stub {
+    /// The list's URL segment (`organizations`, …).
+    pub(crate) fn segment(&self) -> &'static str {
+        self.segment
+    }
+}
+
 /// AWX's built-in organization (§13.1). Portcullis stores no organizations, so its
 /// timestamps are a fixed instant rather than an install date.
 fn default_organization() -> Vec<Value> {
@@ -104,81 +108,6 @@ fn default_organization() -> Vec<Value> {
         "related": {}, "summary_fields": {}, "created": epoch, "modified": epoch,
         "name": "Default", "description": "",
     })]
-}
-
-/// Registers the stubs, inventories and hosts.
-pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
-    let mut router = router;
-    for stub in &STUBS {
-        router = awx_route(
-            router,
-            &format!("/api/v2/{}/", stub.segment),
-            protected(
-                READ_ONLY,
-                get(move |a: Authed, u: OriginalUri| stub_list(stub, a, u))
-                    .options(move |a: Authed| stub_options(stub, a, false)),
-            ),
-        );
-        router = awx_route(
-            router,
-            &format!("/api/v2/{}/{{id}}/", stub.segment),
-            protected(
-                READ_ONLY,
-                get(move |a: Authed, id: AwxPath<String>| stub_detail(stub, a, id))
-                    .options(move |a: Authed| stub_options(stub, a, true)),
-            ),
-        );
-    }
-    for (path, mr) in [
-        (
-            "/api/v2/inventories/",
-            protected(
-                LIST_CREATE,
-                get(list_inventories)
-                    .post(create_inventory)
-                    .options(inventories_options),
-            ),
-        ),
-        (
-            "/api/v2/inventories/{id}/",
-            protected(
-                DETAIL,
-                get(get_inventory)
-                    .put(update_inventory)
-                    .patch(update_inventory)
-                    .delete(delete_inventory)
-                    .options(inventory_options),
-            ),
-        ),
-        (
-            "/api/v2/inventories/{id}/hosts/",
-            protected(
-                READ_ONLY,
-                get(list_inventory_hosts).options(inventory_hosts_options),
-            ),
-        ),
-        (
-            "/api/v2/hosts/",
-            protected(
-                LIST_CREATE,
-                get(list_hosts).post(create_host).options(hosts_options),
-            ),
-        ),
-        (
-            "/api/v2/hosts/{id}/",
-            protected(
-                DETAIL,
-                get(get_host)
-                    .put(update_host)
-                    .patch(update_host)
-                    .delete(delete_host)
-                    .options(host_options),
-            ),
-        ),
-    ] {
-        router = awx_route(router, path, mr);
-    }
-    router
 }
 
 // ---------------------------------------------------------------------------------------
@@ -314,7 +243,7 @@ fn compare_cells(a: Option<&Value>, b: Option<&Value>) -> Ordering {
            ("page_size" = Option<i64>, Query, description = "Up to 200"),
            ("order_by" = Option<String>, Query, description = "Field, `-` for descending"),
            ("name" = Option<String>, Query, description = "Exact match")),
-    responses((status = 200, description = "Empty page (organizations: the Default organization)"),
+    responses((status = 200, description = "Empty page (organizations: the Default organization)", body = crate::api::awx::paging::Page),
               (status = 400, description = "Unknown filter field"), (status = 401, description = "Not authenticated")))]
 pub async fn stub_list(
     stub: &'static Stub,
@@ -1009,7 +938,7 @@ fn host_conflict(e: StoreError) -> ApiError {
            ("order_by" = Option<String>, Query, description = "Field, `-` for descending"),
            ("name" = Option<String>, Query, description = "Exact match"),
            ("organization" = Option<String>, Query, description = "Exact match (`null` for none)")),
-    responses((status = 200, description = "Paginated inventories"), (status = 400, description = "Unknown filter field"),
+    responses((status = 200, description = "Paginated inventories", body = crate::api::awx::paging::Page), (status = 400, description = "Unknown filter field"),
               (status = 401, description = "Not authenticated")))]
 pub async fn list_inventories(
     State(state): State<AppState>,
@@ -1047,7 +976,7 @@ pub async fn get_inventory(
 }
 
 /// `PUT`/`PATCH /api/v2/inventories/<id>/` (PUT resets omitted fields to their defaults)
-#[utoipa::path(patch, path = "/api/v2/inventories/{id}/", tag = "inventories",
+#[utoipa::path(method(put, patch), path = "/api/v2/inventories/{id}/", tag = "inventories",
     params(("id" = String, Path, description = "Inventory id")),
     request_body(content = Object, description = "Fields to change"),
     responses((status = 200, description = "The inventory"), (status = 400, description = "Validation errors"),
@@ -1078,7 +1007,7 @@ pub async fn delete_inventory(
 /// `GET /api/v2/inventories/<id>/hosts/`
 #[utoipa::path(get, path = "/api/v2/inventories/{id}/hosts/", tag = "inventories",
     params(("id" = String, Path, description = "Inventory id")),
-    responses((status = 200, description = "Paginated hosts of the inventory"), (status = 404, description = "No such inventory")))]
+    responses((status = 200, description = "Paginated hosts of the inventory", body = crate::api::awx::paging::Page), (status = 404, description = "No such inventory")))]
 pub async fn list_inventory_hosts(
     State(state): State<AppState>,
     Authed(_): Authed,
@@ -1096,7 +1025,7 @@ pub async fn list_inventory_hosts(
            ("order_by" = Option<String>, Query, description = "Field, `-` for descending"),
            ("name" = Option<String>, Query, description = "Exact match"),
            ("inventory" = Option<i64>, Query, description = "Exact match")),
-    responses((status = 200, description = "Paginated hosts"), (status = 400, description = "Unknown filter field"),
+    responses((status = 200, description = "Paginated hosts", body = crate::api::awx::paging::Page), (status = 400, description = "Unknown filter field"),
               (status = 401, description = "Not authenticated")))]
 pub async fn list_hosts(
     State(state): State<AppState>,
@@ -1132,7 +1061,7 @@ pub async fn get_host(
 }
 
 /// `PUT`/`PATCH /api/v2/hosts/<id>/` (PUT resets omitted fields to their defaults)
-#[utoipa::path(patch, path = "/api/v2/hosts/{id}/", tag = "inventories",
+#[utoipa::path(method(put, patch), path = "/api/v2/hosts/{id}/", tag = "inventories",
     params(("id" = String, Path, description = "Host id")),
     request_body(content = Object, description = "Fields to change"),
     responses((status = 200, description = "The host"), (status = 400, description = "Validation errors"),

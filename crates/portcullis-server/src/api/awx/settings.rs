@@ -69,7 +69,7 @@ pub async fn get_settings(
 }
 
 /// `PUT`/`PATCH /api/v2/settings/<slug>/`: updates only the keys sent.
-#[utoipa::path(patch, path = "/api/v2/settings/{slug}/", tag = "settings",
+#[utoipa::path(method(put, patch), path = "/api/v2/settings/{slug}/", tag = "settings",
     params(("slug" = String, Path, description = "all, authentication, system or ldap")),
     request_body(content = Object, description = "Settings to change"),
     responses((status = 200, description = "The category after the change"), (status = 400, description = "Validation errors"),

@@ -12,16 +12,13 @@ use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
 use crate::extract::path::AwxPath;
-use crate::router::{awx_route, protected};
 use crate::service::error::ServiceError;
 use crate::service::tokens::{self, Issued, MASKED};
 use crate::state::AppState;
 use axum::Json;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use portcullis_core::authz;
 use portcullis_core::principal::Principal;
 use portcullis_store::{AccessTokenRecord, TokenField, TokenKindFilter, TokenQuery};
@@ -155,7 +152,7 @@ pub fn all_tokens() -> TokenQuery {
 
 /// `GET /api/v2/tokens/`
 #[utoipa::path(get, path = "/api/v2/tokens/", tag = "tokens",
-    responses((status = 200, description = "Paginated tokens the caller may see (values masked)"),
+    responses((status = 200, description = "Paginated tokens the caller may see (values masked)", body = crate::api::awx::paging::Page),
               (status = 401, description = "Not authenticated")))]
 pub async fn list_tokens(
     State(state): State<AppState>,
@@ -199,7 +196,7 @@ pub async fn get_token(
 }
 
 /// `PUT`/`PATCH /api/v2/tokens/<id>/`
-#[utoipa::path(patch, path = "/api/v2/tokens/{id}/", tag = "tokens",
+#[utoipa::path(method(put, patch), path = "/api/v2/tokens/{id}/", tag = "tokens",
     params(("id" = i64, Path, description = "Token id")),
     request_body(content = Object, description = "description, scope; other fields are read-only"),
     responses((status = 200, description = "The token (masked)"), (status = 400, description = "Invalid scope"),
@@ -306,7 +303,7 @@ async fn user_create(
 /// `GET /api/v2/users/<u>/tokens/`
 #[utoipa::path(get, path = "/api/v2/users/{u}/tokens/", tag = "tokens",
     params(("u" = String, Path, description = "User id or username")),
-    responses((status = 200, description = "The user's tokens"), (status = 404, description = "Not found or not visible")))]
+    responses((status = 200, description = "The user's tokens", body = crate::api::awx::paging::Page), (status = 404, description = "Not found or not visible")))]
 pub async fn list_user_tokens(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -333,7 +330,7 @@ pub async fn create_user_token(
 /// `GET /api/v2/users/<u>/personal_tokens/`
 #[utoipa::path(get, path = "/api/v2/users/{u}/personal_tokens/", tag = "tokens",
     params(("u" = String, Path, description = "User id or username")),
-    responses((status = 200, description = "The user's personal access tokens"), (status = 404, description = "Not found or not visible")))]
+    responses((status = 200, description = "The user's personal access tokens", body = crate::api::awx::paging::Page), (status = 404, description = "Not found or not visible")))]
 pub async fn list_personal_tokens(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -361,7 +358,7 @@ pub async fn create_personal_token(
 /// `GET /api/v2/users/<u>/authorized_tokens/`
 #[utoipa::path(get, path = "/api/v2/users/{u}/authorized_tokens/", tag = "tokens",
     params(("u" = String, Path, description = "User id or username")),
-    responses((status = 200, description = "The user's application tokens"), (status = 404, description = "Not found or not visible")))]
+    responses((status = 200, description = "The user's application tokens", body = crate::api::awx::paging::Page), (status = 404, description = "Not found or not visible")))]
 pub async fn list_authorized_tokens(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -458,12 +455,17 @@ pub async fn revoke_tokens(
 }
 
 /// `OPTIONS` of every token list: anyone authenticated with a write scope may create.
+#[utoipa::path(options, path = "/api/v2/tokens/", tag = "tokens",
+    responses((status = 200, description = "AWX metadata; actions.POST for write-scoped callers")))]
 pub async fn tokens_options(Authed(p): Authed) -> Json<Value> {
     options::list_options(&options::TOKENS, p.scope.allows_write())
 }
 
 /// `OPTIONS /api/v2/tokens/<id>/`: 200 whether or not the token exists; `actions.PUT` when
 /// the caller may change it.
+#[utoipa::path(options, path = "/api/v2/tokens/{id}/", tag = "tokens",
+    params(("id" = i64, Path, description = "Token id")),
+    responses((status = 200, description = "AWX metadata")))]
 pub async fn token_options(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -483,7 +485,7 @@ pub async fn token_options(
 /// `GET /api/v2/tokens/<id>/activity_stream/`: entries about a token the caller may see.
 #[utoipa::path(get, path = "/api/v2/tokens/{id}/activity_stream/", tag = "tokens",
     params(("id" = i64, Path, description = "Token id")),
-    responses((status = 200, description = "Entries about the token (values masked)"), (status = 404, description = "Not found or not visible")))]
+    responses((status = 200, description = "Entries about the token (values masked)", body = crate::api::awx::paging::Page), (status = 404, description = "Not found or not visible")))]
 pub async fn token_activity(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -494,69 +496,34 @@ pub async fn token_activity(
     crate::api::awx::activity::object_activity(&state, tokens::TOKEN_OBJECT, t.id.0, &uri).await
 }
 
-/// Registers the token views.
-pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
-    let list_create = "GET, POST, HEAD, OPTIONS";
-    let mut router = router;
-    for (path, mr) in [
-        (
-            "/api/v2/tokens/",
-            protected(
-                list_create,
-                get(list_tokens).post(create_token).options(tokens_options),
-            ),
-        ),
-        (
-            "/api/v2/tokens/revoke/",
-            protected("POST, OPTIONS", post(revoke_tokens)),
-        ),
-        (
-            "/api/v2/tokens/{id}/",
-            protected(
-                "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
-                get(get_token)
-                    .put(update_token)
-                    .patch(update_token)
-                    .delete(delete_token)
-                    .options(token_options),
-            ),
-        ),
-        (
-            "/api/v2/tokens/{id}/activity_stream/",
-            protected(
-                crate::router::READ_ONLY,
-                get(token_activity).options(crate::api::awx::activity::activity_options),
-            ),
-        ),
-        (
-            "/api/v2/users/{u}/tokens/",
-            protected(
-                list_create,
-                get(list_user_tokens)
-                    .post(create_user_token)
-                    .options(tokens_options),
-            ),
-        ),
-        (
-            "/api/v2/users/{u}/personal_tokens/",
-            protected(
-                list_create,
-                get(list_personal_tokens)
-                    .post(create_personal_token)
-                    .options(tokens_options),
-            ),
-        ),
-        (
-            "/api/v2/users/{u}/authorized_tokens/",
-            protected(
-                list_create,
-                get(list_authorized_tokens)
-                    .post(create_authorized_token)
-                    .options(tokens_options),
-            ),
-        ),
-    ] {
-        router = awx_route(router, path, mr);
-    }
-    router
+/// `OPTIONS /api/v2/users/<u>/tokens/`: as [`tokens_options`].
+#[utoipa::path(options, path = "/api/v2/users/{u}/tokens/", tag = "tokens",
+    params(("u" = String, Path, description = "User id or username")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn user_tokens_options(a: Authed) -> Json<Value> {
+    tokens_options(a).await
+}
+
+/// `OPTIONS /api/v2/users/<u>/personal_tokens/`: as [`tokens_options`].
+#[utoipa::path(options, path = "/api/v2/users/{u}/personal_tokens/", tag = "tokens",
+    params(("u" = String, Path, description = "User id or username")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn personal_tokens_options(a: Authed) -> Json<Value> {
+    tokens_options(a).await
+}
+
+/// `OPTIONS /api/v2/users/<u>/authorized_tokens/`: as [`tokens_options`].
+#[utoipa::path(options, path = "/api/v2/users/{u}/authorized_tokens/", tag = "tokens",
+    params(("u" = String, Path, description = "User id or username")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn authorized_tokens_options(a: Authed) -> Json<Value> {
+    tokens_options(a).await
+}
+
+/// `OPTIONS /api/v2/tokens/<id>/activity_stream/`: the activity list's metadata.
+#[utoipa::path(options, path = "/api/v2/tokens/{id}/activity_stream/", tag = "tokens",
+    params(("id" = i64, Path, description = "Token id")),
+    responses((status = 200, description = "AWX metadata")))]
+pub async fn token_activity_options(a: Authed) -> Json<Value> {
+    crate::api::awx::activity::activity_options(a).await
 }

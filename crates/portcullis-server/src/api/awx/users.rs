@@ -69,7 +69,7 @@ pub(crate) fn user_filter(params: &ListParams) -> ApiResult<Filter<UserField>> {
            ("page_size" = Option<i64>, Query, description = "Up to 200"),
            ("order_by" = Option<String>, Query, description = "Field, `-` for descending"),
            ("username" = Option<String>, Query, description = "Exact match")),
-    responses((status = 200, description = "Paginated users"), (status = 401, description = "Not authenticated")))]
+    responses((status = 200, description = "Paginated users", body = crate::api::awx::paging::Page), (status = 401, description = "Not authenticated")))]
 pub async fn list_users(
     State(state): State<AppState>,
     Authed(p): Authed,
@@ -168,7 +168,7 @@ pub async fn get_user(
 }
 
 /// `PUT`/`PATCH /api/v2/users/<u>/`
-#[utoipa::path(patch, path = "/api/v2/users/{u}/", tag = "users",
+#[utoipa::path(method(put, patch), path = "/api/v2/users/{u}/", tag = "users",
     params(("u" = String, Path, description = "User id or username")),
     request_body(content = Object, description = "Fields to change; password changes end other sessions"),
     responses((status = 200, description = "The user", body = UserResponse), (status = 400, description = "Validation errors"),

@@ -6,46 +6,9 @@ use crate::api::mdr::error::{MdrError, MdrResult};
 use crate::api::mdr::json_ok;
 use crate::service::mdr_session::{self as svc, Actor, Bootstrap, ConnectionInput};
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-
-/// Registers the routes; the caller adds the authenticator chain.
-pub fn register(router: Router<AppState>) -> Router<AppState> {
-    router
-        .route(
-            "/console/api/mdr/customers",
-            post(create_customer).get(list_customers),
-        )
-        .route(
-            "/console/api/mdr/customers/{client_id}/tenants",
-            post(create_tenant).get(list_tenants),
-        )
-        .route(
-            "/console/api/mdr/customers/{client_id}/connections",
-            get(list_connections).post(create_connection),
-        )
-        .route(
-            "/console/api/mdr/customers/{client_id}/connections/{connection_id}",
-            get(get_connection)
-                .patch(update_connection)
-                .delete(delete_connection),
-        )
-        .route(
-            "/console/api/mdr/customers/{client_id}/connections/{connection_id}/refresh",
-            post(refresh_connection),
-        )
-        .route(
-            "/console/api/mdr/customers/{client_id}/connections/{connection_id}/revoke",
-            post(revoke_connection),
-        )
-        .route(
-            "/console/api/mdr/customers/{client_id}/audit",
-            get(exchange_audit),
-        )
-}
 
 fn object(body: &[u8]) -> MdrResult<serde_json::Map<String, serde_json::Value>> {
     crate::api::mdr::body::json_object(body)
@@ -107,7 +70,11 @@ fn actor(a: &ConsoleAdmin) -> Actor {
     Actor(Some(a.0.user.id))
 }
 
-async fn create_customer(
+/// Creates a customer.
+#[utoipa::path(post, path = "/console/api/mdr/customers", tag = "console",
+    request_body(content = Object, description = "A JSON object", content_type = "application/json"),
+    responses((status = 201, description = "The customer: client_id, name"), (status = 400, description = "Invalid body"), (status = 409, description = "Name taken")))]
+pub async fn create_customer(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     MdrBytes(body): MdrBytes,
@@ -120,7 +87,10 @@ async fn create_customer(
     ))
 }
 
-async fn list_customers(
+/// Lists the customers.
+#[utoipa::path(get, path = "/console/api/mdr/customers", tag = "console",
+    responses((status = 200, description = "Array of customers")))]
+pub async fn list_customers(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
 ) -> MdrResult<Response> {
@@ -132,7 +102,12 @@ async fn list_customers(
     Ok(json_ok(&serde_json::Value::Array(out)))
 }
 
-async fn create_tenant(
+/// Adds a tenant to a customer.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/tenants", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID")),
+    request_body(content = Object, description = "A JSON object", content_type = "application/json"),
+    responses((status = 201, description = "The tenant: tenant_id, tenant_name"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer"), (status = 409, description = "Name taken")))]
+pub async fn create_tenant(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path(client_id): Path<String>,
@@ -147,7 +122,11 @@ async fn create_tenant(
     ))
 }
 
-async fn list_tenants(
+/// Lists a customer's tenants.
+#[utoipa::path(get, path = "/console/api/mdr/customers/{client_id}/tenants", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID")),
+    responses((status = 200, description = "Array of tenants"), (status = 404, description = "No such customer")))]
+pub async fn list_tenants(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path(client_id): Path<String>,
@@ -161,7 +140,11 @@ async fn list_tenants(
     Ok(json_ok(&serde_json::Value::Array(out)))
 }
 
-async fn list_connections(
+/// Lists a customer's API connections.
+#[utoipa::path(get, path = "/console/api/mdr/customers/{client_id}/connections", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID")),
+    responses((status = 200, description = "Array of connections"), (status = 404, description = "No such customer")))]
+pub async fn list_connections(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path(client_id): Path<String>,
@@ -175,7 +158,12 @@ async fn list_connections(
     Ok(json_ok(&serde_json::Value::Array(out)))
 }
 
-async fn create_connection(
+/// Creates an API connection; the answer carries its one-time refresh token.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/connections", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID")),
+    request_body(content = Object, description = "A JSON object", content_type = "application/json"),
+    responses((status = 201, description = "The connection with refresh_token"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer or tenant"), (status = 409, description = "Conflict")))]
+pub async fn create_connection(
     State(state): State<AppState>,
     admin: ConsoleAdmin,
     Path(client_id): Path<String>,
@@ -188,7 +176,11 @@ async fn create_connection(
     Ok(with_token(&state, &b, StatusCode::CREATED))
 }
 
-async fn get_connection(
+/// One API connection.
+#[utoipa::path(get, path = "/console/api/mdr/customers/{client_id}/connections/{connection_id}", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("connection_id" = String, Path, description = "Connection id")),
+    responses((status = 200, description = "The connection"), (status = 404, description = "Not found")))]
+pub async fn get_connection(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path((client_id, connection_id)): Path<(String, String)>,
@@ -197,7 +189,12 @@ async fn get_connection(
     Ok(json_ok(&svc::connection_view(&state, &c)))
 }
 
-async fn update_connection(
+/// Changes an API connection's name, role or tenants.
+#[utoipa::path(patch, path = "/console/api/mdr/customers/{client_id}/connections/{connection_id}", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("connection_id" = String, Path, description = "Connection id")),
+    request_body(content = Object, description = "A JSON object", content_type = "application/json"),
+    responses((status = 200, description = "The connection"), (status = 400, description = "Invalid body"), (status = 404, description = "Not found"), (status = 409, description = "Conflict")))]
+pub async fn update_connection(
     State(state): State<AppState>,
     admin: ConsoleAdmin,
     Path((client_id, connection_id)): Path<(String, String)>,
@@ -210,7 +207,11 @@ async fn update_connection(
     Ok(json_ok(&svc::connection_view(&state, &c)))
 }
 
-async fn refresh_connection(
+/// Issues a new refresh token for a connection.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/connections/{connection_id}/refresh", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("connection_id" = String, Path, description = "Connection id")),
+    responses((status = 200, description = "The connection with refresh_token"), (status = 404, description = "Not found"), (status = 409, description = "Revoked")))]
+pub async fn refresh_connection(
     State(state): State<AppState>,
     admin: ConsoleAdmin,
     Path((client_id, connection_id)): Path<(String, String)>,
@@ -219,7 +220,11 @@ async fn refresh_connection(
     Ok(with_token(&state, &b, StatusCode::OK))
 }
 
-async fn revoke_connection(
+/// Revokes a connection.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/connections/{connection_id}/revoke", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("connection_id" = String, Path, description = "Connection id")),
+    responses((status = 200, description = "The connection"), (status = 404, description = "Not found")))]
+pub async fn revoke_connection(
     State(state): State<AppState>,
     admin: ConsoleAdmin,
     Path((client_id, connection_id)): Path<(String, String)>,
@@ -228,7 +233,11 @@ async fn revoke_connection(
     Ok(json_ok(&svc::connection_view(&state, &c)))
 }
 
-async fn delete_connection(
+/// Deletes a connection.
+#[utoipa::path(delete, path = "/console/api/mdr/customers/{client_id}/connections/{connection_id}", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("connection_id" = String, Path, description = "Connection id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found")))]
+pub async fn delete_connection(
     State(state): State<AppState>,
     admin: ConsoleAdmin,
     Path((client_id, connection_id)): Path<(String, String)>,
@@ -237,7 +246,11 @@ async fn delete_connection(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn exchange_audit(
+/// The customer's latest token exchanges (up to 200).
+#[utoipa::path(get, path = "/console/api/mdr/customers/{client_id}/audit", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID")),
+    responses((status = 200, description = "Array of audit entries"), (status = 404, description = "No such customer")))]
+pub async fn exchange_audit(
     State(state): State<AppState>,
     _admin: ConsoleAdmin,
     Path(client_id): Path<String>,

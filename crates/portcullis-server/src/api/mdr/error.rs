@@ -249,6 +249,13 @@ impl From<ApiError> for MdrError {
     }
 }
 
+/// The body of every MDR error, for the OpenAPI document.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct MdrErrorBody {
+    /// What went wrong.
+    pub error: String,
+}
+
 /// Result of an MDR handler.
 pub type MdrResult<T> = Result<T, MdrError>;
 

@@ -13,25 +13,13 @@ pub mod error;
 pub mod session;
 
 use crate::state::AppState;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::MethodRouter;
 use error::MdrError;
 use tower_http::set_header::SetResponseHeaderLayer;
-
-/// Registers the auth server's part of the MDR surface: the exchange and the JWKS document.
-/// The protected resource API is mounted separately (see [`crate::router::app_with`]).
-pub fn register(router: Router<AppState>) -> Router<AppState> {
-    router
-        .route(
-            "/api/v1/{client_id}/session/confirm",
-            action(post(session::confirm)),
-        )
-        .route("/.well-known/jwks.json", get(jwks))
-}
 
 /// An MDR action's route: `POST` only, anything else the MDR 405 with `Allow: POST`, and
 /// `Cache-Control: no-store` on every answer. Every `/api/v1/{client_id}/…` route goes
@@ -44,7 +32,8 @@ pub fn action(mr: MethodRouter<AppState>) -> MethodRouter<AppState> {
         ))
 }
 
-async fn method_not_allowed() -> Response {
+/// MDR's 405: every action is `POST`.
+pub async fn method_not_allowed() -> Response {
     let mut r = MdrError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response();
     r.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -56,7 +45,11 @@ pub fn is_mdr_path(path: &str) -> bool {
     path == "/api/v1" || path.starts_with("/api/v1/")
 }
 
-async fn jwks(State(state): State<AppState>) -> Response {
+/// `GET /.well-known/jwks.json`: the public keys that verify MDR access tokens.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "mdr",
+    responses((status = 200, description = "JSON Web Key Set", content_type = "application/json",
+        body = Object)))]
+pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut r = Response::new(Body::from(state.mdr.keys.jwks()));
     let h = r.headers_mut();
     h.insert(
