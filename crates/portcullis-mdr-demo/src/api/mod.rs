@@ -107,10 +107,34 @@ fn action(
     (schemas, paths, portcullis_server::api::mdr::action(mr))
 }
 
+/// The OpenAPI security scheme of the access token, named by every resource operation.
+pub const SECURITY_SCHEME: &str = "mdr_access_token";
+
+/// The document the routes' operations are added to: it defines [`SECURITY_SCHEME`], the
+/// access JWT of `session/confirm` as a Bearer token.
+fn base_document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    use utoipa::openapi::{ComponentsBuilder, OpenApiBuilder};
+    let bearer = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .bearer_format("JWT")
+        .description(Some(
+            "The access token of `POST /api/v1/{client_id}/session/confirm`",
+        ))
+        .build();
+    OpenApiBuilder::new()
+        .components(Some(
+            ComponentsBuilder::new()
+                .security_scheme(SECURITY_SCHEME, SecurityScheme::Http(bearer))
+                .build(),
+        ))
+        .build()
+}
+
 /// The resource API's routes, each documented.
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     use utoipa_axum::routes;
-    utoipa_axum::router::OpenApiRouter::new()
+    utoipa_axum::router::OpenApiRouter::with_openapi(base_document())
         .routes(action(routes!(assets::count)))
         .routes(action(routes!(assets::list)))
         .routes(action(routes!(assets::details)))
@@ -129,4 +153,53 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(action(routes!(attachments::list)))
         .routes(action(routes!(attachments::download)))
         .routes(action(routes!(attachments::upload)))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every action has its route and its documented operation, and nothing else is there.
+    #[test]
+    fn every_action_is_routed_and_documented() {
+        let (_, doc) = super::routes().split_for_parts();
+        let mut paths: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
+        paths.sort_unstable();
+        let mut expected: Vec<String> = [
+            "assets/count",
+            "assets/list",
+            "assets/details",
+            "incidents/count",
+            "incidents/list",
+            "incidents/details",
+            "incidents/create",
+            "incidents/close",
+            "incidents/history",
+            "responses/list",
+            "response/update",
+            "responses/update",
+            "comments/list",
+            "comments/create",
+            "comments/delete",
+            "attachments/list",
+            "attachments/download",
+            "attachments/upload",
+        ]
+        .iter()
+        .map(|a| format!("/api/v1/{{client_id}}/{a}"))
+        .collect();
+        expected.sort_unstable();
+        assert_eq!(paths, expected);
+        for item in doc.paths.paths.values() {
+            let op = item.post.as_ref().unwrap();
+            assert!(op.security.is_some());
+            assert!(item.get.is_none() && item.put.is_none() && item.delete.is_none());
+        }
+        let schemes = &doc.components.unwrap().security_schemes;
+        assert!(schemes.contains_key(super::SECURITY_SCHEME));
+    }
+
+    #[test]
+    fn the_console_routes_are_documented() {
+        let (_, doc) = super::soc::routes().split_for_parts();
+        assert_eq!(doc.paths.paths.len(), 6);
+    }
 }
