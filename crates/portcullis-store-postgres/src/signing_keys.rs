@@ -10,7 +10,6 @@
 
 use crate::PostgresStore;
 use crate::error::{Outcome, corrupt, retry};
-use crate::mdr::mdr_failure;
 use portcullis_core::clock::round_ms;
 use portcullis_store::{KeyState, SigningKeyRecord, SigningKeyStore, StoreError, StoreResult};
 use sqlx::Row;
@@ -92,8 +91,7 @@ impl PostgresStore {
             .bind(key.activated_at.map(round_ms))
             .bind(key.deactivated_at.map(round_ms))
             .execute(&self.pool)
-            .await
-            .map_err(mdr_failure)?
+            .await?
             .rows_affected();
         Ok(inserted == 1)
     }
