@@ -635,6 +635,7 @@ impl PostgresStore {
         user: UserId,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<&NewActivity>,
     ) -> Outcome<u64> {
         let now = round_ms(now);
         let mut tx = self.pool.begin().await?;
@@ -667,12 +668,20 @@ impl PostgresStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, &entry.clone().with_revoked(revoked)).await?;
+        }
         tx.commit().await?;
         Ok(revoked)
     }
 
     /// One attempt of [`TokenStore::revoke_all_tokens`].
-    async fn revoke_everything(&self, include_refresh: bool, now: OffsetDateTime) -> Outcome<u64> {
+    async fn revoke_everything(
+        &self,
+        include_refresh: bool,
+        now: OffsetDateTime,
+        activity: Option<&NewActivity>,
+    ) -> Outcome<u64> {
         let now = round_ms(now);
         let mut tx = self.pool.begin().await?;
         // Locking the mark row serialises system-wide revocations, so the count below is of
@@ -714,8 +723,12 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
         }
+        let covered = u64::try_from(covered).unwrap_or(0);
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, &entry.clone().with_revoked(covered)).await?;
+        }
         tx.commit().await?;
-        Ok(u64::try_from(covered).unwrap_or(0))
+        Ok(covered)
     }
 
     /// One attempt of [`TokenStore::revoke_external_users_tokens`].
@@ -877,16 +890,20 @@ impl TokenStore for PostgresStore {
         user: UserId,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<u64> {
-        retry(move || self.revoke_for_user(user, include_refresh, now)).await
+        let activity = activity.as_ref();
+        retry(move || self.revoke_for_user(user, include_refresh, now, activity)).await
     }
 
     async fn revoke_all_tokens(
         &self,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<u64> {
-        retry(move || self.revoke_everything(include_refresh, now)).await
+        let activity = activity.as_ref();
+        retry(move || self.revoke_everything(include_refresh, now, activity)).await
     }
 
     async fn revoke_external_users_tokens(&self, now: OffsetDateTime) -> StoreResult<u64> {

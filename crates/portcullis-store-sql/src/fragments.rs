@@ -140,3 +140,12 @@ macro_rules! session_columns {
          s.auth_generation AS s_auth_generation"
     };
 }
+
+/// The MDR signing-key columns [`crate::SigningKeyRow`] reads.
+#[macro_export]
+macro_rules! key_columns {
+    () => {
+        "kid, algorithm, public_key, sealed_private_key, state, created_at, activated_at, \
+         deactivated_at"
+    };
+}

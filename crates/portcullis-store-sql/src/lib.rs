@@ -20,7 +20,7 @@ pub use error::{conflict_field, corrupt, map_db_error};
 pub use filter::{Bind, Dialect, FieldTable, fold, push_filter};
 pub use listing::{Cell, ColumnKind, empty_page, push_match, push_order_and_page};
 pub use rows::{
-    ActivityRow, AppRow, HostRow, InventoryRow, ObjectRow, SessionRow, TokenRow, UserRow,
-    hash_from_bytes,
+    ActivityRow, AppRow, HostRow, InventoryRow, ObjectRow, SessionRow, SettingRow, SigningKeyRow,
+    TokenRow, UserRow, hash_from_bytes,
 };
 pub use time::DbTime;

@@ -13,8 +13,8 @@ use portcullis_core::session::SessionTimes;
 use portcullis_core::token::TokenHash;
 use portcullis_core::user::User;
 use portcullis_store::{
-    AccessTokenRecord, ActivityEntry, ApplicationRecord, HostRecord, InventoryRecord, MdrObject,
-    NewActivity, SessionRecord,
+    AccessTokenRecord, ActivityEntry, ApplicationRecord, HostRecord, InventoryRecord, KeyState,
+    MdrObject, NewActivity, SessionRecord, SigningKeyRecord,
 };
 use sqlx::types::Json;
 
@@ -29,34 +29,20 @@ pub fn hash_from_bytes(bytes: Vec<u8>, what: &str) -> Result<TokenHash, sqlx::Er
 /// A user row ([`crate::user_columns!`] or [`crate::joined_user_columns!`]).
 #[derive(Debug, sqlx::FromRow)]
 pub struct UserRow {
-    /// `id`.
-    pub id: i64,
-    /// `username`.
-    pub username: String,
-    /// `email`.
-    pub email: String,
-    /// `first_name`.
-    pub first_name: String,
-    /// `last_name`.
-    pub last_name: String,
-    /// `password_hash`.
-    pub password_hash: Option<String>,
-    /// `is_superuser`.
-    pub is_superuser: bool,
-    /// `is_system_auditor`.
-    pub is_system_auditor: bool,
-    /// `is_active`.
-    pub is_active: bool,
-    /// `external_account`.
-    pub external_account: Option<String>,
-    /// `ldap_dn`.
-    pub ldap_dn: String,
-    /// `auth_generation`.
-    pub auth_generation: i64,
-    /// `created_at`.
-    pub created_at: DbTime,
-    /// `last_login`.
-    pub last_login: Option<DbTime>,
+    id: i64,
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    password_hash: Option<String>,
+    is_superuser: bool,
+    is_system_auditor: bool,
+    is_active: bool,
+    external_account: Option<String>,
+    ldap_dn: String,
+    auth_generation: i64,
+    created_at: DbTime,
+    last_login: Option<DbTime>,
 }
 
 impl From<UserRow> for User {
@@ -93,34 +79,20 @@ impl UserRow {
 /// An access-token row ([`crate::token_columns!`] plus [`crate::owner_columns!`]).
 #[derive(Debug, sqlx::FromRow)]
 pub struct TokenRow {
-    /// `t_id`.
-    pub t_id: i64,
-    /// `t_user_id`.
-    pub t_user_id: i64,
-    /// `username` of the owner.
-    pub username: String,
-    /// `first_name` of the owner.
-    pub first_name: String,
-    /// `last_name` of the owner.
-    pub last_name: String,
-    /// `t_application_id`.
-    pub t_application_id: Option<i64>,
-    /// `a_name`.
-    pub a_name: Option<String>,
-    /// `t_description`.
-    pub t_description: String,
-    /// `t_scope`.
-    pub t_scope: String,
-    /// `t_created_at`.
-    pub t_created_at: DbTime,
-    /// `t_modified_at`.
-    pub t_modified_at: DbTime,
-    /// `t_expires_at`.
-    pub t_expires_at: DbTime,
-    /// `t_has_refresh` (an `EXISTS`, an integer on SQLite).
-    pub t_has_refresh: bool,
-    /// `t_last_used`.
-    pub t_last_used: Option<DbTime>,
+    t_id: i64,
+    t_user_id: i64,
+    username: String,
+    first_name: String,
+    last_name: String,
+    t_application_id: Option<i64>,
+    a_name: Option<String>,
+    t_description: String,
+    t_scope: String,
+    t_created_at: DbTime,
+    t_modified_at: DbTime,
+    t_expires_at: DbTime,
+    t_has_refresh: bool,
+    t_last_used: Option<DbTime>,
 }
 
 impl From<TokenRow> for AccessTokenRecord {
@@ -157,30 +129,18 @@ impl TokenRow {
 /// An application row ([`crate::app_columns!`]).
 #[derive(Debug, sqlx::FromRow)]
 pub struct AppRow {
-    /// `id`.
-    pub id: i64,
-    /// `name`.
-    pub name: String,
-    /// `description`.
-    pub description: String,
-    /// `client_id`.
-    pub client_id: String,
-    /// `secret_hash`.
-    pub secret_hash: Option<Vec<u8>>,
-    /// `client_type`.
-    pub client_type: String,
-    /// `redirect_uris`.
-    pub redirect_uris: String,
-    /// `authorization_grant_type`.
-    pub authorization_grant_type: String,
-    /// `skip_authorization`.
-    pub skip_authorization: bool,
-    /// `organization`.
-    pub organization: Option<i64>,
-    /// `created_at`.
-    pub created_at: DbTime,
-    /// `modified_at`.
-    pub modified_at: DbTime,
+    id: i64,
+    name: String,
+    description: String,
+    client_id: String,
+    secret_hash: Option<Vec<u8>>,
+    client_type: String,
+    redirect_uris: String,
+    authorization_grant_type: String,
+    skip_authorization: bool,
+    organization: Option<i64>,
+    created_at: DbTime,
+    modified_at: DbTime,
 }
 
 impl TryFrom<AppRow> for ApplicationRecord {
@@ -220,18 +180,12 @@ impl AppRow {
 /// The session half of a joined row (columns prefixed `s_`).
 #[derive(Debug, sqlx::FromRow)]
 pub struct SessionRow {
-    /// `s_hash`.
-    pub s_hash: Vec<u8>,
-    /// `s_user_id`.
-    pub s_user_id: i64,
-    /// `s_created_at`.
-    pub s_created_at: DbTime,
-    /// `s_idle_expires_at`.
-    pub s_idle_expires_at: DbTime,
-    /// `s_absolute_expires_at`.
-    pub s_absolute_expires_at: DbTime,
-    /// `s_auth_generation`.
-    pub s_auth_generation: i64,
+    s_hash: Vec<u8>,
+    s_user_id: i64,
+    s_created_at: DbTime,
+    s_idle_expires_at: DbTime,
+    s_absolute_expires_at: DbTime,
+    s_auth_generation: i64,
 }
 
 impl TryFrom<SessionRow> for SessionRecord {
@@ -264,24 +218,15 @@ impl SessionRow {
 /// An inventory row ([`crate::inventory_columns!`]).
 #[derive(Debug, sqlx::FromRow)]
 pub struct InventoryRow {
-    /// `id`.
-    pub id: i64,
-    /// `name`.
-    pub name: String,
-    /// `description`.
-    pub description: String,
-    /// `organization`.
-    pub organization: Option<i64>,
-    /// `kind`.
-    pub kind: String,
-    /// `variables`.
-    pub variables: String,
-    /// `total_hosts`.
-    pub total_hosts: i64,
-    /// `created_at`.
-    pub created_at: DbTime,
-    /// `modified_at`.
-    pub modified_at: DbTime,
+    id: i64,
+    name: String,
+    description: String,
+    organization: Option<i64>,
+    kind: String,
+    variables: String,
+    total_hosts: i64,
+    created_at: DbTime,
+    modified_at: DbTime,
 }
 
 impl From<InventoryRow> for InventoryRecord {
@@ -313,24 +258,15 @@ impl InventoryRow {
 /// A host row ([`crate::host_columns!`]).
 #[derive(Debug, sqlx::FromRow)]
 pub struct HostRow {
-    /// `id`.
-    pub id: i64,
-    /// `name`.
-    pub name: String,
-    /// `description`.
-    pub description: String,
-    /// `inventory_id`.
-    pub inventory_id: i64,
-    /// `enabled`.
-    pub enabled: bool,
-    /// `instance_id`.
-    pub instance_id: String,
-    /// `variables`.
-    pub variables: String,
-    /// `created_at`.
-    pub created_at: DbTime,
-    /// `modified_at`.
-    pub modified_at: DbTime,
+    id: i64,
+    name: String,
+    description: String,
+    inventory_id: i64,
+    enabled: bool,
+    instance_id: String,
+    variables: String,
+    created_at: DbTime,
+    modified_at: DbTime,
 }
 
 impl From<HostRow> for HostRecord {
@@ -363,22 +299,14 @@ impl HostRow {
 /// PostgreSQL.
 #[derive(Debug, sqlx::FromRow)]
 pub struct ObjectRow {
-    /// `client_id`.
-    pub client_id: String,
-    /// `kind`.
-    pub kind: String,
-    /// `id`.
-    pub id: String,
-    /// `parent_id`.
-    pub parent_id: Option<String>,
-    /// `tenant_id`.
-    pub tenant_id: Option<String>,
-    /// `created_ms`.
-    pub created_ms: i64,
-    /// `updated_ms`.
-    pub updated_ms: i64,
-    /// `data`.
-    pub data: Json<serde_json::Value>,
+    client_id: String,
+    kind: String,
+    id: String,
+    parent_id: Option<String>,
+    tenant_id: Option<String>,
+    created_ms: i64,
+    updated_ms: i64,
+    data: Json<serde_json::Value>,
 }
 
 impl From<ObjectRow> for MdrObject {
@@ -410,20 +338,13 @@ impl ObjectRow {
 /// `jsonb` on PostgreSQL.
 #[derive(Debug, sqlx::FromRow)]
 pub struct ActivityRow {
-    /// `id`.
-    pub id: i64,
-    /// `timestamp`.
-    pub timestamp: DbTime,
-    /// `actor_id`.
-    pub actor_id: Option<i64>,
-    /// `operation`.
-    pub operation: String,
-    /// `object1`.
-    pub object1: String,
-    /// `object1_id`.
-    pub object1_id: Option<i64>,
-    /// `changes`.
-    pub changes: Json<serde_json::Value>,
+    id: i64,
+    timestamp: DbTime,
+    actor_id: Option<i64>,
+    operation: String,
+    object1: String,
+    object1_id: Option<i64>,
+    changes: Json<serde_json::Value>,
 }
 
 impl From<ActivityRow> for ActivityEntry {
@@ -449,5 +370,65 @@ impl ActivityRow {
         Self: for<'r> sqlx::FromRow<'r, R>,
     {
         <Self as sqlx::FromRow<'_, R>>::from_row(row).map(ActivityEntry::from)
+    }
+}
+
+/// A stored setting override: `key` and its JSON `value` (text on SQLite, `jsonb` on
+/// PostgreSQL). A value that does not parse is a decode error, never the default.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SettingRow {
+    key: String,
+    value: Json<serde_json::Value>,
+}
+
+impl SettingRow {
+    /// Decodes one `(key, value)` override from any engine's row.
+    pub fn decode<R: sqlx::Row>(row: &R) -> Result<(String, serde_json::Value), sqlx::Error>
+    where
+        Self: for<'r> sqlx::FromRow<'r, R>,
+    {
+        <Self as sqlx::FromRow<'_, R>>::from_row(row).map(|r| (r.key, r.value.0))
+    }
+}
+
+/// An MDR signing-key row ([`crate::key_columns!`]).
+#[derive(Debug, sqlx::FromRow)]
+pub struct SigningKeyRow {
+    kid: String,
+    algorithm: String,
+    public_key: Vec<u8>,
+    sealed_private_key: Vec<u8>,
+    state: String,
+    created_at: DbTime,
+    activated_at: Option<DbTime>,
+    deactivated_at: Option<DbTime>,
+}
+
+impl TryFrom<SigningKeyRow> for SigningKeyRecord {
+    type Error = sqlx::Error;
+
+    fn try_from(r: SigningKeyRow) -> Result<Self, sqlx::Error> {
+        Ok(SigningKeyRecord {
+            state: KeyState::parse(&r.state).ok_or_else(|| {
+                sqlx::Error::Decode(format!("corrupt signing key state {:?}", r.state).into())
+            })?,
+            kid: r.kid,
+            algorithm: r.algorithm,
+            public_key: r.public_key,
+            sealed_private_key: r.sealed_private_key,
+            created_at: r.created_at.0,
+            activated_at: r.activated_at.map(|t| t.0),
+            deactivated_at: r.deactivated_at.map(|t| t.0),
+        })
+    }
+}
+
+impl SigningKeyRow {
+    /// Decodes a [`SigningKeyRecord`] from any engine's row.
+    pub fn decode<R: sqlx::Row>(row: &R) -> Result<SigningKeyRecord, sqlx::Error>
+    where
+        Self: for<'r> sqlx::FromRow<'r, R>,
+    {
+        <Self as sqlx::FromRow<'_, R>>::from_row(row).and_then(SigningKeyRecord::try_from)
     }
 }

@@ -625,6 +625,7 @@ impl SqliteStore {
         user: UserId,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> Outcome<u64> {
         let now = unix_ms(now);
         let mut tx = self.write().await?;
@@ -655,12 +656,20 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, &entry.with_revoked(revoked)).await?;
+        }
         tx.commit().await?;
         Ok(revoked)
     }
 
     /// See [`TokenStore::revoke_all_tokens`].
-    async fn revoke_everything(&self, include_refresh: bool, now: OffsetDateTime) -> Outcome<u64> {
+    async fn revoke_everything(
+        &self,
+        include_refresh: bool,
+        now: OffsetDateTime,
+        activity: Option<NewActivity>,
+    ) -> Outcome<u64> {
         let now = unix_ms(now);
         let mut tx = self.write().await?;
         let covered: i64 = sqlx::query_scalar(concat!(
@@ -692,8 +701,12 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        let covered = u64::try_from(covered).unwrap_or(0);
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, &entry.with_revoked(covered)).await?;
+        }
         tx.commit().await?;
-        Ok(u64::try_from(covered).unwrap_or(0))
+        Ok(covered)
     }
 
     /// See [`TokenStore::revoke_external_users_tokens`].
@@ -836,16 +849,22 @@ impl TokenStore for SqliteStore {
         user: UserId,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<u64> {
-        Ok(self.revoke_for_user(user, include_refresh, now).await?)
+        Ok(self
+            .revoke_for_user(user, include_refresh, now, activity)
+            .await?)
     }
 
     async fn revoke_all_tokens(
         &self,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<u64> {
-        Ok(self.revoke_everything(include_refresh, now).await?)
+        Ok(self
+            .revoke_everything(include_refresh, now, activity)
+            .await?)
     }
 
     async fn revoke_external_users_tokens(&self, now: OffsetDateTime) -> StoreResult<u64> {
