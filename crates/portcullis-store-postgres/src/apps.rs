@@ -8,77 +8,15 @@
 use crate::PostgresStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome, retry};
-use crate::tokens::{
-    Cell, ColumnKind, db_failure, empty_page, hash_from_bytes, push_match, push_order_and_page,
-};
-use portcullis_core::clock::round_ms;
 use portcullis_core::ids::{ApplicationId, UserId};
 use portcullis_core::token::TokenHash;
 use portcullis_store::{
-    AppStore, ApplicationField, ApplicationPatch, ApplicationQuery, ApplicationRecord,
-    AuthCodeRecord, NewActivity, NewApplication, NewAuthCode, Page, StoreError, StoreResult,
+    AppStore, ApplicationPatch, ApplicationQuery, ApplicationRecord, AuthCodeRecord, NewActivity,
+    NewApplication, NewAuthCode, Page, StoreError, StoreResult,
 };
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder, Row};
+use portcullis_store_sql::{AppRow, DbTime, app_columns, empty_page, listings};
+use sqlx::Row;
 use time::OffsetDateTime;
-
-/// The application columns `app_from_row` reads, as a literal for `concat!`.
-macro_rules! app_columns {
-    () => {
-        "id, name, description, client_id, secret_hash, client_type, redirect_uris, \
-         authorization_grant_type, skip_authorization, organization, created_at, modified_at"
-    };
-}
-
-/// Decodes an application from a row holding [`app_columns!`].
-fn app_from_row(row: &PgRow) -> Outcome<ApplicationRecord> {
-    let secret_hash = row
-        .try_get::<Option<Vec<u8>>, _>("secret_hash")?
-        .map(|bytes| hash_from_bytes(bytes, "application secret hash (not 32 bytes)"))
-        .transpose()?;
-    Ok(ApplicationRecord {
-        id: ApplicationId(row.try_get("id")?),
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        client_id: row.try_get("client_id")?,
-        secret_hash,
-        client_type: row.try_get("client_type")?,
-        redirect_uris: row.try_get("redirect_uris")?,
-        authorization_grant_type: row.try_get("authorization_grant_type")?,
-        skip_authorization: row.try_get("skip_authorization")?,
-        organization: row.try_get("organization")?,
-        created_at: row.try_get("created_at")?,
-        modified_at: row.try_get("modified_at")?,
-    })
-}
-
-/// Fixed column, filter kind and nullability of each application field (never caller text in
-/// SQL).
-fn app_column(field: ApplicationField) -> (&'static str, ColumnKind, bool) {
-    match field {
-        ApplicationField::Id => ("id", ColumnKind::Int, false),
-        ApplicationField::Name => ("name", ColumnKind::Text, false),
-        ApplicationField::Description => ("description", ColumnKind::Text, false),
-        ApplicationField::ClientId => ("client_id", ColumnKind::Text, false),
-        ApplicationField::ClientType => ("client_type", ColumnKind::Text, false),
-        ApplicationField::RedirectUris => ("redirect_uris", ColumnKind::Text, false),
-        ApplicationField::AuthorizationGrantType => {
-            ("authorization_grant_type", ColumnKind::Text, false)
-        }
-        ApplicationField::SkipAuthorization => ("skip_authorization", ColumnKind::Bool, false),
-        ApplicationField::Organization => ("organization", ColumnKind::Related, true),
-        ApplicationField::Created => ("created_at", ColumnKind::Instant, false),
-        ApplicationField::Modified => ("modified_at", ColumnKind::Instant, false),
-    }
-}
-
-/// Appends the `WHERE` clause of an application listing (filters already parsed).
-fn push_app_where(qb: &mut QueryBuilder<Postgres>, filters: &[(&'static str, Cell)]) {
-    qb.push(" WHERE TRUE");
-    for (column, cell) in filters {
-        push_match(qb, column, cell);
-    }
-}
 
 impl PostgresStore {
     /// One attempt of [`AppStore::create_application`].
@@ -106,11 +44,10 @@ impl PostgresStore {
         .bind(&new.authorization_grant_type)
         .bind(new.skip_authorization)
         .bind(new.organization)
-        .bind(round_ms(new.created_at))
+        .bind(DbTime(new.created_at))
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_failure)?;
-        let app = app_from_row(&row)?;
+        .await?;
+        let app = AppRow::decode(&row)?;
         if let Some(entry) = activity {
             let mut entry = entry.clone();
             entry.object1_id = entry.object1_id.or(Some(app.id.0));
@@ -130,7 +67,7 @@ impl PostgresStore {
         .bind(id.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(app_from_row).transpose()
+        Ok(row.as_ref().map(AppRow::decode).transpose()?)
     }
 
     /// See [`AppStore::application_by_client_id`].
@@ -144,7 +81,7 @@ impl PostgresStore {
         .bind(client_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(app_from_row).transpose()
+        Ok(row.as_ref().map(AppRow::decode).transpose()?)
     }
 
     /// See [`AppStore::list_applications`].
@@ -152,34 +89,11 @@ impl PostgresStore {
         &self,
         query: &ApplicationQuery,
     ) -> Outcome<Page<ApplicationRecord>> {
-        let mut filters = Vec::with_capacity(query.filters.len());
-        for (field, value) in &query.filters {
-            let (column, kind, _) = app_column(*field);
-            match kind.parse(value) {
-                Some(cell) => filters.push((column, cell)),
-                // A value that cannot fit the column matches no row.
-                None => return Ok(empty_page()),
-            }
-        }
-
-        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM oauth_applications");
-        push_app_where(&mut count, &filters);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut select = QueryBuilder::<Postgres>::new(concat!(
-            "SELECT ",
-            app_columns!(),
-            " FROM oauth_applications"
-        ));
-        push_app_where(&mut select, &filters);
-        let order = query.order.map(|(field, descending)| {
-            let (column, _, nullable) = app_column(field);
-            (column, descending, nullable)
-        });
-        push_order_and_page(&mut select, order, "id", query.limit, query.offset);
-        let rows = select.build().fetch_all(&self.pool).await?;
-        let items = rows.iter().map(app_from_row).collect::<Outcome<Vec<_>>>()?;
-        Ok(Page { total, items })
+        let Some(listing) = listings::applications(query) else {
+            // A value that cannot fit its column matches no row.
+            return Ok(empty_page());
+        };
+        Ok(listing.fetch(&self.pool, AppRow::decode).await?)
     }
 
     /// One attempt of [`AppStore::update_application`].
@@ -219,13 +133,12 @@ impl PostgresStore {
         .bind(patch.skip_authorization)
         .bind(patch.organization.is_some())
         .bind(patch.organization.flatten())
-        .bind(round_ms(now))
+        .bind(DbTime(now))
         .bind(id.0)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_failure)?
+        .await?
         .ok_or(StoreError::NotFound)?;
-        let app = app_from_row(&row)?;
+        let app = AppRow::decode(&row)?;
         if let Some(entry) = activity {
             insert_activity(&mut tx, entry).await?;
         }
@@ -273,11 +186,10 @@ impl PostgresStore {
         .bind(&new.scope)
         .bind(&new.code_challenge)
         .bind(&new.code_challenge_method)
-        .bind(round_ms(new.created_at))
-        .bind(round_ms(new.expires_at))
+        .bind(DbTime(new.created_at))
+        .bind(DbTime(new.expires_at))
         .execute(&self.pool)
-        .await
-        .map_err(db_failure)?;
+        .await?;
         Ok(())
     }
 
@@ -296,7 +208,7 @@ impl PostgresStore {
              WHERE hash = $2 AND used_at IS NULL AND expires_at > $1 AND application_id = $3 \
              RETURNING user_id, redirect_uri, scope, code_challenge, code_challenge_method",
         )
-        .bind(round_ms(now))
+        .bind(DbTime(now))
         .bind(hash.as_bytes().as_slice())
         .bind(client.0)
         .fetch_optional(&self.pool)
@@ -332,7 +244,7 @@ impl PostgresStore {
         let Some(Some(family)) = family else {
             return Ok(false);
         };
-        crate::tokens::revoke_family(&mut tx, family, round_ms(now)).await?;
+        crate::tokens::revoke_family(&mut tx, family, now).await?;
         tx.commit().await?;
         Ok(true)
     }

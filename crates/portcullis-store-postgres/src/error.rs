@@ -1,8 +1,9 @@
 //! Mapping of sqlx/PostgreSQL errors onto [`StoreError`], and the bounded retry of write
 //! transactions that lost a serialization race.
 //!
-//! Policy: a unique violation names its field (`Conflict("username")`), a missing row or a
-//! foreign key pointing at a missing row is `NotFound`, a serialization failure (40001) or
+//! Policy: the engine-neutral mapping of `portcullis_store_sql::map_db_error` (a unique
+//! violation names its field, a missing row or foreign key is `NotFound`), plus what only
+//! PostgreSQL has: a serialization failure (40001) or
 //! deadlock (40P01) is retried at most [`MAX_RETRIES`] times and then `Unavailable`, a data
 //! exception (SQLSTATE class 22: PostgreSQL refuses NUL in `text` and `\u0000` in `jsonb`,
 //! numbers out of range, …) is `InvalidInput` — the value is at fault, not the database — and
@@ -19,10 +20,6 @@ pub(crate) const MAX_RETRIES: u32 = 3;
 const SERIALIZATION_FAILURE: &str = "40001";
 /// SQLSTATE of a detected deadlock: the victim's transaction is rolled back and can be rerun.
 const DEADLOCK_DETECTED: &str = "40P01";
-/// SQLSTATE of a unique violation.
-const UNIQUE_VIOLATION: &str = "23505";
-/// SQLSTATE of a foreign key violation.
-const FOREIGN_KEY_VIOLATION: &str = "23503";
 /// SQLSTATE class of data exceptions (22021 `character_not_in_repertoire` for a NUL in text,
 /// 22P05 `untranslatable_character` for `\u0000` in `jsonb`, 22003 out of range, …).
 const DATA_EXCEPTION_CLASS: &str = "22";
@@ -105,63 +102,29 @@ where
     }
 }
 
-/// Maps a driver error onto the storage error the server understands.
+/// Maps a driver error onto the storage error the server understands: a data exception is
+/// decided here, everything else by the engine-neutral mapping.
 pub(crate) fn map_db_error(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            Some(UNIQUE_VIOLATION) => {
-                StoreError::Conflict(conflicting_field(db.constraint().unwrap_or_default()))
-            }
-            // Only `sessions.user_id` references another table: the user is gone.
-            Some(FOREIGN_KEY_VIOLATION) => StoreError::NotFound,
-            // The server answered and refused a value: client input, not an outage.
-            Some(code) if code.starts_with(DATA_EXCEPTION_CLASS) => {
-                StoreError::InvalidInput(format!("postgres: {} (SQLSTATE {code})", db.message()))
-            }
-            code => StoreError::Unavailable(format!(
-                "postgres: {} (SQLSTATE {})",
-                db.message(),
-                code.unwrap_or("?")
-            )),
-        },
-        sqlx::Error::PoolTimedOut => {
-            StoreError::Unavailable("postgres: no connection available within 3 s".into())
-        }
-        other => StoreError::Unavailable(format!("postgres: {other}")),
+    if let sqlx::Error::Database(db) = &e
+        && let Some(code) = db.code()
+        && code.starts_with(DATA_EXCEPTION_CLASS)
+    {
+        // The server answered and refused a value: client input, not an outage.
+        return StoreError::InvalidInput(format!("postgres: {} (SQLSTATE {code})", db.message()));
     }
-}
-
-/// The field a unique constraint protects, from its name (see `migrations/`).
-fn conflicting_field(constraint: &str) -> String {
-    match constraint {
-        "users_username_key" => "username",
-        "sessions_pkey" => "hash",
-        "settings_pkey" => "key",
-        "install_secrets_pkey" => "name",
-        "" => "unknown",
-        other => other,
-    }
-    .to_owned()
+    portcullis_store_sql::map_db_error(e, "postgres")
 }
 
 /// Wraps a value that cannot be decoded (a corrupt row) as `Unavailable`: the data is there but
 /// unusable, which must not read as "absent".
 pub(crate) fn corrupt(what: &str) -> Failure {
-    Failure::Store(StoreError::Unavailable(format!("postgres: corrupt {what}")))
+    Failure::Store(portcullis_store_sql::corrupt("postgres", what))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::cell::Cell;
-
-    #[test]
-    fn constraints_name_their_fields() {
-        assert_eq!(conflicting_field("users_username_key"), "username");
-        assert_eq!(conflicting_field("sessions_pkey"), "hash");
-        assert_eq!(conflicting_field("something_else"), "something_else");
-    }
 
     #[test]
     fn pool_timeout_and_missing_rows_map_to_distinct_errors() {

@@ -20,6 +20,7 @@ mod resources;
 mod sessions;
 mod settings;
 mod signing_keys;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
 mod tokens;

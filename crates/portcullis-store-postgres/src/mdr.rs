@@ -31,41 +31,6 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 // Shared by the MDR modules (`signing_keys`, `mdr_objects`).
 // ---------------------------------------------------------------------------------------------
 
-/// SQLSTATE of a unique violation.
-const UNIQUE_VIOLATION: &str = "23505";
-
-/// The field each unique constraint of `0003_mdr.sql` protects. The crate-wide mapping only
-/// knows the constraints of `0001`; without this a duplicate connection name would surface as
-/// `Conflict("mdr_connections_name_key")` instead of `Conflict("name")`.
-fn mdr_constraint_field(constraint: &str) -> Option<&'static str> {
-    Some(match constraint {
-        "mdr_customers_pkey" => "client_id",
-        "mdr_tenants_pkey" => "tenant_id",
-        "mdr_tenants_name_key" => "tenant_name",
-        "mdr_connections_pkey" => "connection_id",
-        "mdr_connections_name_key" => "name",
-        "mdr_families_pkey" => "family_id",
-        "mdr_refresh_records_pkey" => "jti",
-        "mdr_signing_keys_pkey" => "kid",
-        "mdr_signing_keys_one_active" => "state",
-        "mdr_objects_pkey" => "id",
-        _ => return None,
-    })
-}
-
-/// A driver error as a [`Failure`], with a unique violation of one of `0003`'s constraints
-/// already decided as `Conflict(<field>)`; everything else (a foreign key pointing at a
-/// missing customer is `NotFound` there) goes on to the crate's mapping and retry unchanged.
-pub(crate) fn mdr_failure(e: sqlx::Error) -> Failure {
-    if let sqlx::Error::Database(db) = &e
-        && db.code().as_deref() == Some(UNIQUE_VIOLATION)
-        && let Some(field) = db.constraint().and_then(mdr_constraint_field)
-    {
-        return Failure::Store(StoreError::Conflict(field.to_owned()));
-    }
-    Failure::Db(e)
-}
-
 /// `t - d`, saturating at the ends of the representable range.
 fn sub_saturating(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
     t.checked_sub(d).unwrap_or(if d.is_negative() {
@@ -199,8 +164,7 @@ async fn insert_family(
     .bind(connection)
     .bind(round_ms(created_at))
     .execute(&mut *conn)
-    .await
-    .map_err(mdr_failure)?;
+    .await?;
     sqlx::query(
         "INSERT INTO mdr_refresh_records (jti, family_id, origin, issued_at, expires_at) \
          VALUES ($1, $2, 'console', $3, $4)",
@@ -210,8 +174,7 @@ async fn insert_family(
     .bind(round_ms(family.bootstrap.issued_at))
     .bind(round_ms(family.bootstrap.expires_at))
     .execute(&mut *conn)
-    .await
-    .map_err(mdr_failure)?;
+    .await?;
     Ok(())
 }
 
@@ -296,8 +259,7 @@ impl PostgresStore {
             .bind(&customer.name)
             .bind(round_ms(customer.created_at))
             .execute(&self.pool)
-            .await
-            .map_err(mdr_failure)?;
+            .await?;
         Ok(())
     }
 
@@ -332,8 +294,7 @@ impl PostgresStore {
         .bind(&tenant.client_id)
         .bind(&tenant.tenant_name)
         .execute(&self.pool)
-        .await
-        .map_err(mdr_failure)?;
+        .await?;
         Ok(())
     }
 
@@ -380,8 +341,7 @@ impl PostgresStore {
         .bind(created)
         .bind(&family.family_id)
         .execute(&mut *tx)
-        .await
-        .map_err(mdr_failure)?;
+        .await?;
         insert_family(&mut tx, &connection.connection_id, family, created).await?;
         if let Some(entry) = activity {
             insert_activity(&mut tx, entry).await?;
@@ -427,8 +387,7 @@ impl PostgresStore {
         .bind(patch.role.as_deref())
         .bind(patch.tenants.as_ref().map(Json))
         .execute(&mut *tx)
-        .await
-        .map_err(mdr_failure)?
+        .await?
         .rows_affected();
         if changed == 0 {
             return Err(Failure::Store(StoreError::NotFound));
@@ -633,8 +592,7 @@ impl PostgresStore {
         .bind(round_ms(x.access.issued_at))
         .bind(round_ms(x.access.expires_at))
         .execute(&mut *tx)
-        .await
-        .map_err(mdr_failure)?;
+        .await?;
         sqlx::query(
             "UPDATE mdr_connections \
              SET activated = true, last_used_at = GREATEST(last_used_at, $2) \
@@ -891,26 +849,6 @@ impl MdrStore for PostgresStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mdr_constraints_name_their_fields() {
-        assert_eq!(
-            mdr_constraint_field("mdr_customers_pkey"),
-            Some("client_id")
-        );
-        assert_eq!(mdr_constraint_field("mdr_tenants_pkey"), Some("tenant_id"));
-        assert_eq!(
-            mdr_constraint_field("mdr_tenants_name_key"),
-            Some("tenant_name")
-        );
-        assert_eq!(
-            mdr_constraint_field("mdr_connections_name_key"),
-            Some("name")
-        );
-        assert_eq!(mdr_constraint_field("mdr_signing_keys_pkey"), Some("kid"));
-        assert_eq!(mdr_constraint_field("mdr_objects_pkey"), Some("id"));
-        assert_eq!(mdr_constraint_field("users_username_key"), None);
-    }
 
     #[test]
     fn cutoffs_subtract_without_overflow() {

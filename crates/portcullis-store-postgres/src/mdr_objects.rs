@@ -10,33 +10,9 @@
 
 use crate::PostgresStore;
 use crate::error::{Outcome, retry};
-use crate::mdr::mdr_failure;
 use portcullis_store::{MdrObject, MdrObjectStore, StoreError, StoreResult};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use portcullis_store_sql::{ObjectRow, object_columns};
 use sqlx::types::Json;
-
-/// The object columns `object_from_row` reads (never the attachment bytes), for `concat!`.
-macro_rules! object_columns {
-    () => {
-        "client_id, kind, id, parent_id, tenant_id, created_ms, updated_ms, data"
-    };
-}
-
-/// Decodes an object row.
-fn object_from_row(row: &PgRow) -> Outcome<MdrObject> {
-    let Json(data) = row.try_get::<Json<serde_json::Value>, _>("data")?;
-    Ok(MdrObject {
-        client_id: row.try_get("client_id")?,
-        kind: row.try_get("kind")?,
-        id: row.try_get("id")?,
-        parent_id: row.try_get("parent_id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        created_ms: row.try_get("created_ms")?,
-        updated_ms: row.try_get("updated_ms")?,
-        data,
-    })
-}
 
 impl PostgresStore {
     /// One attempt of [`MdrObjectStore::insert_object`] (`upsert` false) or
@@ -75,8 +51,7 @@ impl PostgresStore {
             .bind(Json(&object.data))
             .bind(content)
             .execute(&self.pool)
-            .await
-            .map_err(mdr_failure)?;
+            .await?;
         Ok(())
     }
 
@@ -153,7 +128,7 @@ impl PostgresStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(object_from_row).transpose()
+        Ok(row.as_ref().map(ObjectRow::decode).transpose()?)
     }
 
     /// See [`MdrObjectStore::objects`].
@@ -175,7 +150,10 @@ impl PostgresStore {
         .bind(parent_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(object_from_row).collect()
+        Ok(rows
+            .iter()
+            .map(ObjectRow::decode)
+            .collect::<Result<_, _>>()?)
     }
 
     /// See [`MdrObjectStore::object_content`].

@@ -1,164 +1,24 @@
 //! [`ResourceStore`] on PostgreSQL: the inventory and host registry.
 //!
-//! Policy: listings name API fields, which reach SQL only through the fixed tables below; a
-//! field outside them (or a value its column cannot hold) yields an empty page. A host's
+//! Policy: listings name API fields, which reach SQL only through the fixed tables of
+//! `portcullis_store_sql::listings`; a field outside them (or a value its column cannot hold) yields an empty page. A host's
 //! inventory is a foreign key, so a missing inventory surfaces as `NotFound` and deleting an
 //! inventory takes its hosts with it.
 
 use crate::PostgresStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome, corrupt, retry};
-use crate::filter::{FieldTable, push_filter, value_kind};
-use crate::tokens::{ColumnKind, db_failure, empty_page, push_order_and_page};
-use portcullis_core::clock::round_ms;
+use crate::filter::PgDialect;
 use portcullis_core::ids::UserId;
 use portcullis_store::{
     HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewActivity, NewHost, NewInventory,
     Page, ResourceQuery, ResourceStore, StoreError, StoreResult,
 };
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use portcullis_store_sql::{
+    DbTime, HostRow, InventoryRow, empty_page, host_columns, inventory_columns, listings,
+};
+use sqlx::PgConnection;
 use time::OffsetDateTime;
-
-/// The host count of inventory `i`, as a fixed SQL expression (for ordering).
-const TOTAL_HOSTS: &str = "(SELECT COUNT(*) FROM hosts h WHERE h.inventory_id = i.id)";
-
-/// The inventory columns `inventory_from_row` reads, for `concat!`; needs `inventories i`.
-macro_rules! inventory_columns {
-    () => {
-        "i.id AS id, i.name AS name, i.description AS description, \
-         i.organization AS organization, i.kind AS kind, i.variables AS variables, \
-         (SELECT COUNT(*) FROM hosts h WHERE h.inventory_id = i.id) AS total_hosts, \
-         i.created_at AS created_at, i.modified_at AS modified_at"
-    };
-}
-
-/// The host columns `host_from_row` reads, for `concat!`.
-macro_rules! host_columns {
-    () => {
-        "id, name, description, inventory_id, enabled, instance_id, variables, created_at, \
-         modified_at"
-    };
-}
-
-/// Decodes an inventory from a row holding [`inventory_columns!`].
-fn inventory_from_row(row: &PgRow) -> Outcome<InventoryRecord> {
-    Ok(InventoryRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        organization: row.try_get("organization")?,
-        kind: row.try_get("kind")?,
-        variables: row.try_get("variables")?,
-        total_hosts: row.try_get("total_hosts")?,
-        created_at: row.try_get("created_at")?,
-        modified_at: row.try_get("modified_at")?,
-    })
-}
-
-/// Decodes a host from a row holding [`host_columns!`].
-fn host_from_row(row: &PgRow) -> Outcome<HostRecord> {
-    Ok(HostRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        inventory: row.try_get("inventory_id")?,
-        enabled: row.try_get("enabled")?,
-        instance_id: row.try_get("instance_id")?,
-        variables: row.try_get("variables")?,
-        created_at: row.try_get("created_at")?,
-        modified_at: row.try_get("modified_at")?,
-    })
-}
-
-/// An orderable column: SQL, and whether it holds NULLs.
-type OrderColumn = (&'static str, bool);
-
-/// Filterable inventory fields: API name → column and kind.
-fn inventory_filter(field: &str) -> Option<(&'static str, ColumnKind)> {
-    Some(match field {
-        "id" => ("i.id", ColumnKind::Int),
-        "name" => ("i.name", ColumnKind::Text),
-        "description" => ("i.description", ColumnKind::Text),
-        "organization" => ("i.organization", ColumnKind::Related),
-        "kind" => ("i.kind", ColumnKind::Text),
-        "variables" => ("i.variables", ColumnKind::Text),
-        "created" => ("i.created_at", ColumnKind::Instant),
-        "modified" => ("i.modified_at", ColumnKind::Instant),
-        _ => return None,
-    })
-}
-
-/// Orderable inventory fields: the filterable ones plus `total_hosts`.
-fn inventory_order(field: &str) -> Option<OrderColumn> {
-    if field == "total_hosts" {
-        return Some((TOTAL_HOSTS, false));
-    }
-    inventory_filter(field).map(|(column, _)| (column, field == "organization"))
-}
-
-/// Filterable host fields: API name → column and kind.
-fn host_filter(field: &str) -> Option<(&'static str, ColumnKind)> {
-    Some(match field {
-        "id" => ("id", ColumnKind::Int),
-        "name" => ("name", ColumnKind::Text),
-        "description" => ("description", ColumnKind::Text),
-        "inventory" => ("inventory_id", ColumnKind::Related),
-        "enabled" => ("enabled", ColumnKind::Bool),
-        "instance_id" => ("instance_id", ColumnKind::Text),
-        "created" => ("created_at", ColumnKind::Instant),
-        "modified" => ("modified_at", ColumnKind::Instant),
-        _ => return None,
-    })
-}
-
-/// Orderable host fields: the filterable ones (none of them holds NULLs).
-fn host_order(field: &str) -> Option<OrderColumn> {
-    host_filter(field).map(|(column, _)| (column, false))
-}
-
-/// The filter table of a listing, in [`push_filter`]'s shape.
-fn field_table(
-    table: fn(&str) -> Option<(&'static str, ColumnKind)>,
-) -> impl Fn(&String) -> Option<(&'static str, portcullis_store::filter::ValueKind)> {
-    move |field: &String| table(field).map(|(column, kind)| (column, value_kind(kind)))
-}
-
-/// The order of a listing, resolved through a fixed table.
-enum Order {
-    /// Id ascending (no order asked for).
-    Default,
-    /// Column, descending, nullable.
-    By(&'static str, bool, bool),
-    /// A field outside the table: the listing matches nothing.
-    Unknown,
-}
-
-/// Resolves the order of `query` through `table`.
-fn parse_order(query: &ResourceQuery, table: fn(&str) -> Option<OrderColumn>) -> Order {
-    match &query.order {
-        None => Order::Default,
-        Some((field, descending)) => match table(field) {
-            Some((column, nullable)) => Order::By(column, *descending, nullable),
-            None => Order::Unknown,
-        },
-    }
-}
-
-/// Appends a `WHERE` clause from the query's filter (plus the host listing's inventory).
-fn push_where(
-    qb: &mut QueryBuilder<Postgres>,
-    query: &ResourceQuery,
-    table: FieldTable<'_, String>,
-    search: &[&'static str],
-    inventory: Option<i64>,
-) {
-    qb.push(" WHERE TRUE");
-    if let Some(inventory) = inventory {
-        qb.push(" AND inventory_id = ").push_bind(inventory);
-    }
-    push_filter(qb, &query.filter, table, search);
-}
 
 /// The inventory `id` read on `conn` (inside the caller's transaction, if any).
 async fn inventory_on(conn: &mut PgConnection, id: i64) -> Outcome<Option<InventoryRecord>> {
@@ -170,7 +30,7 @@ async fn inventory_on(conn: &mut PgConnection, id: i64) -> Outcome<Option<Invent
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(inventory_from_row).transpose()
+    Ok(row.as_ref().map(InventoryRow::decode).transpose()?)
 }
 
 /// The record of an inventory this transaction just wrote.
@@ -196,11 +56,10 @@ impl PostgresStore {
         .bind(&new.description)
         .bind(new.organization)
         .bind(&new.variables)
-        .bind(round_ms(new.created_at))
+        .bind(DbTime(new.created_at))
         .bind(&new.kind)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_failure)?;
+        .await?;
         if let Some(entry) = activity {
             let mut entry = entry.clone();
             entry.object1_id = entry.object1_id.or(Some(id));
@@ -219,32 +78,11 @@ impl PostgresStore {
 
     /// See [`ResourceStore::list_inventories`].
     async fn page_inventories(&self, query: &ResourceQuery) -> Outcome<Page<InventoryRecord>> {
-        let table = field_table(inventory_filter);
-        let search = ["i.name", "i.description"];
-        let order = match parse_order(query, inventory_order) {
-            Order::Default => None,
-            Order::By(column, descending, nullable) => Some((column, descending, nullable)),
-            Order::Unknown => return Ok(empty_page()),
+        let Some(listing) = listings::inventories::<PgDialect>(query) else {
+            // An order field outside the table matches nothing.
+            return Ok(empty_page());
         };
-
-        // `inventory` restricts hosts only; inventories ignore it.
-        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM inventories i");
-        push_where(&mut count, query, &table, &search, None);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut select = QueryBuilder::<Postgres>::new(concat!(
-            "SELECT ",
-            inventory_columns!(),
-            " FROM inventories i"
-        ));
-        push_where(&mut select, query, &table, &search, None);
-        push_order_and_page(&mut select, order, "i.id", query.limit, query.offset);
-        let rows = select.build().fetch_all(&self.pool).await?;
-        let items = rows
-            .iter()
-            .map(inventory_from_row)
-            .collect::<Outcome<Vec<_>>>()?;
-        Ok(Page { total, items })
+        Ok(listing.fetch(&self.pool, InventoryRow::decode).await?)
     }
 
     /// One attempt of [`ResourceStore::update_inventory`].
@@ -270,12 +108,11 @@ impl PostgresStore {
         .bind(patch.organization.is_some())
         .bind(patch.organization.flatten())
         .bind(&patch.variables)
-        .bind(round_ms(now))
+        .bind(DbTime(now))
         .bind(id)
         .bind(&patch.kind)
         .execute(&mut *tx)
-        .await
-        .map_err(db_failure)?
+        .await?
         .rows_affected();
         if changed == 0 {
             return Err(Failure::Store(StoreError::NotFound));
@@ -319,11 +156,10 @@ impl PostgresStore {
         .bind(new.enabled)
         .bind(&new.instance_id)
         .bind(&new.variables)
-        .bind(round_ms(new.created_at))
+        .bind(DbTime(new.created_at))
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_failure)?;
-        let host = host_from_row(&row)?;
+        .await?;
+        let host = HostRow::decode(&row)?;
         if let Some(entry) = activity {
             let mut entry = entry.clone();
             entry.object1_id = entry.object1_id.or(Some(host.id));
@@ -343,33 +179,16 @@ impl PostgresStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(host_from_row).transpose()
+        Ok(row.as_ref().map(HostRow::decode).transpose()?)
     }
 
     /// See [`ResourceStore::list_hosts`].
     async fn page_hosts(&self, query: &ResourceQuery) -> Outcome<Page<HostRecord>> {
-        let table = field_table(host_filter);
-        let search = ["name", "description"];
-        let order = match parse_order(query, host_order) {
-            Order::Default => None,
-            Order::By(column, descending, nullable) => Some((column, descending, nullable)),
-            Order::Unknown => return Ok(empty_page()),
+        let Some(listing) = listings::hosts::<PgDialect>(query) else {
+            // An order field outside the table matches nothing.
+            return Ok(empty_page());
         };
-
-        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM hosts");
-        push_where(&mut count, query, &table, &search, query.inventory);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut select =
-            QueryBuilder::<Postgres>::new(concat!("SELECT ", host_columns!(), " FROM hosts"));
-        push_where(&mut select, query, &table, &search, query.inventory);
-        push_order_and_page(&mut select, order, "id", query.limit, query.offset);
-        let rows = select.build().fetch_all(&self.pool).await?;
-        let items = rows
-            .iter()
-            .map(host_from_row)
-            .collect::<Outcome<Vec<_>>>()?;
-        Ok(Page { total, items })
+        Ok(listing.fetch(&self.pool, HostRow::decode).await?)
     }
 
     /// One attempt of [`ResourceStore::set_organization_member`].
@@ -394,8 +213,7 @@ impl PostgresStore {
             .bind(organization)
             .bind(user.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_failure)?;
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -428,13 +246,12 @@ impl PostgresStore {
         .bind(patch.enabled)
         .bind(&patch.instance_id)
         .bind(&patch.variables)
-        .bind(round_ms(now))
+        .bind(DbTime(now))
         .bind(id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(db_failure)?
+        .await?
         .ok_or(StoreError::NotFound)?;
-        host_from_row(&row)
+        Ok(HostRow::decode(&row)?)
     }
 }
 

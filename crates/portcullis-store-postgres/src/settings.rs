@@ -3,10 +3,9 @@
 use crate::PostgresStore;
 use crate::activity::insert_activity;
 use crate::error::{Outcome, retry};
-use portcullis_core::clock::round_ms;
 use portcullis_core::settings::Stored;
 use portcullis_store::{NewActivity, SettingsStore, StoreResult};
-use sqlx::Row;
+use portcullis_store_sql::{DbTime, SettingRow};
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
@@ -16,13 +15,11 @@ impl PostgresStore {
         let rows = sqlx::query("SELECT key, value FROM settings")
             .fetch_all(&self.pool)
             .await?;
-        let mut stored = Stored::new();
-        for row in rows {
-            let key: String = row.try_get("key")?;
-            let Json(value) = row.try_get::<Json<serde_json::Value>, _>("value")?;
-            stored.insert(key, value);
-        }
-        Ok(stored)
+        // A value that cannot be parsed must not silently fall back to the default (§12).
+        Ok(rows
+            .iter()
+            .map(SettingRow::decode)
+            .collect::<Result<Stored, _>>()?)
     }
 
     /// One attempt of [`SettingsStore::write_settings`].
@@ -42,7 +39,7 @@ impl PostgresStore {
             )
             .bind(key)
             .bind(Json(value))
-            .bind(round_ms(at))
+            .bind(DbTime(at))
             .execute(&mut *tx)
             .await?;
         }

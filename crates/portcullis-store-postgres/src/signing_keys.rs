@@ -9,41 +9,15 @@
 //! one after the other instead of colliding on the index. Private keys are stored only sealed.
 
 use crate::PostgresStore;
-use crate::error::{Outcome, corrupt, retry};
-use crate::mdr::mdr_failure;
+use crate::error::{Outcome, retry};
 use portcullis_core::clock::round_ms;
 use portcullis_store::{KeyState, SigningKeyRecord, SigningKeyStore, StoreError, StoreResult};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use portcullis_store_sql::{SigningKeyRow, key_columns};
 use time::OffsetDateTime;
 
 /// The advisory lock (`pg_advisory_xact_lock`) that serialises promotions across nodes:
 /// "portmdrk" in ASCII, a value no other part of Portcullis uses.
 const PROMOTION_LOCK: i64 = 0x706f_7274_6d64_726b;
-
-/// The key columns `key_from_row` reads, for `concat!`.
-macro_rules! key_columns {
-    () => {
-        "kid, algorithm, public_key, sealed_private_key, state, created_at, activated_at, \
-         deactivated_at"
-    };
-}
-
-/// Decodes a key row; an unknown state is a corrupt row, never a missing one.
-fn key_from_row(row: &PgRow) -> Outcome<SigningKeyRecord> {
-    let state: String = row.try_get("state")?;
-    let state = KeyState::parse(&state).ok_or_else(|| corrupt("mdr signing key state"))?;
-    Ok(SigningKeyRecord {
-        kid: row.try_get("kid")?,
-        algorithm: row.try_get("algorithm")?,
-        public_key: row.try_get("public_key")?,
-        sealed_private_key: row.try_get("sealed_private_key")?,
-        state,
-        created_at: row.try_get("created_at")?,
-        activated_at: row.try_get("activated_at")?,
-        deactivated_at: row.try_get("deactivated_at")?,
-    })
-}
 
 impl PostgresStore {
     /// Keys in creation order (ties by insertion order), optionally with the retired ones.
@@ -56,7 +30,10 @@ impl PostgresStore {
         .bind(with_retired)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(key_from_row).collect()
+        Ok(rows
+            .iter()
+            .map(SigningKeyRow::decode)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Inserts `key` in `state`. With `only_if_none_active`, a conflict on the one-active
@@ -92,8 +69,7 @@ impl PostgresStore {
             .bind(key.activated_at.map(round_ms))
             .bind(key.deactivated_at.map(round_ms))
             .execute(&self.pool)
-            .await
-            .map_err(mdr_failure)?
+            .await?
             .rows_affected();
         Ok(inserted == 1)
     }

@@ -3,62 +3,15 @@
 use crate::PostgresStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome, map_db_error, retry};
-use crate::filter::push_filter;
-use portcullis_core::clock::round_ms;
+use crate::filter::PgDialect;
 use portcullis_core::ids::UserId;
 use portcullis_core::user::User;
 use portcullis_store::{
-    NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserField, UserPatch,
-    UserQuery, UserStore,
+    NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserPatch, UserQuery,
+    UserStore,
 };
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder, Row};
+use portcullis_store_sql::{DbTime, UserRow, listings, user_columns};
 use time::OffsetDateTime;
-
-/// The user columns `user_from_row` reads, as a literal for `concat!`.
-macro_rules! user_columns {
-    () => {
-        "id, username, email, first_name, last_name, password_hash, is_superuser, \
-         is_system_auditor, is_active, external_account, ldap_dn, auth_generation, created_at, \
-         last_login"
-    };
-}
-
-/// Decodes a user from a row holding the user columns under their own names.
-pub(crate) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: UserId(row.try_get("id")?),
-        username: row.try_get("username")?,
-        email: row.try_get("email")?,
-        first_name: row.try_get("first_name")?,
-        last_name: row.try_get("last_name")?,
-        password_hash: row.try_get("password_hash")?,
-        is_superuser: row.try_get("is_superuser")?,
-        is_system_auditor: row.try_get("is_system_auditor")?,
-        is_active: row.try_get("is_active")?,
-        external_account: row.try_get("external_account")?,
-        ldap_dn: row.try_get("ldap_dn")?,
-        auth_generation: row.try_get("auth_generation")?,
-        created_at: row.try_get("created_at")?,
-        last_login: row.try_get("last_login")?,
-    })
-}
-
-/// Appends the `WHERE` clause of `query`.
-fn push_where(qb: &mut QueryBuilder<Postgres>, query: &UserQuery) {
-    qb.push(" WHERE TRUE");
-    if let Some(only) = query.only {
-        qb.push(" AND id = ").push_bind(only.0);
-    }
-    if let Some(organization) = query.member_of {
-        qb.push(" AND id IN (SELECT user_id FROM organization_members WHERE organization_id = ")
-            .push_bind(organization)
-            .push(")");
-    }
-    let table = |f: &UserField| Some((f.column(), f.kind()));
-    let search = UserField::SEARCH.map(UserField::column);
-    push_filter(qb, &query.filter, &table, &search);
-}
 
 impl PostgresStore {
     /// One attempt of [`UserStore::create_user`].
@@ -80,10 +33,10 @@ impl PostgresStore {
         .bind(new.is_system_auditor)
         .bind(&new.external_account)
         .bind(&new.ldap_dn)
-        .bind(round_ms(new.created_at))
+        .bind(DbTime(new.created_at))
         .fetch_one(&mut *tx)
         .await?;
-        let user = user_from_row(&row)?;
+        let user = UserRow::decode(&row)?;
         if let Some(entry) = activity {
             let mut entry = entry.clone();
             entry.object1_id = entry.object1_id.or(Some(user.id.0));
@@ -127,7 +80,7 @@ impl PostgresStore {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let user = user_from_row(&row)?;
+        let user = UserRow::decode(&row)?;
         if let Some(entry) = activity {
             insert_activity(&mut tx, entry).await?;
         }
@@ -224,7 +177,7 @@ impl PostgresStore {
     /// One attempt of [`UserStore::record_login`].
     async fn stamp_login(&self, id: UserId, at: OffsetDateTime) -> Outcome<()> {
         let changed = sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
-            .bind(round_ms(at))
+            .bind(DbTime(at))
             .bind(id.0)
             .execute(&self.pool)
             .await?
@@ -237,44 +190,8 @@ impl PostgresStore {
 
     /// See [`UserStore::list_users`].
     async fn page_users(&self, query: &UserQuery) -> Outcome<Page<User>> {
-        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM users");
-        push_where(&mut count, query);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut select = QueryBuilder::<Postgres>::new(concat!("SELECT ", user_columns!()));
-        select.push(" FROM users");
-        push_where(&mut select, query);
-        let direction = if query.order.descending {
-            " DESC"
-        } else {
-            " ASC"
-        };
-        select
-            .push(" ORDER BY ")
-            .push(query.order.field.column())
-            .push(direction);
-        if query.order.field == UserField::LastLogin {
-            // Spelled out (it is PostgreSQL's default) so both backends page identically.
-            select.push(if query.order.descending {
-                " NULLS FIRST"
-            } else {
-                " NULLS LAST"
-            });
-        }
-        if query.order.field != UserField::Id {
-            select.push(", id ASC");
-        }
-        select
-            .push(" LIMIT ")
-            .push_bind(query.limit.max(0))
-            .push(" OFFSET ")
-            .push_bind(query.offset.max(0));
-        let rows = select.build().fetch_all(&self.pool).await?;
-        let items = rows
-            .iter()
-            .map(user_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { total, items })
+        let listing = listings::users::<PgDialect>(query);
+        Ok(listing.fetch(&self.pool, UserRow::decode).await?)
     }
 }
 
@@ -296,7 +213,7 @@ impl UserStore for PostgresStore {
         .await
         .map_err(map_db_error)?;
         row.as_ref()
-            .map(user_from_row)
+            .map(UserRow::decode)
             .transpose()
             .map_err(map_db_error)
     }
@@ -312,7 +229,7 @@ impl UserStore for PostgresStore {
         .await
         .map_err(map_db_error)?;
         row.as_ref()
-            .map(user_from_row)
+            .map(UserRow::decode)
             .transpose()
             .map_err(map_db_error)
     }

@@ -7,74 +7,15 @@
 use crate::SqliteStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome};
-use crate::tokens::{
-    Cell, ColumnKind, empty_page, hash_from_blob, push_match, push_order_and_page,
-};
-use portcullis_core::clock::{from_unix_ms, unix_ms};
 use portcullis_core::ids::{ApplicationId, UserId};
 use portcullis_core::token::TokenHash;
 use portcullis_store::{
-    AppStore, ApplicationField, ApplicationPatch, ApplicationQuery, ApplicationRecord,
-    AuthCodeRecord, NewActivity, NewApplication, NewAuthCode, Page, StoreError, StoreResult,
+    AppStore, ApplicationPatch, ApplicationQuery, ApplicationRecord, AuthCodeRecord, NewActivity,
+    NewApplication, NewAuthCode, Page, StoreError, StoreResult,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use portcullis_store_sql::{AppRow, DbTime, app_columns, empty_page, listings};
+use sqlx::Row;
 use time::OffsetDateTime;
-
-/// The application columns in the order `app_from_row` reads them, as a literal for `concat!`.
-macro_rules! app_columns {
-    () => {
-        "id, name, description, client_id, secret_hash, client_type, redirect_uris, \
-         authorization_grant_type, skip_authorization, organization, created_at, modified_at"
-    };
-}
-
-/// Decodes an application from a row holding [`app_columns!`].
-fn app_from_row(row: &SqliteRow) -> Outcome<ApplicationRecord> {
-    let secret_hash = row
-        .try_get::<Option<Vec<u8>>, _>("secret_hash")?
-        .map(|blob| hash_from_blob(blob, "application secret hash (not 32 bytes)"))
-        .transpose()?;
-    Ok(ApplicationRecord {
-        id: ApplicationId(row.try_get("id")?),
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        client_id: row.try_get("client_id")?,
-        secret_hash,
-        client_type: row.try_get("client_type")?,
-        redirect_uris: row.try_get("redirect_uris")?,
-        authorization_grant_type: row.try_get("authorization_grant_type")?,
-        skip_authorization: row.try_get("skip_authorization")?,
-        organization: row.try_get("organization")?,
-        created_at: from_unix_ms(row.try_get("created_at")?),
-        modified_at: from_unix_ms(row.try_get("modified_at")?),
-    })
-}
-
-/// Fixed column and filter kind of each application field (never caller text in SQL).
-fn app_column(field: ApplicationField) -> (&'static str, ColumnKind) {
-    match field {
-        ApplicationField::Id => ("id", ColumnKind::Int),
-        ApplicationField::Name => ("name", ColumnKind::Text),
-        ApplicationField::Description => ("description", ColumnKind::Text),
-        ApplicationField::ClientId => ("client_id", ColumnKind::Text),
-        ApplicationField::ClientType => ("client_type", ColumnKind::Text),
-        ApplicationField::RedirectUris => ("redirect_uris", ColumnKind::Text),
-        ApplicationField::AuthorizationGrantType => ("authorization_grant_type", ColumnKind::Text),
-        ApplicationField::SkipAuthorization => ("skip_authorization", ColumnKind::Bool),
-        ApplicationField::Organization => ("organization", ColumnKind::Related),
-        ApplicationField::Created => ("created_at", ColumnKind::Instant),
-        ApplicationField::Modified => ("modified_at", ColumnKind::Instant),
-    }
-}
-
-/// Appends the `WHERE` clause of an application listing (filters already parsed).
-fn push_app_where(qb: &mut QueryBuilder<Sqlite>, filters: &[(&'static str, Cell)]) {
-    qb.push(" WHERE 1 = 1");
-    for (column, cell) in filters {
-        push_match(qb, column, cell);
-    }
-}
 
 impl SqliteStore {
     /// See [`AppStore::create_application`].
@@ -101,10 +42,10 @@ impl SqliteStore {
         .bind(&new.authorization_grant_type)
         .bind(new.skip_authorization)
         .bind(new.organization)
-        .bind(unix_ms(new.created_at))
+        .bind(DbTime(new.created_at))
         .fetch_one(&mut *tx)
         .await?;
-        let app = app_from_row(&row)?;
+        let app = AppRow::decode(&row)?;
         if let Some(mut entry) = activity {
             entry.object1_id = entry.object1_id.or(Some(app.id.0));
             insert_activity(&mut tx, &entry).await?;
@@ -125,7 +66,7 @@ impl SqliteStore {
             AppKey::ClientId(client_id) => q.bind(client_id),
         };
         let row = q.fetch_optional(&self.pool).await?;
-        row.as_ref().map(app_from_row).transpose()
+        Ok(row.as_ref().map(AppRow::decode).transpose()?)
     }
 
     /// See [`AppStore::list_applications`].
@@ -133,33 +74,11 @@ impl SqliteStore {
         &self,
         query: &ApplicationQuery,
     ) -> Outcome<Page<ApplicationRecord>> {
-        let mut filters = Vec::with_capacity(query.filters.len());
-        for (field, value) in &query.filters {
-            let (column, kind) = app_column(*field);
-            match kind.parse(value) {
-                Some(cell) => filters.push((column, cell)),
-                None => return Ok(empty_page()),
-            }
-        }
-
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM oauth_applications");
-        push_app_where(&mut count, &filters);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut select = QueryBuilder::<Sqlite>::new(concat!(
-            "SELECT ",
-            app_columns!(),
-            " FROM oauth_applications"
-        ));
-        push_app_where(&mut select, &filters);
-        let order = query.order.map(|(field, descending)| {
-            let (column, _) = app_column(field);
-            (column, descending, field == ApplicationField::Organization)
-        });
-        push_order_and_page(&mut select, order, "id", query.limit, query.offset);
-        let rows = select.build().fetch_all(&self.pool).await?;
-        let items = rows.iter().map(app_from_row).collect::<Outcome<Vec<_>>>()?;
-        Ok(Page { total, items })
+        let Some(listing) = listings::applications(query) else {
+            // A value that cannot fit its column matches no row.
+            return Ok(empty_page());
+        };
+        Ok(listing.fetch(&self.pool, AppRow::decode).await?)
     }
 
     /// See [`AppStore::update_application`].
@@ -198,12 +117,12 @@ impl SqliteStore {
         .bind(patch.skip_authorization)
         .bind(patch.organization.is_some())
         .bind(patch.organization.flatten())
-        .bind(unix_ms(now))
+        .bind(DbTime(now))
         .bind(id.0)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let app = app_from_row(&row)?;
+        let app = AppRow::decode(&row)?;
         if let Some(entry) = activity {
             insert_activity(&mut tx, &entry).await?;
         }
@@ -251,8 +170,8 @@ impl SqliteStore {
         .bind(&new.scope)
         .bind(&new.code_challenge)
         .bind(&new.code_challenge_method)
-        .bind(unix_ms(new.created_at))
-        .bind(unix_ms(new.expires_at))
+        .bind(DbTime(new.created_at))
+        .bind(DbTime(new.expires_at))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -274,7 +193,7 @@ impl SqliteStore {
              WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1 AND application_id = ?3 \
              RETURNING user_id, redirect_uri, scope, code_challenge, code_challenge_method",
         )
-        .bind(unix_ms(now))
+        .bind(DbTime(now))
         .bind(hash.as_bytes().as_slice())
         .bind(client.0)
         .fetch_optional(&mut *tx)
@@ -312,7 +231,7 @@ impl SqliteStore {
         let Some(Some(family)) = family else {
             return Ok(false);
         };
-        crate::tokens::revoke_family(&mut tx, family, unix_ms(now)).await?;
+        crate::tokens::revoke_family(&mut tx, family, DbTime(now).unix_ms()).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -6,42 +6,10 @@
 //! upsert statement, so neither can lose an update under concurrency.
 
 use crate::SqliteStore;
-use crate::error::{Failure, Outcome, corrupt};
+use crate::error::{Failure, Outcome};
 use portcullis_store::{MdrObject, MdrObjectStore, StoreError, StoreResult};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
-/// The columns [`object_from_row`] reads.
-macro_rules! object_columns {
-    () => {
-        "SELECT client_id, kind, id, parent_id, tenant_id, created_ms, updated_ms, data \
-         FROM mdr_objects"
-    };
-}
-
-/// Decodes an object row.
-fn object_from_row(row: &SqliteRow) -> Outcome<MdrObject> {
-    let data: String = row.try_get("data")?;
-    Ok(MdrObject {
-        client_id: row.try_get("client_id")?,
-        kind: row.try_get("kind")?,
-        id: row.try_get("id")?,
-        parent_id: row.try_get("parent_id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        created_ms: row.try_get("created_ms")?,
-        updated_ms: row.try_get("updated_ms")?,
-        data: serde_json::from_str(&data).map_err(|_| corrupt("object data"))?,
-    })
-}
-
-/// Encodes an object's JSON for storage.
-fn data_json(object: &MdrObject) -> Outcome<String> {
-    serde_json::to_string(&object.data).map_err(|e| {
-        Failure::Store(StoreError::Unavailable(format!(
-            "sqlite: cannot encode object data: {e}"
-        )))
-    })
-}
+use portcullis_store_sql::{ObjectRow, object_columns};
+use sqlx::types::Json;
 
 impl SqliteStore {
     /// See [`MdrObjectStore::insert_object`] and [`MdrObjectStore::upsert_object`].
@@ -51,7 +19,6 @@ impl SqliteStore {
         content: Option<&[u8]>,
         replace: bool,
     ) -> Outcome<()> {
-        let data = data_json(object)?;
         // The primary key starts with `id`, so a duplicate insert is Conflict("id").
         let sql = if replace {
             "INSERT INTO mdr_objects (client_id, kind, id, parent_id, tenant_id, created_ms, \
@@ -73,7 +40,7 @@ impl SqliteStore {
             .bind(&object.tenant_id)
             .bind(object.created_ms)
             .bind(object.updated_ms)
-            .bind(data)
+            .bind(Json(&object.data))
             .bind(content)
             .execute(&mut *tx)
             .await?;
@@ -83,7 +50,6 @@ impl SqliteStore {
 
     /// See [`MdrObjectStore::replace_object`].
     async fn compare_and_replace(&self, object: &MdrObject, expected: i64) -> Outcome<bool> {
-        let data = data_json(object)?;
         let mut tx = self.write().await?;
         // The content is not part of the object and stays as stored.
         let changed = sqlx::query(
@@ -95,7 +61,7 @@ impl SqliteStore {
         .bind(&object.tenant_id)
         .bind(object.created_ms)
         .bind(object.updated_ms)
-        .bind(data)
+        .bind(Json(&object.data))
         .bind(&object.client_id)
         .bind(&object.kind)
         .bind(&object.id)
@@ -147,15 +113,16 @@ impl SqliteStore {
         id: &str,
     ) -> Outcome<Option<MdrObject>> {
         let row = sqlx::query(concat!(
+            "SELECT ",
             object_columns!(),
-            " WHERE client_id = ?1 AND kind = ?2 AND id = ?3"
+            " FROM mdr_objects WHERE client_id = ?1 AND kind = ?2 AND id = ?3"
         ))
         .bind(client_id)
         .bind(kind)
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(object_from_row).transpose()
+        Ok(row.as_ref().map(ObjectRow::decode).transpose()?)
     }
 
     /// See [`MdrObjectStore::objects`].
@@ -166,8 +133,9 @@ impl SqliteStore {
         parent_id: Option<&str>,
     ) -> Outcome<Vec<MdrObject>> {
         let rows = sqlx::query(concat!(
+            "SELECT ",
             object_columns!(),
-            " WHERE client_id = ?1 AND kind = ?2 AND (?3 IS NULL OR parent_id = ?3) \
+            " FROM mdr_objects WHERE client_id = ?1 AND kind = ?2 AND (?3 IS NULL OR parent_id = ?3) \
               ORDER BY created_ms ASC, id ASC"
         ))
         .bind(client_id)
@@ -175,7 +143,10 @@ impl SqliteStore {
         .bind(parent_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(object_from_row).collect()
+        Ok(rows
+            .iter()
+            .map(ObjectRow::decode)
+            .collect::<Result<_, _>>()?)
     }
 
     /// See [`MdrObjectStore::object_content`].

@@ -1,153 +1,24 @@
 //! [`ResourceStore`] on SQLite: the inventory and host registry.
 //!
-//! Policy: listings name API fields, which reach SQL only through the fixed tables below; a
-//! field outside them (or a value its column cannot hold) yields an empty page. A host's
+//! Policy: listings name API fields, which reach SQL only through the fixed tables of
+//! `portcullis_store_sql::listings`; a field outside them (or a value its column cannot hold) yields an empty page. A host's
 //! inventory is a foreign key, so a missing inventory surfaces as `NotFound` and deleting an
 //! inventory takes its hosts with it.
 
 use crate::SqliteStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome, corrupt};
-use crate::filter::{FieldTable, push_filter, value_kind};
-use crate::tokens::{ColumnKind, empty_page, push_order_and_page};
-use portcullis_core::clock::{from_unix_ms, unix_ms};
+use crate::filter::SqliteDialect;
 use portcullis_core::ids::UserId;
 use portcullis_store::{
     HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewActivity, NewHost, NewInventory,
     Page, ResourceQuery, ResourceStore, StoreError, StoreResult,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use portcullis_store_sql::{
+    DbTime, HostRow, InventoryRow, empty_page, host_columns, inventory_columns, listings,
+};
+use sqlx::SqliteConnection;
 use time::OffsetDateTime;
-
-/// The host count of inventory `i`, as a fixed SQL expression.
-const TOTAL_HOSTS: &str = "(SELECT COUNT(*) FROM hosts h WHERE h.inventory_id = i.id)";
-
-/// The inventory columns `inventory_from_row` reads, for `concat!`; needs `inventories i`.
-macro_rules! inventory_columns {
-    () => {
-        "i.id AS id, i.name AS name, i.description AS description, \
-         i.organization AS organization, i.kind AS kind, i.variables AS variables, \
-         (SELECT COUNT(*) FROM hosts h WHERE h.inventory_id = i.id) AS total_hosts, \
-         i.created_at AS created_at, i.modified_at AS modified_at"
-    };
-}
-
-/// The host columns in the order `host_from_row` reads them, for `concat!`.
-macro_rules! host_columns {
-    () => {
-        "id, name, description, inventory_id, enabled, instance_id, variables, created_at, \
-         modified_at"
-    };
-}
-
-/// Decodes an inventory from a row holding [`inventory_columns!`].
-fn inventory_from_row(row: &SqliteRow) -> Outcome<InventoryRecord> {
-    Ok(InventoryRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        organization: row.try_get("organization")?,
-        kind: row.try_get("kind")?,
-        variables: row.try_get("variables")?,
-        total_hosts: row.try_get("total_hosts")?,
-        created_at: from_unix_ms(row.try_get("created_at")?),
-        modified_at: from_unix_ms(row.try_get("modified_at")?),
-    })
-}
-
-/// Decodes a host from a row holding [`host_columns!`].
-fn host_from_row(row: &SqliteRow) -> Outcome<HostRecord> {
-    Ok(HostRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        inventory: row.try_get("inventory_id")?,
-        enabled: row.try_get("enabled")?,
-        instance_id: row.try_get("instance_id")?,
-        variables: row.try_get("variables")?,
-        created_at: from_unix_ms(row.try_get("created_at")?),
-        modified_at: from_unix_ms(row.try_get("modified_at")?),
-    })
-}
-
-/// An orderable column: SQL, and whether it holds NULLs.
-type OrderColumn = (&'static str, bool);
-
-/// Filterable inventory fields: API name → column and kind.
-fn inventory_filter(field: &str) -> Option<(&'static str, ColumnKind)> {
-    Some(match field {
-        "id" => ("i.id", ColumnKind::Int),
-        "name" => ("i.name", ColumnKind::Text),
-        "description" => ("i.description", ColumnKind::Text),
-        "organization" => ("i.organization", ColumnKind::Related),
-        "kind" => ("i.kind", ColumnKind::Text),
-        "variables" => ("i.variables", ColumnKind::Text),
-        "created" => ("i.created_at", ColumnKind::Instant),
-        "modified" => ("i.modified_at", ColumnKind::Instant),
-        _ => return None,
-    })
-}
-
-/// Orderable inventory fields: the filterable ones plus `total_hosts`.
-fn inventory_order(field: &str) -> Option<OrderColumn> {
-    if field == "total_hosts" {
-        return Some((TOTAL_HOSTS, false));
-    }
-    inventory_filter(field).map(|(column, _)| (column, field == "organization"))
-}
-
-/// Filterable (and orderable) host fields: API name → column and kind.
-fn host_filter(field: &str) -> Option<(&'static str, ColumnKind)> {
-    Some(match field {
-        "id" => ("id", ColumnKind::Int),
-        "name" => ("name", ColumnKind::Text),
-        "description" => ("description", ColumnKind::Text),
-        "inventory" => ("inventory_id", ColumnKind::Related),
-        "enabled" => ("enabled", ColumnKind::Bool),
-        "instance_id" => ("instance_id", ColumnKind::Text),
-        "created" => ("created_at", ColumnKind::Instant),
-        "modified" => ("modified_at", ColumnKind::Instant),
-        _ => return None,
-    })
-}
-
-/// The filter table of a listing, in [`push_filter`]'s shape.
-fn field_table(
-    table: fn(&str) -> Option<(&'static str, ColumnKind)>,
-) -> impl Fn(&String) -> Option<(&'static str, portcullis_store::filter::ValueKind)> {
-    move |field: &String| table(field).map(|(column, kind)| (column, value_kind(kind)))
-}
-
-/// Resolves the order of `query` through `table`: `Ok(None)` for the default (id), `Err(())`
-/// for a field outside the table, which matches nothing.
-fn parse_order(
-    query: &ResourceQuery,
-    table: fn(&str) -> Option<OrderColumn>,
-) -> Result<Option<(&'static str, bool, bool)>, ()> {
-    match &query.order {
-        None => Ok(None),
-        Some((field, descending)) => match table(field) {
-            Some((column, nullable)) => Ok(Some((column, *descending, nullable))),
-            None => Err(()),
-        },
-    }
-}
-
-/// Appends a `WHERE` clause from the query's filter (plus the host listing's inventory).
-fn push_where(
-    qb: &mut QueryBuilder<Sqlite>,
-    query: &ResourceQuery,
-    table: FieldTable<'_, String>,
-    search: &[&'static str],
-    inventory: Option<i64>,
-) {
-    qb.push(" WHERE 1 = 1");
-    if let Some(inventory) = inventory {
-        qb.push(" AND inventory_id = ").push_bind(inventory);
-    }
-    push_filter(qb, &query.filter, table, search);
-}
 
 /// The inventory `id` read on `conn` (inside the caller's transaction, if any).
 async fn inventory_on(conn: &mut SqliteConnection, id: i64) -> Outcome<Option<InventoryRecord>> {
@@ -159,7 +30,7 @@ async fn inventory_on(conn: &mut SqliteConnection, id: i64) -> Outcome<Option<In
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(inventory_from_row).transpose()
+    Ok(row.as_ref().map(InventoryRow::decode).transpose()?)
 }
 
 /// The record of an inventory this transaction just wrote.
@@ -185,7 +56,7 @@ impl SqliteStore {
         .bind(&new.description)
         .bind(new.organization)
         .bind(&new.variables)
-        .bind(unix_ms(new.created_at))
+        .bind(DbTime(new.created_at))
         .bind(&new.kind)
         .fetch_one(&mut *tx)
         .await?;
@@ -206,30 +77,11 @@ impl SqliteStore {
 
     /// See [`ResourceStore::list_inventories`].
     async fn page_inventories(&self, query: &ResourceQuery) -> Outcome<Page<InventoryRecord>> {
-        let Ok(order) = parse_order(query, inventory_order) else {
+        let Some(listing) = listings::inventories::<SqliteDialect>(query) else {
+            // An order field outside the table matches nothing.
             return Ok(empty_page());
         };
-        let table = field_table(inventory_filter);
-        let search = ["i.name", "i.description"];
-
-        // `inventory` restricts hosts only; inventories ignore it.
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM inventories i");
-        push_where(&mut count, query, &table, &search, None);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut select = QueryBuilder::<Sqlite>::new(concat!(
-            "SELECT ",
-            inventory_columns!(),
-            " FROM inventories i"
-        ));
-        push_where(&mut select, query, &table, &search, None);
-        push_order_and_page(&mut select, order, "i.id", query.limit, query.offset);
-        let rows = select.build().fetch_all(&self.pool).await?;
-        let items = rows
-            .iter()
-            .map(inventory_from_row)
-            .collect::<Outcome<Vec<_>>>()?;
-        Ok(Page { total, items })
+        Ok(listing.fetch(&self.pool, InventoryRow::decode).await?)
     }
 
     /// See [`ResourceStore::update_inventory`].
@@ -255,7 +107,7 @@ impl SqliteStore {
         .bind(patch.organization.is_some())
         .bind(patch.organization.flatten())
         .bind(&patch.variables)
-        .bind(unix_ms(now))
+        .bind(DbTime(now))
         .bind(id)
         .bind(&patch.kind)
         .execute(&mut *tx)
@@ -305,10 +157,10 @@ impl SqliteStore {
         .bind(new.enabled)
         .bind(&new.instance_id)
         .bind(&new.variables)
-        .bind(unix_ms(new.created_at))
+        .bind(DbTime(new.created_at))
         .fetch_one(&mut *tx)
         .await?;
-        let host = host_from_row(&row)?;
+        let host = HostRow::decode(&row)?;
         if let Some(mut entry) = activity {
             entry.object1_id = entry.object1_id.or(Some(host.id));
             insert_activity(&mut tx, &entry).await?;
@@ -327,32 +179,16 @@ impl SqliteStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(host_from_row).transpose()
+        Ok(row.as_ref().map(HostRow::decode).transpose()?)
     }
 
     /// See [`ResourceStore::list_hosts`].
     async fn page_hosts(&self, query: &ResourceQuery) -> Outcome<Page<HostRecord>> {
-        let host_order = |field: &str| host_filter(field).map(|(column, _)| (column, false));
-        let Ok(order) = parse_order(query, host_order) else {
+        let Some(listing) = listings::hosts::<SqliteDialect>(query) else {
+            // An order field outside the table matches nothing.
             return Ok(empty_page());
         };
-        let table = field_table(host_filter);
-        let search = ["name", "description"];
-
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM hosts");
-        push_where(&mut count, query, &table, &search, query.inventory);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut select =
-            QueryBuilder::<Sqlite>::new(concat!("SELECT ", host_columns!(), " FROM hosts"));
-        push_where(&mut select, query, &table, &search, query.inventory);
-        push_order_and_page(&mut select, order, "id", query.limit, query.offset);
-        let rows = select.build().fetch_all(&self.pool).await?;
-        let items = rows
-            .iter()
-            .map(host_from_row)
-            .collect::<Outcome<Vec<_>>>()?;
-        Ok(Page { total, items })
+        Ok(listing.fetch(&self.pool, HostRow::decode).await?)
     }
 
     /// See [`ResourceStore::set_organization_member`].
@@ -408,12 +244,12 @@ impl SqliteStore {
         .bind(patch.enabled)
         .bind(&patch.instance_id)
         .bind(&patch.variables)
-        .bind(unix_ms(now))
+        .bind(DbTime(now))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let host = host_from_row(&row)?;
+        let host = HostRow::decode(&row)?;
         tx.commit().await?;
         Ok(host)
     }

@@ -1,36 +1,15 @@
 //! [`SessionStore`] on SQLite.
 
 use crate::SqliteStore;
-use crate::error::{Failure, Outcome, corrupt};
-use crate::users::user_from_row;
-use portcullis_core::clock::{from_unix_ms, unix_ms};
+use crate::error::{Failure, Outcome};
+use portcullis_core::clock::unix_ms;
 use portcullis_core::ids::UserId;
-use portcullis_core::session::SessionTimes;
 use portcullis_core::token::TokenHash;
 use portcullis_core::user::User;
 use portcullis_store::{NewSession, SessionRecord, SessionStore, StoreError, StoreResult};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use portcullis_store_sql::{DbTime, SessionRow, UserRow, joined_user_columns, session_columns};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
-
-/// Decodes the session half of a joined row (columns prefixed `s_`).
-fn session_from_row(row: &SqliteRow) -> Outcome<SessionRecord> {
-    let hash: Vec<u8> = row.try_get("s_hash")?;
-    let hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| corrupt("session hash (not 32 bytes)"))?;
-    Ok(SessionRecord {
-        hash: TokenHash::from_bytes(hash),
-        user_id: UserId(row.try_get("s_user_id")?),
-        times: SessionTimes {
-            created_at: from_unix_ms(row.try_get("s_created_at")?),
-            idle_expires_at: from_unix_ms(row.try_get("s_idle_expires_at")?),
-            absolute_expires_at: from_unix_ms(row.try_get("s_absolute_expires_at")?),
-        },
-        auth_generation: row.try_get("s_auth_generation")?,
-    })
-}
 
 impl SqliteStore {
     /// See [`SessionStore::create_session`].
@@ -63,9 +42,9 @@ impl SqliteStore {
         )
         .bind(new.hash.as_bytes().as_slice())
         .bind(new.user_id.0)
-        .bind(unix_ms(new.times.created_at))
-        .bind(unix_ms(new.times.idle_expires_at))
-        .bind(unix_ms(new.times.absolute_expires_at))
+        .bind(DbTime(new.times.created_at))
+        .bind(DbTime(new.times.idle_expires_at))
+        .bind(DbTime(new.times.absolute_expires_at))
         .bind(new.auth_generation)
         .execute(&mut *tx)
         .await?;
@@ -93,26 +72,19 @@ impl SqliteStore {
 
     /// See [`SessionStore::session_with_user`].
     async fn find_session(&self, hash: &TokenHash) -> Outcome<Option<(SessionRecord, User)>> {
-        let row = sqlx::query(
-            "SELECT s.hash AS s_hash, s.user_id AS s_user_id, s.created_at AS s_created_at, \
-               s.idle_expires_at AS s_idle_expires_at, \
-               s.absolute_expires_at AS s_absolute_expires_at, \
-               s.auth_generation AS s_auth_generation, \
-               u.id AS id, u.username AS username, u.email AS email, \
-               u.first_name AS first_name, u.last_name AS last_name, \
-               u.password_hash AS password_hash, u.is_superuser AS is_superuser, \
-               u.is_system_auditor AS is_system_auditor, u.is_active AS is_active, \
-               u.external_account AS external_account, u.ldap_dn AS ldap_dn, \
-               u.auth_generation AS auth_generation, u.created_at AS created_at, \
-               u.last_login AS last_login \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = ?1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            ", ",
+            joined_user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = ?1"
+        ))
         .bind(hash.as_bytes().as_slice())
         .fetch_optional(&self.pool)
         .await?;
         match row {
             None => Ok(None),
-            Some(row) => Ok(Some((session_from_row(&row)?, user_from_row(&row)?))),
+            Some(row) => Ok(Some((SessionRow::decode(&row)?, UserRow::decode(&row)?))),
         }
     }
 

@@ -2,11 +2,11 @@
 
 use crate::SqliteStore;
 use crate::activity::insert_activity;
-use crate::error::{Outcome, corrupt};
-use portcullis_core::clock::unix_ms;
+use crate::error::Outcome;
 use portcullis_core::settings::Stored;
-use portcullis_store::{NewActivity, SettingsStore, StoreError, StoreResult};
-use sqlx::Row;
+use portcullis_store::{NewActivity, SettingsStore, StoreResult};
+use portcullis_store_sql::{DbTime, SettingRow};
+use sqlx::types::Json;
 use time::OffsetDateTime;
 
 impl SqliteStore {
@@ -15,15 +15,11 @@ impl SqliteStore {
         let rows = sqlx::query("SELECT key, value FROM settings")
             .fetch_all(&self.pool)
             .await?;
-        let mut stored = Stored::new();
-        for row in rows {
-            let key: String = row.try_get("key")?;
-            let value: String = row.try_get("value")?;
-            // A value we cannot parse must not silently fall back to the default (§12).
-            let value = serde_json::from_str(&value).map_err(|_| corrupt("setting value"))?;
-            stored.insert(key, value);
-        }
-        Ok(stored)
+        // A value that cannot be parsed must not silently fall back to the default (§12).
+        Ok(rows
+            .iter()
+            .map(SettingRow::decode)
+            .collect::<Result<Stored, _>>()?)
     }
 
     /// See [`SettingsStore::write_settings`].
@@ -36,17 +32,14 @@ impl SqliteStore {
     ) -> Outcome<()> {
         let mut tx = self.write().await?;
         for (key, value) in &set {
-            let text = serde_json::to_string(value).map_err(|e| {
-                StoreError::Unavailable(format!("sqlite: cannot encode setting {key}: {e}"))
-            })?;
             sqlx::query(
                 "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
                  updated_at = excluded.updated_at",
             )
             .bind(key)
-            .bind(text)
-            .bind(unix_ms(at))
+            .bind(Json(value))
+            .bind(DbTime(at))
             .execute(&mut *tx)
             .await?;
         }

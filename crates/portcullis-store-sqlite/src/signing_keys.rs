@@ -7,51 +7,27 @@
 //! promoting at once exactly one does.
 
 use crate::SqliteStore;
-use crate::error::{Failure, Outcome, corrupt};
-use portcullis_core::clock::{from_unix_ms, unix_ms};
+use crate::error::{Failure, Outcome};
+use portcullis_core::clock::unix_ms;
 use portcullis_store::{KeyState, SigningKeyRecord, SigningKeyStore, StoreError, StoreResult};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use portcullis_store_sql::{SigningKeyRow, key_columns};
 use time::OffsetDateTime;
-
-/// The columns [`key_from_row`] reads.
-macro_rules! key_columns {
-    () => {
-        "SELECT kid, algorithm, public_key, sealed_private_key, state, created_at, \
-           activated_at, deactivated_at FROM mdr_signing_keys"
-    };
-}
-
-/// Decodes a key row; an unknown state is a corrupt row, never "absent".
-fn key_from_row(row: &SqliteRow) -> Outcome<SigningKeyRecord> {
-    let state: String = row.try_get("state")?;
-    Ok(SigningKeyRecord {
-        kid: row.try_get("kid")?,
-        algorithm: row.try_get("algorithm")?,
-        public_key: row.try_get("public_key")?,
-        sealed_private_key: row.try_get("sealed_private_key")?,
-        state: KeyState::parse(&state).ok_or_else(|| corrupt("signing key state"))?,
-        created_at: from_unix_ms(row.try_get("created_at")?),
-        activated_at: row
-            .try_get::<Option<i64>, _>("activated_at")?
-            .map(from_unix_ms),
-        deactivated_at: row
-            .try_get::<Option<i64>, _>("deactivated_at")?
-            .map(from_unix_ms),
-    })
-}
 
 impl SqliteStore {
     /// Keys, oldest first (ties in insertion order), retired ones only if `with_retired`.
     async fn keys(&self, with_retired: bool) -> Outcome<Vec<SigningKeyRecord>> {
         let rows = sqlx::query(concat!(
+            "SELECT ",
             key_columns!(),
-            " WHERE ?1 OR state <> 'retired' ORDER BY created_at ASC, seq ASC"
+            " FROM mdr_signing_keys WHERE ?1 OR state <> 'retired' ORDER BY created_at ASC, seq ASC"
         ))
         .bind(with_retired)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(key_from_row).collect()
+        Ok(rows
+            .iter()
+            .map(SigningKeyRow::decode)
+            .collect::<Result<_, _>>()?)
     }
 
     /// See [`SigningKeyStore::insert_first_key`].

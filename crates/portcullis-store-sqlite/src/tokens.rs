@@ -1,5 +1,4 @@
-//! [`TokenStore`] on SQLite, and the exact-match listing helpers the token, application and
-//! resource listings share.
+//! [`TokenStore`] on SQLite, and the instant arithmetic the token and throttle modules share.
 //!
 //! Policy: a token is live while `revoked_at IS NULL` and its id is above the access
 //! revocation mark (`token_revocation_marks`); system-wide revocation only raises the mark, so
@@ -9,151 +8,25 @@
 use crate::SqliteStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome, corrupt};
-use crate::users::user_from_row;
-use portcullis_core::clock::{from_unix_ms, round_ms, unix_ms};
+use portcullis_core::clock::{from_unix_ms, unix_ms};
 use portcullis_core::ids::{ApplicationId, TokenId, UserId};
 use portcullis_core::token::TokenHash;
 use portcullis_core::user::User;
 use portcullis_store::{
     AccessTokenRecord, NewAccessToken, NewActivity, NewRefreshToken, Page, RevokeOutcome,
-    RotateOutcome, Rotation, StoreError, StoreResult, TokenField, TokenKindFilter, TokenQuery,
-    TokenStore,
+    RotateOutcome, Rotation, StoreError, StoreResult, TokenQuery, TokenStore,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use portcullis_store_sql::{
+    DbTime, TokenRow, UserRow, empty_page, joined_user_columns, listings, live_token,
+    owner_columns, token_columns, token_from,
+};
+use sqlx::{Row, SqliteConnection};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 // ---------------------------------------------------------------------------------------------
 // Listing helpers (also used by `apps` and `resources`).
 // ---------------------------------------------------------------------------------------------
-
-/// How a column's query-string filter values are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ColumnKind {
-    /// Integer, decimal text.
-    Int,
-    /// A reference to another object (AWX's related fields): an id, or `null`/`none` (any
-    /// case) for "no object", as AWX's filter backend reads them.
-    Related,
-    /// Text, matched exactly as given.
-    Text,
-    /// Boolean in Django's spellings.
-    Bool,
-    /// Instant in RFC 3339, compared at the stored millisecond precision.
-    Instant,
-}
-
-/// A filter value parsed for its column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Cell {
-    /// Integer (ids, counts).
-    Int(i64),
-    /// Text.
-    Text(String),
-    /// Boolean (stored as 0/1).
-    Bool(bool),
-    /// Unix milliseconds.
-    Instant(i64),
-    /// SQL NULL: matched with `IS NULL`.
-    Null,
-}
-
-impl ColumnKind {
-    /// Parses `value` for this kind; `None` when it cannot match any row, so the listing is
-    /// empty rather than an error.
-    pub(crate) fn parse(self, value: &str) -> Option<Cell> {
-        match self {
-            Self::Int => value.parse().ok().map(Cell::Int),
-            Self::Related => {
-                if value.eq_ignore_ascii_case("null") || value.eq_ignore_ascii_case("none") {
-                    Some(Cell::Null)
-                } else {
-                    value.parse().ok().map(Cell::Int)
-                }
-            }
-            Self::Text => Some(Cell::Text(value.to_owned())),
-            Self::Bool => match value {
-                "true" | "True" | "1" => Some(Cell::Bool(true)),
-                "false" | "False" | "0" => Some(Cell::Bool(false)),
-                _ => None,
-            },
-            Self::Instant => {
-                OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-                    .ok()
-                    .map(|t| Cell::Instant(unix_ms(round_ms(t))))
-            }
-        }
-    }
-}
-
-/// Appends ` AND <column> = ?` (or `IS NULL`). `column` is always a fixed identifier from a
-/// backend's match table, never caller text; the value is bound.
-pub(crate) fn push_match(qb: &mut QueryBuilder<Sqlite>, column: &'static str, cell: &Cell) {
-    qb.push(" AND ").push(column);
-    match cell {
-        Cell::Null => {
-            qb.push(" IS NULL");
-        }
-        Cell::Int(v) | Cell::Instant(v) => {
-            qb.push(" = ").push_bind(*v);
-        }
-        Cell::Text(v) => {
-            qb.push(" = ").push_bind(v.clone());
-        }
-        Cell::Bool(v) => {
-            qb.push(" = ").push_bind(*v);
-        }
-    }
-}
-
-/// Appends `ORDER BY <column> [DESC], <id> ASC`, `LIMIT` and `OFFSET`. A `nullable` column
-/// sorts NULLs as PostgreSQL does by default (last ascending, first descending), so both
-/// backends page identically.
-pub(crate) fn push_order_and_page(
-    qb: &mut QueryBuilder<Sqlite>,
-    order: Option<(&'static str, bool, bool)>,
-    id_column: &'static str,
-    limit: i64,
-    offset: i64,
-) {
-    qb.push(" ORDER BY ");
-    if let Some((column, descending, nullable)) = order {
-        qb.push(column)
-            .push(if descending { " DESC" } else { " ASC" });
-        if nullable {
-            qb.push(if descending {
-                " NULLS FIRST"
-            } else {
-                " NULLS LAST"
-            });
-        }
-        if column != id_column {
-            qb.push(", ");
-        }
-    }
-    if order.is_none_or(|(column, _, _)| column != id_column) {
-        qb.push(id_column).push(" ASC");
-    }
-    qb.push(" LIMIT ")
-        .push_bind(limit.max(0))
-        .push(" OFFSET ")
-        .push_bind(offset.max(0));
-}
-
-/// An empty page: what a filter that cannot match produces.
-pub(crate) fn empty_page<T>() -> Page<T> {
-    Page {
-        total: 0,
-        items: Vec::new(),
-    }
-}
-
-/// A stored 32-byte hash; anything else is a corrupt row, never "absent".
-pub(crate) fn hash_from_blob(blob: Vec<u8>, what: &str) -> Outcome<TokenHash> {
-    let bytes: [u8; 32] = blob.try_into().map_err(|_| corrupt(what))?;
-    Ok(TokenHash::from_bytes(bytes))
-}
 
 /// `a + d` in Unix milliseconds, saturating: lock and tolerance arithmetic must never panic
 /// or wrap on an absurd configured duration.
@@ -175,82 +48,6 @@ pub(crate) fn refused(why: &str) -> Failure {
 // Tokens.
 // ---------------------------------------------------------------------------------------------
 
-/// The token half of a token row, prefixed `t_` (and the application name as `a_name`), for
-/// `concat!`. Needs `oauth_access_tokens t` and `oauth_applications a` in the `FROM`.
-macro_rules! token_columns {
-    () => {
-        "t.id AS t_id, t.user_id AS t_user_id, t.application_id AS t_application_id, \
-         a.name AS a_name, t.description AS t_description, t.scope AS t_scope, \
-         t.created_at AS t_created_at, t.modified_at AS t_modified_at, \
-         t.expires_at AS t_expires_at, t.last_used AS t_last_used, \
-         EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.access_token_id = t.id \
-           AND r.revoked_at IS NULL \
-           AND r.id > (SELECT max_id FROM token_revocation_marks WHERE kind = 'refresh')) \
-           AS t_has_refresh"
-    };
-}
-
-/// The owner's display fields, under the names `record_from_row` reads (the bearer lookup
-/// selects the whole user under the same names instead).
-macro_rules! owner_columns {
-    () => {
-        "u.username AS username, u.first_name AS first_name, u.last_name AS last_name"
-    };
-}
-
-/// Every user column under its own name, for `user_from_row` on a joined row.
-macro_rules! joined_user_columns {
-    () => {
-        "u.id AS id, u.username AS username, u.email AS email, \
-         u.first_name AS first_name, u.last_name AS last_name, \
-         u.password_hash AS password_hash, u.is_superuser AS is_superuser, \
-         u.is_system_auditor AS is_system_auditor, u.is_active AS is_active, \
-         u.external_account AS external_account, u.ldap_dn AS ldap_dn, \
-         u.auth_generation AS auth_generation, u.created_at AS created_at, \
-         u.last_login AS last_login"
-    };
-}
-
-/// The joins every token read uses.
-macro_rules! token_from {
-    () => {
-        " FROM oauth_access_tokens t JOIN users u ON u.id = t.user_id \
-          LEFT JOIN oauth_applications a ON a.id = t.application_id"
-    };
-}
-
-/// "Live": not revoked one by one, and created after the last system-wide revocation.
-macro_rules! live_token {
-    () => {
-        "t.revoked_at IS NULL \
-         AND t.id > (SELECT max_id FROM token_revocation_marks WHERE kind = 'access')"
-    };
-}
-
-/// Decodes a token record from a row holding [`token_columns!`] and the owner's names.
-fn record_from_row(row: &SqliteRow) -> Outcome<AccessTokenRecord> {
-    Ok(AccessTokenRecord {
-        id: TokenId(row.try_get("t_id")?),
-        user_id: UserId(row.try_get("t_user_id")?),
-        username: row.try_get("username")?,
-        first_name: row.try_get("first_name")?,
-        last_name: row.try_get("last_name")?,
-        application_id: row
-            .try_get::<Option<i64>, _>("t_application_id")?
-            .map(ApplicationId),
-        application_name: row.try_get("a_name")?,
-        description: row.try_get("t_description")?,
-        scope: row.try_get("t_scope")?,
-        created_at: from_unix_ms(row.try_get("t_created_at")?),
-        modified_at: from_unix_ms(row.try_get("t_modified_at")?),
-        expires_at: from_unix_ms(row.try_get("t_expires_at")?),
-        has_refresh: row.try_get::<i64, _>("t_has_refresh")? != 0,
-        last_used: row
-            .try_get::<Option<i64>, _>("t_last_used")?
-            .map(from_unix_ms),
-    })
-}
-
 /// The live token `id` read on `conn` (inside the caller's transaction, if any).
 async fn live_record(conn: &mut SqliteConnection, id: i64) -> Outcome<Option<AccessTokenRecord>> {
     let row = sqlx::query(concat!(
@@ -265,7 +62,7 @@ async fn live_record(conn: &mut SqliteConnection, id: i64) -> Outcome<Option<Acc
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(record_from_row).transpose()
+    Ok(row.as_ref().map(TokenRow::decode).transpose()?)
 }
 
 /// The record of a token this transaction just wrote; not finding it means the database
@@ -310,7 +107,7 @@ async fn insert_family(
     )
     .bind(user)
     .bind(application)
-    .bind(unix_ms(now))
+    .bind(DbTime(now))
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -334,8 +131,8 @@ async fn insert_access(
     .bind(family)
     .bind(&new.description)
     .bind(scope)
-    .bind(unix_ms(new.created_at))
-    .bind(unix_ms(new.expires_at))
+    .bind(DbTime(new.created_at))
+    .bind(DbTime(new.expires_at))
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -360,8 +157,8 @@ async fn insert_refresh(
     .bind(grant.user)
     .bind(access_id)
     .bind(scope)
-    .bind(unix_ms(created_at))
-    .bind(unix_ms(refresh.expires_at))
+    .bind(DbTime(created_at))
+    .bind(DbTime(refresh.expires_at))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -398,47 +195,6 @@ pub(crate) async fn revoke_family(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// Fixed column and filter kind of each token field (never caller text in SQL).
-fn token_column(field: TokenField) -> (&'static str, ColumnKind) {
-    match field {
-        TokenField::Id => ("t.id", ColumnKind::Int),
-        TokenField::Description => ("t.description", ColumnKind::Text),
-        TokenField::User => ("t.user_id", ColumnKind::Related),
-        TokenField::Application => ("t.application_id", ColumnKind::Related),
-        TokenField::Expires => ("t.expires_at", ColumnKind::Instant),
-        TokenField::Scope => ("t.scope", ColumnKind::Text),
-        TokenField::Created => ("t.created_at", ColumnKind::Instant),
-        TokenField::Modified => ("t.modified_at", ColumnKind::Instant),
-    }
-}
-
-/// Appends the `WHERE` clause of a token listing (filters already parsed).
-fn push_token_where(
-    qb: &mut QueryBuilder<Sqlite>,
-    query: &TokenQuery,
-    filters: &[(&'static str, Cell)],
-) {
-    qb.push(concat!(" WHERE ", live_token!()));
-    if let Some(user) = query.user {
-        qb.push(" AND t.user_id = ").push_bind(user.0);
-    }
-    if let Some(app) = query.application {
-        qb.push(" AND t.application_id = ").push_bind(app.0);
-    }
-    match query.kind {
-        TokenKindFilter::All => {}
-        TokenKindFilter::Personal => {
-            qb.push(" AND t.application_id IS NULL");
-        }
-        TokenKindFilter::Application => {
-            qb.push(" AND t.application_id IS NOT NULL");
-        }
-    }
-    for (column, cell) in filters {
-        push_match(qb, column, cell);
-    }
 }
 
 /// The presented refresh token as rotation reads it.
@@ -528,12 +284,12 @@ impl SqliteStore {
             live_token!()
         ))
         .bind(hash.as_bytes().as_slice())
-        .bind(unix_ms(now))
+        .bind(DbTime(now))
         .fetch_optional(&self.pool)
         .await?;
         match row {
             None => Ok(None),
-            Some(row) => Ok(Some((record_from_row(&row)?, user_from_row(&row)?))),
+            Some(row) => Ok(Some((TokenRow::decode(&row)?, UserRow::decode(&row)?))),
         }
     }
 
@@ -545,38 +301,11 @@ impl SqliteStore {
 
     /// See [`TokenStore::list_tokens`].
     async fn page_tokens(&self, query: &TokenQuery) -> Outcome<Page<AccessTokenRecord>> {
-        let mut filters = Vec::with_capacity(query.filters.len());
-        for (field, value) in &query.filters {
-            let (column, kind) = token_column(*field);
-            match kind.parse(value) {
-                Some(cell) => filters.push((column, cell)),
-                None => return Ok(empty_page()),
-            }
-        }
-
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM oauth_access_tokens t");
-        push_token_where(&mut count, query, &filters);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut select = QueryBuilder::<Sqlite>::new(concat!(
-            "SELECT ",
-            token_columns!(),
-            ", ",
-            owner_columns!(),
-            token_from!()
-        ));
-        push_token_where(&mut select, query, &filters);
-        let order = query.order.map(|(field, descending)| {
-            let (column, _) = token_column(field);
-            (column, descending, field == TokenField::Application)
-        });
-        push_order_and_page(&mut select, order, "t.id", query.limit, query.offset);
-        let rows = select.build().fetch_all(&self.pool).await?;
-        let items = rows
-            .iter()
-            .map(record_from_row)
-            .collect::<Outcome<Vec<_>>>()?;
-        Ok(Page { total, items })
+        let Some(listing) = listings::tokens(query) else {
+            // A value that cannot fit its column matches no row.
+            return Ok(empty_page());
+        };
+        Ok(listing.fetch(&self.pool, TokenRow::decode).await?)
     }
 
     /// See [`TokenStore::update_token`].
@@ -600,7 +329,7 @@ impl SqliteStore {
         ))
         .bind(&description)
         .bind(&scope)
-        .bind(unix_ms(now))
+        .bind(DbTime(now))
         .bind(id.0)
         .execute(&mut *tx)
         .await?
@@ -896,6 +625,7 @@ impl SqliteStore {
         user: UserId,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> Outcome<u64> {
         let now = unix_ms(now);
         let mut tx = self.write().await?;
@@ -926,12 +656,20 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, &entry.with_revoked(revoked)).await?;
+        }
         tx.commit().await?;
         Ok(revoked)
     }
 
     /// See [`TokenStore::revoke_all_tokens`].
-    async fn revoke_everything(&self, include_refresh: bool, now: OffsetDateTime) -> Outcome<u64> {
+    async fn revoke_everything(
+        &self,
+        include_refresh: bool,
+        now: OffsetDateTime,
+        activity: Option<NewActivity>,
+    ) -> Outcome<u64> {
         let now = unix_ms(now);
         let mut tx = self.write().await?;
         let covered: i64 = sqlx::query_scalar(concat!(
@@ -963,8 +701,12 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        let covered = u64::try_from(covered).unwrap_or(0);
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, &entry.with_revoked(covered)).await?;
+        }
         tx.commit().await?;
-        Ok(u64::try_from(covered).unwrap_or(0))
+        Ok(covered)
     }
 
     /// See [`TokenStore::revoke_external_users_tokens`].
@@ -975,7 +717,7 @@ impl SqliteStore {
              WHERE t.user_id IN (SELECT id FROM users WHERE external_account IS NOT NULL) AND ",
             live_token!()
         ))
-        .bind(unix_ms(now))
+        .bind(DbTime(now))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -1107,16 +849,22 @@ impl TokenStore for SqliteStore {
         user: UserId,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<u64> {
-        Ok(self.revoke_for_user(user, include_refresh, now).await?)
+        Ok(self
+            .revoke_for_user(user, include_refresh, now, activity)
+            .await?)
     }
 
     async fn revoke_all_tokens(
         &self,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<u64> {
-        Ok(self.revoke_everything(include_refresh, now).await?)
+        Ok(self
+            .revoke_everything(include_refresh, now, activity)
+            .await?)
     }
 
     async fn revoke_external_users_tokens(&self, now: OffsetDateTime) -> StoreResult<u64> {
@@ -1131,28 +879,6 @@ impl TokenStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn filter_values_parse_for_their_column_kind() {
-        assert_eq!(ColumnKind::Int.parse("42"), Some(Cell::Int(42)));
-        assert_eq!(ColumnKind::Int.parse("null"), None);
-        assert_eq!(ColumnKind::Related.parse("null"), Some(Cell::Null));
-        assert_eq!(ColumnKind::Related.parse("None"), Some(Cell::Null));
-        assert_eq!(ColumnKind::Related.parse("7"), Some(Cell::Int(7)));
-        assert_eq!(ColumnKind::Related.parse("x"), None);
-        assert_eq!(ColumnKind::Bool.parse("True"), Some(Cell::Bool(true)));
-        assert_eq!(ColumnKind::Bool.parse("0"), Some(Cell::Bool(false)));
-        assert_eq!(ColumnKind::Bool.parse("yes"), None);
-        assert_eq!(
-            ColumnKind::Text.parse("null"),
-            Some(Cell::Text("null".into()))
-        );
-        assert_eq!(
-            ColumnKind::Instant.parse("1970-01-01T00:00:01.0019Z"),
-            Some(Cell::Instant(1001))
-        );
-        assert_eq!(ColumnKind::Instant.parse("yesterday"), None);
-    }
 
     #[test]
     fn durations_add_without_overflow() {

@@ -3,64 +3,15 @@
 use crate::SqliteStore;
 use crate::activity::insert_activity;
 use crate::error::{Failure, Outcome, map_db_error};
-use crate::filter::push_filter;
-use portcullis_core::clock::{from_unix_ms, unix_ms};
+use crate::filter::SqliteDialect;
 use portcullis_core::ids::UserId;
 use portcullis_core::user::User;
 use portcullis_store::{
-    NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserField, UserPatch,
-    UserQuery, UserStore,
+    NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserPatch, UserQuery,
+    UserStore,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use portcullis_store_sql::{DbTime, UserRow, listings, user_columns};
 use time::OffsetDateTime;
-
-/// The user columns in the order `user_from_row` reads them, as a literal for `concat!`.
-macro_rules! user_columns {
-    () => {
-        "id, username, email, first_name, last_name, password_hash, is_superuser, \
-         is_system_auditor, is_active, external_account, ldap_dn, auth_generation, created_at, \
-         last_login"
-    };
-}
-
-/// Decodes a user from a row holding [`user_columns!`] under their own names.
-pub(crate) fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: UserId(row.try_get("id")?),
-        username: row.try_get("username")?,
-        email: row.try_get("email")?,
-        first_name: row.try_get("first_name")?,
-        last_name: row.try_get("last_name")?,
-        password_hash: row.try_get("password_hash")?,
-        is_superuser: row.try_get("is_superuser")?,
-        is_system_auditor: row.try_get("is_system_auditor")?,
-        is_active: row.try_get("is_active")?,
-        external_account: row.try_get("external_account")?,
-        ldap_dn: row.try_get("ldap_dn")?,
-        auth_generation: row.try_get("auth_generation")?,
-        created_at: from_unix_ms(row.try_get("created_at")?),
-        last_login: row
-            .try_get::<Option<i64>, _>("last_login")?
-            .map(from_unix_ms),
-    })
-}
-
-/// Appends the `WHERE` clause of `query`.
-fn push_where(qb: &mut QueryBuilder<Sqlite>, query: &UserQuery) {
-    qb.push(" WHERE 1 = 1");
-    if let Some(only) = query.only {
-        qb.push(" AND id = ").push_bind(only.0);
-    }
-    if let Some(organization) = query.member_of {
-        qb.push(" AND id IN (SELECT user_id FROM organization_members WHERE organization_id = ")
-            .push_bind(organization)
-            .push(")");
-    }
-    let table = |f: &UserField| Some((f.column(), f.kind()));
-    let search = UserField::SEARCH.map(UserField::column);
-    push_filter(qb, &query.filter, &table, &search);
-}
 
 impl SqliteStore {
     /// See [`UserStore::create_user`].
@@ -82,10 +33,10 @@ impl SqliteStore {
         .bind(new.is_system_auditor)
         .bind(&new.external_account)
         .bind(&new.ldap_dn)
-        .bind(unix_ms(new.created_at))
+        .bind(DbTime(new.created_at))
         .fetch_one(&mut *tx)
         .await?;
-        let user = user_from_row(&row)?;
+        let user = UserRow::decode(&row)?;
         if let Some(mut entry) = activity {
             entry.object1_id = entry.object1_id.or(Some(user.id.0));
             insert_activity(&mut tx, &entry).await?;
@@ -128,7 +79,7 @@ impl SqliteStore {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let user = user_from_row(&row)?;
+        let user = UserRow::decode(&row)?;
         if let Some(entry) = activity {
             insert_activity(&mut tx, &entry).await?;
         }
@@ -227,7 +178,7 @@ impl SqliteStore {
     async fn stamp_login(&self, id: UserId, at: OffsetDateTime) -> Outcome<()> {
         let mut tx = self.write().await?;
         let changed = sqlx::query("UPDATE users SET last_login = ?1 WHERE id = ?2")
-            .bind(unix_ms(at))
+            .bind(DbTime(at))
             .bind(id.0)
             .execute(&mut *tx)
             .await?
@@ -241,43 +192,8 @@ impl SqliteStore {
 
     /// See [`UserStore::list_users`].
     async fn page_users(&self, query: &UserQuery) -> Outcome<Page<User>> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM users");
-        push_where(&mut count, query);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut select = QueryBuilder::<Sqlite>::new(concat!("SELECT ", user_columns!()));
-        select.push(" FROM users");
-        push_where(&mut select, query);
-        let order = query.order.field.column();
-        let direction = if query.order.descending {
-            " DESC"
-        } else {
-            " ASC"
-        };
-        select.push(" ORDER BY ").push(order).push(direction);
-        if query.order.field == UserField::LastLogin {
-            // Never-logged-in users sort as if later than everyone (PostgreSQL's default), so
-            // both backends page identically.
-            select.push(if query.order.descending {
-                " NULLS FIRST"
-            } else {
-                " NULLS LAST"
-            });
-        }
-        if query.order.field != UserField::Id {
-            select.push(", id ASC");
-        }
-        select
-            .push(" LIMIT ")
-            .push_bind(query.limit.max(0))
-            .push(" OFFSET ")
-            .push_bind(query.offset.max(0));
-        let rows = select.build().fetch_all(&self.pool).await?;
-        let items = rows
-            .iter()
-            .map(user_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { total, items })
+        let listing = listings::users::<SqliteDialect>(query);
+        Ok(listing.fetch(&self.pool, UserRow::decode).await?)
     }
 
     /// One user by a unique column.
@@ -288,7 +204,7 @@ impl SqliteStore {
             UserKey::Name(name) => q.bind(name),
         };
         let row = q.fetch_optional(&self.pool).await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        Ok(row.as_ref().map(UserRow::decode).transpose()?)
     }
 }
 

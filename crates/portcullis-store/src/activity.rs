@@ -21,6 +21,18 @@ pub struct NewActivity {
     pub changes: serde_json::Value,
 }
 
+impl NewActivity {
+    /// The entry with `changes.revoked` set to `count` (when `changes` is an object): a bulk
+    /// revocation records how many tokens it covered, a number only known inside its
+    /// transaction.
+    pub fn with_revoked(mut self, count: u64) -> Self {
+        if let serde_json::Value::Object(changes) = &mut self.changes {
+            changes.insert("revoked".into(), count.into());
+        }
+        self
+    }
+}
+
 /// A stored entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityEntry {

@@ -261,20 +261,25 @@ pub trait TokenStore: Send + Sync {
         activity: Option<NewActivity>,
     ) -> StoreResult<RevokeOutcome>;
     /// Revokes every access token of `user` (and, with `include_refresh`, their refresh
-    /// tokens and families). Returns the number of access tokens revoked.
+    /// tokens and families). Returns the number of access tokens revoked. `activity` is
+    /// written in the same transaction, with that number as `changes.revoked`
+    /// ([`NewActivity::with_revoked`]).
     async fn revoke_user_tokens(
         &self,
         user: UserId,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<u64>;
     /// System-wide revocation as one mark: every access token that exists now (and, with
     /// `include_refresh`, every refresh token) is invalid from now on; tokens created later are
-    /// not affected. Returns the number of live access tokens the mark covers.
+    /// not affected. Returns the number of live access tokens the mark covers. `activity` is
+    /// written in the same transaction, with that number as `changes.revoked`.
     async fn revoke_all_tokens(
         &self,
         include_refresh: bool,
         now: OffsetDateTime,
+        activity: Option<NewActivity>,
     ) -> StoreResult<u64>;
     /// Revokes the access tokens of every user whose `external_account` is set (console
     /// action of D8). Returns how many.

@@ -6,7 +6,9 @@ use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_core::password::{self, MIN_NEW_PASSWORD_CHARS};
 use portcullis_core::policy::username_valid;
 use portcullis_core::rng::OsRng;
+use portcullis_core::settings::AuthSettings;
 use portcullis_server::Config;
+use portcullis_server::service::tokens::{BulkTarget, revoke_bulk};
 use portcullis_store::{NewUser, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use std::io::Read;
@@ -132,27 +134,24 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<ExitCode> {
         AdminCommand::RevokeTokens { user, all } => {
             let store = crate::backend::open(config.database_url.expose()).await?;
             let now = SystemClock.now();
-            let count = match user {
+            let target = match user {
                 Some(name) => {
                     let Some(u) = store.user_by_username(&name).await? else {
                         eprintln!("error: no user {name:?}");
                         return Ok(ExitCode::FAILURE);
                     };
-                    store.revoke_user_tokens(u.id, all, now).await?
+                    BulkTarget::User {
+                        id: u.id,
+                        named: name.into(),
+                    }
                 }
-                None => store.revoke_all_tokens(all, now).await?,
+                None => BulkTarget::All,
             };
-            // Recorded like the API action (actor: none, the operator on the host).
-            store
-                .record_activity(portcullis_store::NewActivity {
-                    timestamp: now,
-                    actor: None,
-                    operation: "delete".into(),
-                    object1: "o_auth2_access_token".into(),
-                    object1_id: None,
-                    changes: serde_json::json!({"revoked": count, "include_refresh": all, "via": "portcullis admin revoke-tokens"}),
-                })
-                .await?;
+            // The same service and activity entry as the API (actor: none, the operator on
+            // the host), honouring the stored activity-stream setting.
+            let activity_stream =
+                AuthSettings::from_stored(&store.load_settings().await?).activity_stream_enabled;
+            let count = revoke_bulk(&*store, target, all, None, activity_stream, now).await?;
             let what = if all {
                 "access and refresh tokens"
             } else {

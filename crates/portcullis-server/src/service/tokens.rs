@@ -11,13 +11,14 @@ use crate::service::audit;
 use crate::service::error::{FieldErrors, Forbidden, ServiceError, ServiceResult};
 use crate::state::AppState;
 use portcullis_core::authz;
-use portcullis_core::ids::{ApplicationId, TokenId};
+use portcullis_core::ids::{ApplicationId, TokenId, UserId};
 use portcullis_core::principal::Principal;
 use portcullis_core::scope::{SCOPE_ERROR, Scope};
 use portcullis_core::token::{PlainToken, TokenHash, TokenKind};
 use portcullis_core::user::User;
 use portcullis_store::{
-    AccessTokenRecord, ApplicationRecord, NewAccessToken, NewActivity, NewRefreshToken,
+    AccessTokenRecord, ApplicationRecord, NewAccessToken, NewActivity, NewRefreshToken, Store,
+    StoreResult,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -194,6 +195,56 @@ pub fn activity(
             object1_id: id.map(|t| t.0),
             changes,
         })
+}
+
+/// Whose tokens a bulk revocation covers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkTarget {
+    /// Every token that exists now (one system-wide mark).
+    All,
+    /// Every access token of one user.
+    User {
+        /// The user.
+        id: UserId,
+        /// How the caller named the user, recorded as the entry's `user` (an id or a name).
+        named: Value,
+    },
+}
+
+/// Bulk revocation: the one path `POST /api/v2/tokens/revoke/` and `portcullis admin
+/// revoke-tokens` share, so both revoke alike and record the same activity entry (operation
+/// `delete` on [`TOKEN_OBJECT`], `changes` with the count, the target and `include_refresh`),
+/// written in the revocation's own transaction when `activity_stream` is on. `actor` is
+/// `None` for the operator on the host. Returns the number of access tokens revoked.
+pub async fn revoke_bulk(
+    store: &dyn Store,
+    target: BulkTarget,
+    include_refresh: bool,
+    actor: Option<UserId>,
+    activity_stream: bool,
+    now: OffsetDateTime,
+) -> StoreResult<u64> {
+    let named = match &target {
+        BulkTarget::All => Value::from("all"),
+        BulkTarget::User { named, .. } => named.clone(),
+    };
+    let entry = activity_stream.then(|| NewActivity {
+        timestamp: now,
+        actor,
+        operation: "delete".into(),
+        object1: TOKEN_OBJECT.into(),
+        object1_id: None,
+        // `revoked` is filled in by the store, inside the transaction.
+        changes: json!({"revoked": 0, "user": named, "include_refresh": include_refresh}),
+    });
+    match target {
+        BulkTarget::All => store.revoke_all_tokens(include_refresh, now, entry).await,
+        BulkTarget::User { id, .. } => {
+            store
+                .revoke_user_tokens(id, include_refresh, now, entry)
+                .await
+        }
+    }
 }
 
 /// Mints a token for `owner`: a PAT when `application` is `None`, else an application token

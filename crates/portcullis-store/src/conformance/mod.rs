@@ -125,6 +125,7 @@ macro_rules! conformance_tests {
                 revoke_user_tokens_counts_and_spares_other_users,
                 revoke_all_tokens_covers_only_existing_tokens,
                 revoke_all_tokens_with_refresh_covers_refresh_tokens,
+                bulk_revocations_write_activity,
                 revoke_external_users_tokens_hits_only_external_users,
                 purge_removes_expired_rows_and_keeps_reuse_detection,
                 refresh_token_owner_sees_only_usable_refresh_tokens,

@@ -1398,13 +1398,19 @@ pub async fn revoke_user_tokens_counts_and_spares_other_users(store: Arc<dyn Sto
     let b4 = issue(&*store, app_token(bob.id, app.id, 4, t0())).await;
     let now = at(10_000);
 
-    assert_eq!(store.revoke_user_tokens(alice.id, false, now).await, Ok(2));
+    assert_eq!(
+        store.revoke_user_tokens(alice.id, false, now, None).await,
+        Ok(2)
+    );
     assert!(!live(&*store, 1, now).await);
     assert!(!live(&*store, 2, now).await);
     assert_eq!(store.token_by_id(a2.id).await, Ok(None));
     assert!(live(&*store, 3, now).await, "bob's tokens survive");
     assert!(live(&*store, 4, now).await);
-    assert_eq!(store.revoke_user_tokens(alice.id, false, now).await, Ok(0));
+    assert_eq!(
+        store.revoke_user_tokens(alice.id, false, now, None).await,
+        Ok(0)
+    );
 
     // Without include_refresh, alice's refresh token still rotates; its successor is new and
     // valid (revocation is not a mark).
@@ -1416,7 +1422,10 @@ pub async fn revoke_user_tokens_counts_and_spares_other_users(store: Arc<dyn Sto
         (3, vec![b.id, b4.id, s.id])
     );
 
-    assert_eq!(store.revoke_user_tokens(alice.id, true, later).await, Ok(1));
+    assert_eq!(
+        store.revoke_user_tokens(alice.id, true, later, None).await,
+        Ok(1)
+    );
     assert!(!live(&*store, 5, later).await);
     assert_eq!(
         rotate(&*store, rotation(5, app.id, 6, later)).await,
@@ -1428,7 +1437,7 @@ pub async fn revoke_user_tokens_counts_and_spares_other_users(store: Arc<dyn Sto
     rotated(&*store, rotation(4, app.id, 7, later)).await;
     assert_eq!(
         store
-            .revoke_user_tokens(UserId(bob.id.0 + 1000), true, later)
+            .revoke_user_tokens(UserId(bob.id.0 + 1000), true, later, None)
             .await,
         Ok(0),
         "a missing user has nothing to revoke"
@@ -1457,7 +1466,7 @@ pub async fn revoke_all_tokens_covers_only_existing_tokens(store: Arc<dyn Store>
     );
     let now = at(10_000);
 
-    assert_eq!(store.revoke_all_tokens(false, now).await, Ok(3));
+    assert_eq!(store.revoke_all_tokens(false, now, None).await, Ok(3));
     for n in 1..=4 {
         assert!(!live(&*store, n, now).await, "token {n} after the mark");
     }
@@ -1501,7 +1510,7 @@ pub async fn revoke_all_tokens_with_refresh_covers_refresh_tokens(store: Arc<dyn
     issue(&*store, app_token(alice.id, app.id, 2, t0())).await;
     let now = at(10_000);
 
-    assert_eq!(store.revoke_all_tokens(true, now).await, Ok(2));
+    assert_eq!(store.revoke_all_tokens(true, now, None).await, Ok(2));
     let later = at(20_000);
     assert!(!live(&*store, 1, later).await);
     assert!(!live(&*store, 2, later).await);
@@ -1653,7 +1662,7 @@ pub async fn purge_removes_expired_rows_and_keeps_reuse_detection(store: Arc<dyn
     // Revoked rows go as well (how many rows a revocation left behind is the backend's
     // business, so only the end state is checked).
     store
-        .revoke_user_tokens(bob.id, true, replay)
+        .revoke_user_tokens(bob.id, true, replay, None)
         .await
         .expect("revoke bob");
     store
@@ -1760,7 +1769,7 @@ pub async fn refresh_token_owner_sees_only_usable_refresh_tokens(store: Arc<dyn 
     // A user's revocation hides the refresh tokens only with include_refresh.
     assert_eq!(
         store
-            .revoke_user_tokens(alice.id, false, now)
+            .revoke_user_tokens(alice.id, false, now, None)
             .await
             .map(|_| ()),
         Ok(())
@@ -1768,7 +1777,7 @@ pub async fn refresh_token_owner_sees_only_usable_refresh_tokens(store: Arc<dyn 
     assert_eq!(refresh_owner(s, 6).await, owner(app.id, alice.id, "read"));
     assert_eq!(
         store
-            .revoke_user_tokens(alice.id, true, now)
+            .revoke_user_tokens(alice.id, true, now, None)
             .await
             .map(|_| ()),
         Ok(())
@@ -1911,4 +1920,50 @@ pub async fn the_family_cap_bounds_successors(store: Arc<dyn Store>) {
     rotated(&*store, rotation(20, app.id, 21, at(HOUR))).await;
     rotated(&*store, rotation(21, app.id, 22, cap + Duration::days(1))).await;
     assert!(live(&*store, 22, cap + Duration::days(1)).await);
+}
+
+/// A bulk revocation writes its activity entry in its own transaction, with the number of
+/// tokens it covered; one that fails writes none.
+pub async fn bulk_revocations_write_activity(store: Arc<dyn Store>) {
+    let alice = create(&*store, new_user("alice")).await;
+    let bob = create(&*store, new_user("bob")).await;
+    issue(&*store, pat(alice.id, 1, t0())).await;
+    issue(&*store, pat(alice.id, 2, t0())).await;
+    issue(&*store, pat(bob.id, 3, t0())).await;
+    let kind = "o_auth2_access_token";
+
+    let mut by_user = activity(
+        "delete",
+        kind,
+        None,
+        Some(bob.id),
+        json!({"revoked": 0, "user": "alice", "include_refresh": false}),
+    );
+    by_user.timestamp = at(1_000);
+    assert_eq!(
+        store
+            .revoke_user_tokens(alice.id, false, at(1_000), Some(by_user.clone()))
+            .await,
+        Ok(2)
+    );
+
+    let mut everything = activity(
+        "delete",
+        kind,
+        None,
+        None,
+        json!({"revoked": 0, "user": "all", "include_refresh": true}),
+    );
+    everything.timestamp = at(2_000);
+    assert_eq!(
+        store
+            .revoke_all_tokens(true, at(2_000), Some(everything.clone()))
+            .await,
+        Ok(1)
+    );
+
+    assert_eq!(
+        all_activity(&*store).await,
+        vec![everything.with_revoked(1), by_user.with_revoked(2)]
+    );
 }

@@ -405,12 +405,21 @@ pub async fn revoke_tokens(
         }
     };
     let now = state.clock.now();
+    let activity_stream = state.settings.get().auth.activity_stream_enabled;
     let all = matches!(body.get("all"), Some(Value::Bool(true)));
     let count = if all {
         if !p.user.is_superuser {
             return Err(ApiError::PermissionDenied);
         }
-        let n = state.store.revoke_all_tokens(include_refresh, now).await?;
+        let n = tokens::revoke_bulk(
+            &*state.store,
+            tokens::BulkTarget::All,
+            include_refresh,
+            Some(p.user.id),
+            activity_stream,
+            now,
+        )
+        .await?;
         tracing::warn!(event = "tokens_revoked_bulk", scope = "all", count = n, actor = %p.user.username.escape_debug());
         n
     } else {
@@ -424,33 +433,25 @@ pub async fn revoke_tokens(
         if target.id != p.user.id && !p.user.is_superuser {
             return Err(ApiError::PermissionDenied);
         }
-        let n = state
-            .store
-            .revoke_user_tokens(target.id, include_refresh, now)
-            .await?;
+        let target_named = tokens::BulkTarget::User {
+            id: target.id,
+            named: body
+                .get("user")
+                .cloned()
+                .unwrap_or(Value::from(p.user.id.0)),
+        };
+        let n = tokens::revoke_bulk(
+            &*state.store,
+            target_named,
+            include_refresh,
+            Some(p.user.id),
+            activity_stream,
+            now,
+        )
+        .await?;
         tracing::warn!(event = "tokens_revoked_bulk", user = %target.username.escape_debug(), count = n, actor = %p.user.username.escape_debug());
         n
     };
-    if state.settings.get().auth.activity_stream_enabled {
-        let scope = if all {
-            Value::from("all")
-        } else {
-            body.get("user")
-                .cloned()
-                .unwrap_or(Value::from(p.user.id.0))
-        };
-        state
-            .store
-            .record_activity(portcullis_store::NewActivity {
-                timestamp: now,
-                actor: Some(p.user.id),
-                operation: "delete".into(),
-                object1: tokens::TOKEN_OBJECT.into(),
-                object1_id: None,
-                changes: json!({"revoked": count, "user": scope, "include_refresh": include_refresh}),
-            })
-            .await?;
-    }
     Ok(Json(json!({ "revoked": count })))
 }
 
