@@ -1,4 +1,5 @@
-//! Rules of MDR-style API connections (`mdr-api.md` §1): identifiers, roles, statuses.
+//! Rules of MDR-style API connections (`docs/mdr-api.md`, "Objects and identifiers"): identifiers,
+//! roles, statuses.
 
 use crate::base62;
 use crate::rng::{Rng, bytes};
@@ -54,7 +55,7 @@ pub fn is_valid_connection_name(s: &str) -> bool {
     (1..=64).contains(&n) && !s.chars().any(char::is_control) && !s.trim().is_empty()
 }
 
-/// What an API connection's access tokens may do (`mdr-api.md` §1.3).
+/// What an API connection's access tokens may do (`docs/mdr-api.md`, "Roles and tenant scope").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// "MDR Administrator".
@@ -91,7 +92,7 @@ impl Role {
     }
 }
 
-/// A connection's status as the console shows it (`mdr-api.md` §1.4).
+/// A connection's status as the console shows it (`docs/mdr-api.md`, "Connection statuses").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionStatus {
     /// No exchanged token in a live family.

@@ -56,9 +56,10 @@ fn with_allow(allow: &'static str, mr: MethodRouter<AppState>) -> MethodRouter<A
 
 pub(crate) const READ_ONLY: &str = "GET, HEAD, OPTIONS";
 
-/// Registers `path` (ending in `/`) and its slash-less twin. The twin answers `GET`/`HEAD`
-/// with AWX's 301 to the slashed path and handles other methods as if the slash were there
-/// (`awx-api.md` §2.4). Registering both keeps the rule out of every other request's path.
+/// Registers `path` (ending in `/`) and its slash-less twin. The twin answers `GET`/`HEAD` with
+/// AWX's 301 to the slashed path and handles other methods as if the slash were there
+/// (`docs/awx-compat.md`, "URL handling"). Registering both keeps the rule out of every other
+/// request's path.
 pub(crate) fn awx_route(
     router: Router<AppState>,
     path: &str,

@@ -19,7 +19,8 @@ impl SqliteStore {
         for row in rows {
             let key: String = row.try_get("key")?;
             let value: String = row.try_get("value")?;
-            // A value we cannot parse must not silently fall back to the default (§12).
+            // A value we cannot parse must not silently fall back to the default
+            // (`docs/security.md`, "Fail closed").
             let value = serde_json::from_str(&value).map_err(|_| corrupt("setting value"))?;
             stored.insert(key, value);
         }

@@ -134,7 +134,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// security.md §3.4: the configuration file may hold secrets; warn when others can read it.
+/// `docs/security.md`, "Secrets and keys": the configuration file may hold secrets; warn when
+/// others can read it.
 fn warn_if_open(path: Option<&std::path::Path>) {
     #[cfg(unix)]
     if let Some(p) = path {

@@ -1,7 +1,7 @@
-//! The Bearer authenticator's extension point. Token kinds (personal and application
-//! tokens, MDR access JWTs) plug in as [`BearerVerifier`]s; a Bearer header that no verifier
-//! accepts is a failed credential (token 401), never "absent" — AWX would fall through to
-//! the session here, Portcullis deliberately does not (`awx-api.md` §2.3).
+//! The Bearer authenticator's extension point. Token kinds (personal and application tokens, MDR
+//! access JWTs) plug in as [`BearerVerifier`]s; a Bearer header that no verifier accepts is a
+//! failed credential (token 401), never "absent" — AWX would fall through to the session here,
+//! Portcullis deliberately does not (`docs/awx-compat.md`, "Authenticator chain").
 
 use crate::error::ApiResult;
 use crate::state::AppState;

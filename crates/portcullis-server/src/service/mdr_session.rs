@@ -1,6 +1,6 @@
-//! MDR connections and their tokens (`mdr-api.md` §1.4, §2, §4, §6, §8): the console
-//! operations, the `session/confirm` exchange, and the check of an access token on every
-//! resource call.
+//! MDR connections and their tokens (`docs/mdr-api.md`, "Connection statuses", "Console JSON API",
+//! "Token exchange", "Rotation and reuse detection", "Access tokens"): the console operations, the
+//! `session/confirm` exchange, and the check of an access token on every resource call.
 //!
 //! Policy: the store decides every family change and every rotation in one transaction; this
 //! module verifies JWTs before anything reaches the store, signs what the store issued, and
@@ -144,7 +144,8 @@ impl MdrNode {
     }
 }
 
-/// The console's view of a connection (`mdr-api.md` §2.2), never with a token.
+/// The console's view of a connection (`docs/mdr-api.md`, "Customers, tenants and connections"),
+/// never with a token.
 pub fn connection_view(state: &AppState, c: &ConnectionRecord) -> serde_json::Value {
     let now = state.clock.now();
     let status = ConnectionStatus::derive(
@@ -547,7 +548,7 @@ const REVOKED_REFRESH: &str = "refresh token revoked";
 const CONCURRENT: &str = "refresh token already used by a concurrent request";
 const REUSED: &str = "refresh token already used; all tokens of this connection have been revoked";
 
-/// Check 0 of `mdr-api.md` §4, before anything else is read.
+/// Check 0 of `docs/mdr-api.md`, "Token exchange", before anything else is read.
 pub fn exchange_throttled(state: &AppState, source: IpAddr) -> MdrResult<()> {
     match state
         .mdr
@@ -567,8 +568,9 @@ pub fn exchange_throttled(state: &AppState, source: IpAddr) -> MdrResult<()> {
     }
 }
 
-/// Checks 6–10 of `mdr-api.md` §4 and the rotation of §6, for a `refresh_token` that passed
-/// the request checks 0–5. Every outcome is audited.
+/// Checks 6–10 of `docs/mdr-api.md`, "Token exchange", and the rotation of `docs/mdr-api.md`,
+/// "Rotation and reuse detection", for a `refresh_token` that passed the request checks 0–5. Every
+/// outcome is audited.
 pub async fn exchange(
     state: &AppState,
     client_id: &str,
@@ -786,8 +788,8 @@ pub fn bearer_token(header: Option<&str>) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// Checks an access token for a resource call on `client_id` (`mdr-api.md` §8.2, in table
-/// order) and notes the use.
+/// Checks an access token for a resource call on `client_id` (`docs/mdr-api.md`, "Access token
+/// failures", in table order) and notes the use.
 pub async fn authenticate(
     state: &AppState,
     client_id: &str,

@@ -2,10 +2,10 @@
 //! path shares (scope grammar, lifetime from the settings read at creation, the external-user
 //! rule), visibility, updates, deletion, and the coalesced `last_used` stamps.
 //!
-//! Policy: a clear token value exists only in [`Issued`], which the one creating response
-//! consumes; storage and the activity stream only ever see hashes and the masked value.
-//! Every path that mints a token (the API, `/api/o/token/`, the admin CLI) goes through
-//! [`mint`], so the external-user rule and the lifetime can never be skipped (security.md P3).
+//! Policy: a clear token value exists only in [`Issued`], which the one creating response consumes;
+//! storage and the activity stream only ever see hashes and the masked value. Every path that mints
+//! a token (the API, `/api/o/token/`, the admin CLI) goes through [`mint`], so the external-user
+//! rule and the lifetime can never be skipped (`docs/security.md`, "Principles").
 
 use crate::error::{ApiError, ApiResult, field_error};
 use crate::service::audit;
@@ -46,8 +46,8 @@ pub fn external_refusal(kind: &str) -> String {
     )
 }
 
-/// The external-user rule (`awx-api.md` §8.7), checked by every minting path at minting time.
-/// `Err(text)` carries AWX's refusal text; the surface decides how to render it.
+/// The external-user rule (`docs/awx-compat.md`, "External users"), checked by every minting path
+/// at minting time. `Err(text)` carries AWX's refusal text; the surface decides how to render it.
 pub fn may_mint(state: &AppState, user: &User) -> Result<(), String> {
     match &user.external_account {
         Some(kind) if !state.settings.get().auth.allow_oauth2_for_external_users => {
@@ -57,7 +57,7 @@ pub fn may_mint(state: &AppState, user: &User) -> Result<(), String> {
     }
 }
 
-/// Validates a scope string as `awx-api.md` §8.5 wants it; the value is kept as given.
+/// Validates a scope string as `docs/awx-compat.md`, "Scopes" wants it; the value is kept as given.
 pub fn validate_scope(s: &str) -> ApiResult<String> {
     Scope::parse(s)
         .map(|_| s.to_owned())
@@ -149,7 +149,7 @@ fn lifetime(seconds: i64) -> Duration {
     Duration::seconds(seconds.max(1))
 }
 
-/// The family's absolute lifetime (D7); zero means no cap.
+/// The family's absolute lifetime (`docs/security.md`, "Lifetime"); zero means no cap.
 pub fn family_cap(state: &AppState) -> Duration {
     Duration::seconds(state.config.oauth2.refresh_family_max_lifetime.max(0))
 }
@@ -335,8 +335,8 @@ pub async fn create_for_caller(
             ),
         }
     };
-    // Every authenticated user may read applications (awx-api.md §9), so any existing
-    // application may be named here.
+    // Every authenticated user may read applications (`docs/awx-compat.md`, "Applications"), so any
+    // existing application may be named here.
     mint(
         state,
         Some(&caller.user),

@@ -393,7 +393,7 @@ pub async fn update(
 pub async fn delete(state: &AppState, actor: &Principal, target: &User) -> ApiResult<()> {
     let refused = ApiError::Forbidden("Cannot delete user.".into());
     // Self-deletion is refused with AWX's specific text for everyone, superuser or not
-    // (`awx-api.md` §18 row 49), so it is checked before the superuser rule.
+    // (`docs/awx-compat.md`, "User rules"), so it is checked before the superuser rule.
     if actor.user.id == target.id {
         return Err(refused);
     }

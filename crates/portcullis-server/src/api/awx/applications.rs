@@ -1,4 +1,5 @@
-//! `/api/v2/applications/` and `/api/v2/applications/<id>/tokens/` (`awx-api.md` §9).
+//! `/api/v2/applications/` and `/api/v2/applications/<id>/tokens/` (`docs/awx-compat.md`,
+//! "Applications").
 //!
 //! Every authenticated user reads applications (AWX: members of the app's organization);
 //! only superusers create, change or delete them. The client secret is a `pcl_cs_`
@@ -223,7 +224,7 @@ fn parse(body: &Map<String, Value>, existing: Option<&ApplicationRecord>) -> Api
     if creating && client_type.is_none() && !body.contains_key("client_type") {
         push(&mut errors, "client_type", "This field is required.");
     }
-    // Read-only after creation (awx-api.md §9): ignored on PUT/PATCH.
+    // Read-only after creation (`docs/awx-compat.md`, "Applications"): ignored on PUT/PATCH.
     let grant_type = if creating {
         let g = choice(
             body,
@@ -261,7 +262,8 @@ fn parse(body: &Map<String, Value>, existing: Option<&ApplicationRecord>) -> Api
     let organization = match body.get("organization") {
         None => None,
         Some(Value::Null) => Some(None),
-        // AWX's only organization is the built-in `Default` (id 1, awx-api.md §13.1).
+        // AWX's only organization is the built-in `Default` (id 1, `docs/awx-compat.md`, "Default
+        // organization").
         Some(Value::Number(n)) if n.as_i64() == Some(1) => Some(Some(1)),
         Some(other) => {
             let shown = other

@@ -1,6 +1,6 @@
-//! The list endpoints AWX clients probe (`awx-api.md` §13): the seven compatibility stubs
-//! (organizations, projects, teams, credentials, job templates, workflow job templates,
-//! instance groups), the built-in `Default` organization among them, and the minimal
+//! The list endpoints AWX clients probe (`docs/awx-compat.md`, "Compatibility lists"): the seven
+//! compatibility stubs (organizations, projects, teams, credentials, job templates, workflow job
+//! templates, instance groups), the built-in `Default` organization among them, and the minimal
 //! inventory and host registry backed by the store.
 //!
 //! The stubs are one generic handler set parameterised by a [`Stub`] row: every stub lists
@@ -94,8 +94,8 @@ static STUBS: [Stub; 7] = [
     },
 ];
 
-/// AWX's built-in organization (§13.1). Portcullis stores no organizations, so its
-/// timestamps are a fixed instant rather than an install date.
+/// AWX's built-in organization (`docs/awx-compat.md`, "Default organization"). Portcullis stores no
+/// organizations, so its timestamps are a fixed instant rather than an install date.
 fn default_organization() -> Vec<Value> {
     let epoch = awx_time(OffsetDateTime::UNIX_EPOCH);
     vec![json!({
@@ -442,7 +442,8 @@ fn clean_text(f: &Field, v: &Value) -> Result<Value, String> {
         Value::Null => return Err("This field may not be null.".into()),
         _ => return Err("Not a valid string.".into()),
     };
-    // Free-form JSON/YAML text is kept exactly as given (§13.2).
+    // Free-form JSON/YAML text is kept exactly as given (`docs/awx-compat.md`, "Inventories and
+    // hosts").
     let text = if f.kind == FieldType::Json {
         text
     } else {
@@ -755,7 +756,7 @@ async fn detail_options<K: Registry>(
     Ok(options::detail_options(K::resource(), can_change))
 }
 
-/// Inventories (§13.2).
+/// Inventories (`docs/awx-compat.md`, "Inventories and hosts").
 struct Inventories;
 
 #[async_trait::async_trait]
@@ -814,7 +815,8 @@ impl Registry for Inventories {
         store.list_inventories(query).await
     }
 
-    /// The only organization is the built-in `Default` (§13.1).
+    /// The only organization is the built-in `Default` (`docs/awx-compat.md`, "Default
+    /// organization").
     async fn references(_: &dyn Store, cleaned: &Map<String, Value>) -> StoreResult<Errors> {
         Ok(match pk(cleaned, "organization") {
             Some(Some(id)) if id != DEFAULT_ORGANIZATION => vec![invalid_pk("organization", id)],
@@ -877,7 +879,7 @@ fn inventory_conflict(e: StoreError) -> ApiError {
     }
 }
 
-/// Hosts (§13.2).
+/// Hosts (`docs/awx-compat.md`, "Inventories and hosts").
 struct Hosts;
 
 #[async_trait::async_trait]
@@ -988,7 +990,7 @@ impl Registry for Hosts {
     }
 }
 
-/// Host names are unique within their inventory (§13.2).
+/// Host names are unique within their inventory (`docs/awx-compat.md`, "Inventories and hosts").
 fn host_conflict(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(_) => ApiError::Validation(vec![(

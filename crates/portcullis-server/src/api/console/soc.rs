@@ -1,6 +1,6 @@
 //! `/console/api/mdr/customers/{client_id}/soc/`: the SOC side's demonstration data
-//! (`mdr-api.md` §2.3), superusers only. Every route is `POST` and answers 201 with the
-//! created (or, for `status`, the changed) object.
+//! (`docs/mdr-api.md`, "SOC-side data"), superusers only. Every route is `POST` and answers 201
+//! with the created (or, for `status`, the changed) object.
 
 use super::ConsoleAdmin;
 use crate::api::mdr::body::MdrBytes;

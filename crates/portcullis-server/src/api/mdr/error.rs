@@ -1,5 +1,6 @@
-//! The MDR dialect of errors (`mdr-api.md` §0, §3, §4, §8.2): exactly `{"error": "<message>"}`,
-//! `Cache-Control: no-store`, and the `WWW-Authenticate` / `Retry-After` headers the spec fixes.
+//! The MDR dialect of errors (`docs/mdr-api.md`, "Conventions", "Surface conventions", "Token
+//! exchange", "Access token failures"): exactly `{"error": "<message>"}`, `Cache-Control:
+//! no-store`, and the `WWW-Authenticate` / `Retry-After` headers `docs/mdr-api.md`, "Errors" fixes.
 
 use crate::error::{ApiError, ErrorCause};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -26,7 +27,7 @@ pub struct MdrError {
     pub status: StatusCode,
     /// The `error` text.
     pub message: Cow<'static, str>,
-    /// `WWW-Authenticate`, when the spec asks for one.
+    /// `WWW-Authenticate`, when the contract asks for one.
     pub challenge: Option<&'static str>,
     /// `Retry-After` seconds.
     pub retry_after: Option<u64>,

@@ -1,4 +1,4 @@
-//! The protected resource API (`mdr-api.md` §9, §2.3; checklist rows 1, 16–28): every
+//! The protected resource API (`docs/mdr-api.md`, "Resource API", "SOC-side data"): every
 //! method, paging, sorting, filters, `fields`, `markdown_to_html`, tenant scope, incremental
 //! sync by `update_time`, response decisions, comments, attachments, the history, the role
 //! rule, the SOC-side console API and the demo loader.
@@ -209,7 +209,8 @@ async fn upload(
         .await
 }
 
-/// Row 1: every §9.2 path with a valid token and body answers 200; lists are bare arrays.
+/// Every `docs/mdr-api.md`, "Endpoints" path with a valid token and body answers 200; lists are
+/// bare arrays.
 async fn every_path(app: TestApp) {
     let w = world(&app).await;
     let inc = w.incident(&app, 0, "Malware", "HIGH").await;
@@ -339,7 +340,7 @@ async fn every_path(app: TestApp) {
     );
 }
 
-/// Row 16: paging with `page_size` 10 until `[]`.
+/// Paging with `page_size` 10 until `[]`.
 async fn asset_paging(app: TestApp) {
     let w = world(&app).await;
     let mut seen = Vec::new();
@@ -391,8 +392,8 @@ async fn asset_paging(app: TestApp) {
     );
 }
 
-/// Row 17 and §9.4: sort, filters, unknown keys ignored, bogus sort → 400; `fields`;
-/// the exact asset object.
+/// `docs/mdr-api.md`, "Filters and enumerations": sort, filters, unknown keys ignored, bogus sort →
+/// 400; `fields`; the exact asset object.
 async fn asset_sort_filters(app: TestApp) {
     let w = world(&app).await;
     let c = &w.admin;
@@ -562,7 +563,7 @@ async fn asset_sort_filters(app: TestApp) {
     );
 }
 
-/// Row 18: `incidents/count` equals the number listed over all pages, same filter.
+/// `incidents/count` equals the number listed over all pages, same filter.
 async fn incident_count_vs_pages(app: TestApp) {
     let w = world(&app).await;
     for i in 0..12 {
@@ -670,7 +671,8 @@ async fn incident_count_vs_pages(app: TestApp) {
     );
 }
 
-/// Row 19 and §9.5: incremental sync by `update_time` misses nothing; times are integer ms.
+/// `docs/mdr-api.md`, "Behaviour": incremental sync by `update_time` misses nothing; times are
+/// integer ms.
 async fn incremental_sync(app: TestApp) {
     let w = world(&app).await;
     let a = id(&w.incident(&app, 0, "A", "LOW").await, "incident_id");
@@ -822,7 +824,7 @@ async fn changed_since(app: &TestApp, conn: &MdrConn, last: i64) -> (Vec<String>
     (ids(&got, "incident_id"), max)
 }
 
-/// Row 20: details embeds comments, attachments and responses; the exact incident object.
+/// Details embeds comments, attachments and responses; the exact incident object.
 async fn incident_details(app: TestApp) {
     let w = world(&app).await;
     let t0 = now_ms(&app);
@@ -996,7 +998,7 @@ async fn incident_details(app: TestApp) {
     );
 }
 
-/// Row 21: `response/update` Confirmed with comment; repeat → 409.
+/// `response/update` Confirmed with comment; repeat → 409.
 async fn response_update(app: TestApp) {
     let w = world(&app).await;
     let inc = id(&w.incident(&app, 0, "Malware", "HIGH").await, "incident_id");
@@ -1096,7 +1098,7 @@ async fn response_update(app: TestApp) {
     assert_eq!(none, json!({"count": 0}));
 }
 
-/// Row 22: `responses/update` with two pending ids; then with one unknown id → 404, no change.
+/// `responses/update` with two pending ids; then with one unknown id → 404, no change.
 async fn responses_update_all_or_nothing(app: TestApp) {
     let w = world(&app).await;
     let inc = id(&w.incident(&app, 0, "Malware", "HIGH").await, "incident_id");
@@ -1192,7 +1194,7 @@ async fn response_statuses(app: &TestApp, c: &MdrConn, inc: &str) -> Vec<String>
     v
 }
 
-/// Row 23: `comments/create` / `comments/list` with `markdown_to_html`.
+/// `comments/create` / `comments/list` with `markdown_to_html`.
 async fn comments_markdown(app: TestApp) {
     let w = world(&app).await;
     let inc = id(&w.incident(&app, 0, "Malware", "HIGH").await, "incident_id");
@@ -1323,7 +1325,7 @@ async fn comments_markdown(app: TestApp) {
     );
 }
 
-/// §9.5: only the creating connection may delete a comment.
+/// `docs/mdr-api.md`, "Behaviour": only the creating connection may delete a comment.
 async fn comments_delete(app: TestApp) {
     let w = world(&app).await;
     let inc = id(&w.incident(&app, 0, "Malware", "HIGH").await, "incident_id");
@@ -1419,7 +1421,7 @@ async fn comments_delete(app: TestApp) {
     assert_eq!(kept["author_name"], json!("Ticketing"));
 }
 
-/// Row 24: upload and download; the upload's failure modes.
+/// Upload and download; the upload's failure modes.
 async fn attachments(builder: crate::harness::Builder) {
     let Some(app) = builder
         .config(|c| c.mdr.attachments.max_size = 4096)
@@ -1597,7 +1599,7 @@ async fn attachments(builder: crate::harness::Builder) {
     );
 }
 
-/// Row 25: tenant scope on lists, counts, details and writes.
+/// Tenant scope on lists, counts, details and writes.
 async fn tenant_scope(app: TestApp) {
     let w = world(&app).await;
     let berlin_inc = id(
@@ -1843,7 +1845,7 @@ async fn tenant_scope(app: TestApp) {
     );
 }
 
-/// Row 26 and §9.5: close; close again → 409; "Resolved" for 72 h reads as "Closed".
+/// `docs/mdr-api.md`, "Behaviour": close; close again → 409; "Resolved" for 72 h reads as "Closed".
 async fn close_incident(app: TestApp) {
     let w = world(&app).await;
     let inc = id(&w.incident(&app, 0, "Malware", "HIGH").await, "incident_id");
@@ -2002,7 +2004,7 @@ async fn close_incident(app: TestApp) {
     );
 }
 
-/// Row 27 and §9.5: `incidents/create` validation and result.
+/// `docs/mdr-api.md`, "Behaviour": `incidents/create` validation and result.
 async fn create_incident(app: TestApp) {
     let w = world(&app).await;
     let c = &w.admin;
@@ -2108,7 +2110,7 @@ async fn create_incident(app: TestApp) {
     assert_eq!(stored["description"], json!("Users report *pop-ups*"));
 }
 
-/// Row 28: a Security Officer may not decide on responses (at creation, and after an Edit).
+/// A Security Officer may not decide on responses (at creation, and after an Edit).
 async fn security_officer(app: TestApp) {
     let w = world(&app).await;
     let inc = id(&w.incident(&app, 0, "Malware", "HIGH").await, "incident_id");
@@ -2198,7 +2200,8 @@ async fn security_officer(app: TestApp) {
     assert_eq!(r3["status"], json!("Pending"));
 }
 
-/// §9.2, §9.5: `incidents/history`, newest last, `ignore_self`, time bounds, per-kind paging.
+/// `docs/mdr-api.md`, "Endpoints", "Behaviour": `incidents/history`, newest
+/// last, `ignore_self`, time bounds, per-kind paging.
 async fn history(app: TestApp) {
     let w = world(&app).await;
     let t0 = now_ms(&app);
@@ -2342,7 +2345,8 @@ async fn history(app: TestApp) {
     );
 }
 
-/// §2.3: the SOC-side console API is for superusers, per existing customer.
+/// `docs/mdr-api.md`, "SOC-side data": the SOC-side console API is for superusers, per existing
+/// customer.
 async fn soc_api(app: TestApp) {
     let w = world(&app).await;
     app.user("alice").await;
@@ -2502,8 +2506,8 @@ async fn add_comment(app: &TestApp, conn: &MdrConn, incident_id: &str, text: Str
     .await
 }
 
-/// §9.5: concurrent changes of one incident all land, each with its own `update_time`
-/// (compare-and-set), and each leaves one history record.
+/// `docs/mdr-api.md`, "Behaviour": concurrent changes of one incident all land, each with its own
+/// `update_time` (compare-and-set), and each leaves one history record.
 async fn concurrent_changes(app: TestApp) {
     let w = world(&app).await;
     let t0 = now_ms(&app);

@@ -1,4 +1,4 @@
-//! `assets/count`, `assets/list`, `assets/details` (`mdr-api.md` §9.2).
+//! `assets/count`, `assets/list`, `assets/details` (`docs/mdr-api.md`, "Endpoints").
 
 use crate::api::mdr::error::MdrResult;
 use crate::service::mdr_resources::{Ctx, Keys, assets as svc};

@@ -1,5 +1,5 @@
-//! `attachments/list`, `attachments/download`, `attachments/upload` (`mdr-api.md` §9.2,
-//! §9.5).
+//! `attachments/list`, `attachments/download`, `attachments/upload` (`docs/mdr-api.md`,
+//! "Endpoints", "Behaviour").
 
 use super::multipart::read_upload;
 use crate::api::mdr::error::MdrResult;

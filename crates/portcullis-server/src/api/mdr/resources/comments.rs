@@ -1,4 +1,4 @@
-//! `comments/list`, `comments/create`, `comments/delete` (`mdr-api.md` §9.2).
+//! `comments/list`, `comments/create`, `comments/delete` (`docs/mdr-api.md`, "Endpoints").
 
 use crate::api::mdr::error::MdrResult;
 use crate::service::mdr_resources::{Ctx, Keys, comments as svc};

@@ -1,4 +1,5 @@
-//! `incidents/count`, `list`, `details`, `create`, `close`, `history` (`mdr-api.md` §9.2).
+//! `incidents/count`, `list`, `details`, `create`, `close`, `history` (`docs/mdr-api.md`,
+//! "Endpoints").
 
 use crate::api::mdr::error::MdrResult;
 use crate::service::mdr_resources::{Ctx, Keys, history as hist, incidents as svc};

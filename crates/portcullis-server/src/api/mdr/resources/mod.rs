@@ -1,10 +1,12 @@
-//! The protected resource API (`mdr-api.md` §9): authentication, body parsing and dispatch.
+//! The protected resource API (`docs/mdr-api.md`, "Resource API"): authentication, body parsing and
+//! dispatch.
 //!
-//! Policy: checks run in the order of §8.2 — Client ID syntax, the access token, then the
-//! role (before the body is even read, so a Security Officer's `response/update` is 403
-//! whatever it sends) — and only then the body: JSON under the tolerant Content-Type rules
-//! of §3, or `multipart/form-data` for `attachments/upload`. The handlers are thin; the rules
-//! live in [`crate::service::mdr_resources`].
+//! Policy: checks run in the order of `docs/mdr-api.md`, "Access token failures" — Client ID
+//! syntax, the access token, then the role (before the body is even read, so a Security Officer's
+//! `response/update` is 403 whatever it sends) — and only then the body: JSON under the tolerant
+//! Content-Type rules of `docs/mdr-api.md`, "Surface conventions", or `multipart/form-data` for
+//! `attachments/upload`. The handlers are thin; the rules live in
+//! [`crate::service::mdr_resources`].
 
 pub mod assets;
 pub mod attachments;
@@ -27,7 +29,8 @@ use portcullis_core::mdr::is_client_id_syntax;
 /// Largest JSON body of a resource call.
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
-/// Methods only a role that may decide on responses may call (§1.3).
+/// Methods only a role that may decide on responses may call (`docs/mdr-api.md`, "Roles and tenant
+/// scope").
 const DECISION_PATHS: [&str; 2] = ["response/update", "responses/update"];
 
 /// One resource call: `path` is a known `resource/action` other than `session/confirm`.

@@ -1,5 +1,5 @@
-//! `responses/list`, `response/update`, `responses/update` (`mdr-api.md` §9.2). The role
-//! check happens before these run ([`super::call`]).
+//! `responses/list`, `response/update`, `responses/update` (`docs/mdr-api.md`, "Endpoints"). The
+//! role check happens before these run ([`super::call`]).
 
 use crate::api::mdr::error::MdrResult;
 use crate::service::mdr_resources::{Ctx, Keys, responses as svc};
