@@ -271,13 +271,6 @@ pub fn verify<'k>(
     Ok(claims)
 }
 
-/// Decodes the payload without verifying anything (what a client does to read `exp`).
-pub fn insecure_claims(token: &str) -> Option<MdrClaims> {
-    jsonwebtoken::dangerous::insecure_decode::<MdrClaims>(token)
-        .ok()
-        .map(|d| d.claims)
-}
-
 /// RFC 7638 thumbprint of an Ed25519 public key (`x` = base64url of the 32 raw bytes).
 pub fn thumbprint_okp(x: &str) -> String {
     thumbprint(&format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#))

@@ -21,14 +21,14 @@ pub fn new_id20(rng: &dyn Rng) -> String {
     // 14 random bytes = 112 bits always fit in 20 base62 digits (62^20 ≈ 7·10^35 > 2^112
     // ≈ 5·10^33; 15 bytes would not: 2^120 ≈ 1.3·10^36).
     let b: [u8; 14] = bytes(rng);
-    base62::encode_fixed(&b, 20).unwrap_or_default()
+    base62::encode::<14, 20>(&b)
 }
 
 /// A new 11-character base62 id (comments).
 pub fn new_id11(rng: &dyn Rng) -> String {
     // 8 bytes = 64 bits fit in 11 base62 digits (62^11 ≈ 5.2·10^19 > 2^64).
     let b: [u8; 8] = bytes(rng);
-    base62::encode_fixed(&b, 11).unwrap_or_default()
+    base62::encode::<8, 11>(&b)
 }
 
 /// A new asset id: `0x` + 32 uppercase hex characters.

@@ -122,13 +122,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             warn_if_open(cli.config.as_deref());
             serve(config).await.map(|()| ExitCode::SUCCESS)
         }
-        Command::Admin(admin::AdminCommand::RotateKeys { now }) => {
-            mdr::run(
-                config,
-                mdr::MdrCommand::Keys(mdr::KeysCommand::Rotate { now }),
-            )
-            .await
-        }
         Command::Admin(cmd) => admin::run(config, cmd).await,
         Command::Mdr(cmd) => mdr::run(config, cmd).await,
     }

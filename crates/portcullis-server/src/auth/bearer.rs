@@ -1,7 +1,10 @@
-//! The Bearer authenticator's extension point. Token kinds (personal and application tokens, MDR
-//! access JWTs) plug in as [`BearerVerifier`]s; a Bearer header that no verifier accepts is a
-//! failed credential (token 401), never "absent" — AWX would fall through to the session here,
-//! Portcullis deliberately does not (`docs/awx-compat.md`, "Authenticator chain").
+//! The Bearer authenticator of the AWX views: the [`BearerVerifier`]s in
+//! [`AppState::bearer`](crate::state::AppState) run in order, and today there is one,
+//! [`OpaqueTokens`] (personal and application access tokens). MDR access JWTs are not Bearer
+//! credentials here: the MDR surface checks them itself (`service/mdr_session.rs`). A Bearer
+//! header that no verifier accepts is a failed credential (token 401), never "absent" — AWX
+//! would fall through to the session here, Portcullis deliberately does not
+//! (`docs/awx-compat.md`, "Authenticator chain").
 
 use crate::error::ApiResult;
 use crate::state::AppState;

@@ -347,7 +347,7 @@ fn recorded(a: &NewApplication) -> Value {
 /// 40 characters of `[A-Za-z0-9]` from 232 random bits (62^40 > 2^232).
 fn client_id(state: &AppState) -> String {
     let raw: [u8; 29] = bytes(state.rng.as_ref());
-    base62::encode_fixed(&raw, 40).unwrap_or_default()
+    base62::encode::<29, 40>(&raw)
 }
 
 async fn load(state: &AppState, id: &str) -> ApiResult<ApplicationRecord> {
