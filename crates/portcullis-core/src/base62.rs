@@ -25,7 +25,12 @@ pub const fn fits(bytes: usize, width: usize) -> bool {
 /// let _ = portcullis_core::base62::encode::<32, 42>(&[0xff; 32]);
 /// ```
 pub fn encode<const N: usize, const W: usize>(bytes: &[u8; N]) -> String {
-    const { assert!(fits(N, W), "the width cannot hold every value of that many bytes") };
+    const {
+        assert!(
+            fits(N, W),
+            "the width cannot hold every value of that many bytes"
+        )
+    };
     let mut num = *bytes;
     let mut digits = [b'0'; W];
     // Long division by 62, least significant digit first, filled from the right. `fits`
@@ -80,7 +85,15 @@ mod tests {
 
     #[test]
     fn widths_of_the_credential_formats_fit_and_short_ones_do_not() {
-        for (bytes, width) in [(32, 43), (4, 6), (23, 32), (14, 20), (8, 11), (29, 40), (16, 22)] {
+        for (bytes, width) in [
+            (32, 43),
+            (4, 6),
+            (23, 32),
+            (14, 20),
+            (8, 11),
+            (29, 40),
+            (16, 22),
+        ] {
             assert!(fits(bytes, width), "{bytes} bytes in {width}");
         }
         // 62^width < 256^bytes for each of these.
