@@ -1,7 +1,7 @@
 //! The library's error type.
 //!
-//! Policy: no variant ever carries a token. Server messages (`{"error": …}`) are passed on
-//! verbatim because the server guarantees they contain no token either (`mdr-api.md` §12).
+//! Policy: no variant ever carries a token. Server messages (`{"error": …}`) are passed on verbatim
+//! because the server guarantees they contain no token either (`docs/mdr-api.md`, "Hygiene").
 
 use std::path::PathBuf;
 

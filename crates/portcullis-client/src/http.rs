@@ -2,7 +2,7 @@
 //!
 //! Policy: redirects are never followed (a redirect must not carry a token or a refresh
 //! request elsewhere); each request has a timeout so a stalled server cannot hang a cron job;
-//! a CA file, when given, is the ONLY trust anchor (checklist #55).
+//! a CA file, when given, is the ONLY trust anchor.
 
 use crate::error::{ClientError, Result};
 use crate::wire::ApiResponse;

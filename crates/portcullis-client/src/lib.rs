@@ -1,5 +1,5 @@
-//! Client for Portcullis's MDR-style API connections (`mdr-api.md` §10) and, with a personal
-//! access token, its AWX-compatible API.
+//! Client for Portcullis's MDR-style API connections (`docs/mdr-api.md`, "Client library and CLI")
+//! and, with a personal access token, its AWX-compatible API.
 //!
 //! Policy: this crate owns the client side of token rotation: the token store file, the
 //! decision when to exchange, the single-writer lock and the crash-safe write. It depends on

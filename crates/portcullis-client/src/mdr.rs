@@ -1,4 +1,5 @@
-//! The MDR-side client: `init`, rotation, resource calls (`mdr-api.md` §10, C1–C8).
+//! The MDR-side client: `init`, rotation, resource calls (`docs/mdr-api.md`, "Client library and
+//! CLI").
 //!
 //! Policy:
 //! - an exchange only ever happens under the store's exclusive lock, after re-reading the
@@ -96,7 +97,8 @@ pub struct MdrClient {
     retry: RetryPolicy,
 }
 
-/// `[A-Za-z0-9]{8,64}`, the server's Client ID syntax (§1.2).
+/// `[A-Za-z0-9]{8,64}`, the server's Client ID syntax (`docs/mdr-api.md`, "Objects and
+/// identifiers").
 pub fn valid_client_id(id: &str) -> bool {
     (8..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }

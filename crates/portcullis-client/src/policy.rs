@@ -123,7 +123,7 @@ mod tests {
             exchange_needed(&tokens(Some(-10), 7 * 86_400), NOW, &m),
             Some(ExchangeReason::AccessExpiring)
         );
-        // A margin larger than the access lifetime makes every call exchange (checklist #57).
+        // A margin larger than the access lifetime makes every call exchange.
         let big = Margins {
             access: 7200,
             refresh: 0,

@@ -9,7 +9,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-/// Longest token accepted from anywhere (the server refuses longer ones, §4 check 5).
+/// Longest token accepted from anywhere (the server refuses longer ones, `docs/mdr-api.md`, "Token
+/// exchange" check 5).
 pub const MAX_TOKEN_LEN: usize = 4096;
 
 /// A bearer or refresh token string. `Debug` prints `Token(<redacted>)`.

@@ -1,5 +1,6 @@
-//! The client's own wire types (`mdr-api.md` §4, §8.2, §9). Deliberately not shared with the
-//! server: the end-to-end tests then check the format itself.
+//! The client's own wire types (`docs/mdr-api.md`, "Token exchange", "Access token failures",
+//! "Resource API"). Deliberately not shared with the server: the end-to-end tests then check the
+//! format itself.
 
 use crate::token::Token;
 use serde::{Deserialize, Serialize};

@@ -43,14 +43,18 @@ impl CsrfKey {
             mac.update(b.as_bytes());
         }
         let out = mac.finalize().into_bytes();
-        // 23 bytes (184 bits) fit in 32 base62 digits.
-        base62::encode_fixed(out.get(..23).unwrap_or_default(), HALF).unwrap_or_default()
+        // The first 23 bytes (184 bits) of the MAC fit in 32 base62 digits.
+        let mut head = [0u8; 23];
+        for (d, s) in head.iter_mut().zip(out.iter()) {
+            *d = *s;
+        }
+        base62::encode::<23, HALF>(&head)
     }
 
     /// Mints a token, bound to `binding` (the session id hash) when given.
     pub fn mint(&self, rng: &dyn Rng, binding: Option<&TokenHash>) -> String {
         let raw: [u8; 23] = bytes(rng);
-        let nonce = base62::encode_fixed(&raw, HALF).unwrap_or_default();
+        let nonce = base62::encode::<23, HALF>(&raw);
         let mac = self.mac(&nonce, binding);
         format!("{nonce}{mac}")
     }

@@ -1,6 +1,7 @@
-//! MDR token format (`mdr-api.md` §5): claims, the two purposes, RFC 7638 key ids, and the
-//! validation order of §5.4. Signing and verification use `jsonwebtoken` (aws-lc backend);
-//! keys come from the caller, so this module holds rules, not key storage.
+//! MDR token format (`docs/mdr-api.md`, "JWT format"): claims, the two purposes, RFC 7638 key ids,
+//! and the validation order of `docs/mdr-api.md`, "Validation order". Signing and verification use
+//! `jsonwebtoken` (aws-lc backend); keys come from the caller, so this module holds rules, not key
+//! storage.
 //!
 //! Policy: a token is examined in a fixed order — size and shape, header parameters, `kid`
 //! and the algorithm pinned to it, the signature, and only then the claims. Nothing from an
@@ -54,7 +55,7 @@ impl Purpose {
     }
 }
 
-/// The claims of both token kinds (`mdr-api.md` §5.2). Role and tenants are never here.
+/// The claims of both token kinds (`docs/mdr-api.md`, "Claims"). Role and tenants are never here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MdrClaims {
     /// `mdr.issuer`.
@@ -177,7 +178,8 @@ pub fn sign(
     jsonwebtoken::encode(&header, claims, key)
 }
 
-/// The `kid` of a token that passed the shape checks of §5.4 step 1 and the header rules.
+/// The `kid` of a token that passed the shape checks of `docs/mdr-api.md`, "Validation order" step
+/// 1 and the header rules.
 pub fn key_id(token: &str) -> Result<String, JwtError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(JwtError::Malformed);
@@ -223,8 +225,8 @@ fn json_object(segment: &str) -> Result<serde_json::Map<String, serde_json::Valu
     }
 }
 
-/// Verifies `token` against `expect` in the order of `mdr-api.md` §5.4. `key` finds the
-/// verifying key of a `kid`.
+/// Verifies `token` against `expect` in the order of `docs/mdr-api.md`, "Validation order". `key`
+/// finds the verifying key of a `kid`.
 pub fn verify<'k>(
     token: &str,
     expect: &Expect<'_>,
@@ -267,13 +269,6 @@ pub fn verify<'k>(
         return Err(JwtError::Expired);
     }
     Ok(claims)
-}
-
-/// Decodes the payload without verifying anything (what a client does to read `exp`).
-pub fn insecure_claims(token: &str) -> Option<MdrClaims> {
-    jsonwebtoken::dangerous::insecure_decode::<MdrClaims>(token)
-        .ok()
-        .map(|d| d.claims)
 }
 
 /// RFC 7638 thumbprint of an Ed25519 public key (`x` = base64url of the 32 raw bytes).

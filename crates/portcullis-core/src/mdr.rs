@@ -1,4 +1,5 @@
-//! Rules of MDR-style API connections (`mdr-api.md` §1): identifiers, roles, statuses.
+//! Rules of MDR-style API connections (`docs/mdr-api.md`, "Objects and identifiers"): identifiers,
+//! roles, statuses.
 
 use crate::base62;
 use crate::rng::{Rng, bytes};
@@ -20,14 +21,14 @@ pub fn new_id20(rng: &dyn Rng) -> String {
     // 14 random bytes = 112 bits always fit in 20 base62 digits (62^20 ≈ 7·10^35 > 2^112
     // ≈ 5·10^33; 15 bytes would not: 2^120 ≈ 1.3·10^36).
     let b: [u8; 14] = bytes(rng);
-    base62::encode_fixed(&b, 20).unwrap_or_default()
+    base62::encode::<14, 20>(&b)
 }
 
 /// A new 11-character base62 id (comments).
 pub fn new_id11(rng: &dyn Rng) -> String {
     // 8 bytes = 64 bits fit in 11 base62 digits (62^11 ≈ 5.2·10^19 > 2^64).
     let b: [u8; 8] = bytes(rng);
-    base62::encode_fixed(&b, 11).unwrap_or_default()
+    base62::encode::<8, 11>(&b)
 }
 
 /// A new asset id: `0x` + 32 uppercase hex characters.
@@ -54,7 +55,7 @@ pub fn is_valid_connection_name(s: &str) -> bool {
     (1..=64).contains(&n) && !s.chars().any(char::is_control) && !s.trim().is_empty()
 }
 
-/// What an API connection's access tokens may do (`mdr-api.md` §1.3).
+/// What an API connection's access tokens may do (`docs/mdr-api.md`, "Roles and tenant scope").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// "MDR Administrator".
@@ -91,7 +92,7 @@ impl Role {
     }
 }
 
-/// A connection's status as the console shows it (`mdr-api.md` §1.4).
+/// A connection's status as the console shows it (`docs/mdr-api.md`, "Connection statuses").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionStatus {
     /// No exchanged token in a live family.

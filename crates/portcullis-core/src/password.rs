@@ -21,7 +21,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-/// Longest password accepted, in bytes of UTF-8 (security.md §3.2).
+/// Longest password accepted, in bytes of UTF-8 (`docs/security.md`, "Passwords").
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Shortest password accepted for a new local password, in characters.
 pub const MIN_NEW_PASSWORD_CHARS: usize = 8;

@@ -1,7 +1,9 @@
 //! Randomness source. Production draws from the OS CSPRNG; tests may inject a seeded
 //! generator so token values are reproducible.
 
+#[cfg(any(test, feature = "testing"))]
 use rand::{Rng as _, SeedableRng, rngs::StdRng};
+#[cfg(any(test, feature = "testing"))]
 use std::sync::Mutex;
 
 /// A source of random bytes for credentials, salts and nonces.
@@ -31,12 +33,14 @@ impl Rng for OsRng {
     }
 }
 
-/// A deterministic generator for tests. NEVER used by the server binary.
+/// A deterministic generator for tests (feature `testing`). NEVER used by the server binary.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug)]
 pub struct SeededRng {
     inner: Mutex<StdRng>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl SeededRng {
     /// A generator whose output depends only on `seed`.
     pub fn new(seed: u64) -> Self {
@@ -46,6 +50,7 @@ impl SeededRng {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Rng for SeededRng {
     fn fill(&self, buf: &mut [u8]) {
         let mut g = match self.inner.lock() {

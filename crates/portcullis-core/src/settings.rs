@@ -1,6 +1,6 @@
-//! Runtime authentication settings (AWX's settings API, `awx-api.md` §14): the registry of
-//! keys with their categories, types, defaults and validation, and the typed snapshot the
-//! request path reads.
+//! Runtime authentication settings (AWX's settings API, `docs/awx-compat.md`, "Settings"): the
+//! registry of keys with their categories, types, defaults and validation, and the typed snapshot
+//! the request path reads.
 //!
 //! Policy: stored values override defaults; a write is validated as a whole before anything
 //! is stored; read-only keys are ignored on write; secret values read back as `$encrypted$`

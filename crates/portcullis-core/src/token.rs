@@ -82,12 +82,12 @@ impl PlainToken {
     pub fn generate(kind: TokenKind, rng: &dyn Rng) -> Self {
         let raw: [u8; 32] = bytes(rng);
         // 32 bytes always fit in 43 base62 digits (62^43 > 2^256), and a CRC-32 in 6.
-        let body = base62::encode_fixed(&raw, BODY_LEN).unwrap_or_default();
+        let body = base62::encode::<32, BODY_LEN>(&raw);
         let mut value = String::with_capacity(kind.encoded_len());
         value.push_str(kind.prefix());
         value.push_str(&body);
         let crc = crc32fast::hash(value.as_bytes()).to_be_bytes();
-        value.push_str(&base62::encode_fixed(&crc, CHECK_LEN).unwrap_or_default());
+        value.push_str(&base62::encode::<4, CHECK_LEN>(&crc));
         Self {
             kind,
             value: SecretString::from(value),
@@ -169,7 +169,7 @@ pub fn parse(kind: TokenKind, value: &str) -> Result<TokenHash, TokenFormatError
         .split_at_checked(split)
         .ok_or(TokenFormatError::Malformed)?;
     let crc = crc32fast::hash(head.as_bytes()).to_be_bytes();
-    let expected = base62::encode_fixed(&crc, CHECK_LEN).ok_or(TokenFormatError::Checksum)?;
+    let expected = base62::encode::<4, CHECK_LEN>(&crc);
     // The checksum is not a secret (anyone can compute it), so a plain compare is fine.
     if expected != check {
         return Err(TokenFormatError::Checksum);

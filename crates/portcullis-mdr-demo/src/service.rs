@@ -1,5 +1,6 @@
-//! The protected resource API's domain and the SOC-side data:
-//! assets, incidents with their responses, comments and attachments, and the incident history.
+//! The protected resource API's domain (`docs/mdr-api.md`, "Resource API") and the SOC-side data of
+//! `docs/mdr-api.md`, "SOC-side data": assets, incidents with their responses, comments and
+//! attachments, and the incident history.
 //!
 //! Policy: objects live as JSON documents in [`portcullis_store::MdrObjectStore`], one
 //! customer and kind at a time; this module filters, sorts and pages in memory (the store's

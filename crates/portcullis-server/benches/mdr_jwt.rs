@@ -1,5 +1,6 @@
-//! MDR JWT costs (`mdr-api.md` §5): signing and verifying an access token with Ed25519 and
-//! with ES256, through the same key ring the server uses. `cargo bench --bench mdr_jwt`.
+//! MDR JWT costs (`docs/mdr-api.md`, "JWT format"): signing and verifying an access token with
+//! Ed25519 and with ES256, through the same key ring the server uses. `cargo bench --bench
+//! mdr_jwt`.
 
 #![expect(
     clippy::unwrap_used,

@@ -1,6 +1,10 @@
-//! Periodic work of a node: persisting coalesced session renewals, reloading settings, and
-//! purging expired sessions. Failures are logged and retried on the next tick; nothing here
-//! ever extends access.
+//! Periodic work of a node: persisting coalesced session renewals (every second) and token
+//! `last_used` stamps, reloading runtime settings, writing the MDR exchange audit and
+//! connection `last_used_at` batches (every 250 ms), signing-key maintenance (scheduled
+//! rotation and the periodic reload of the key set) and the key-state poll, and every five
+//! minutes purging expired sessions, old throttle events, expired or revoked tokens and expired
+//! MDR refresh records. Failures are logged and retried on the next tick; nothing here ever
+//! extends access.
 //!
 //! Policy on stopping: a task stops between two runs of its work, never inside one (a flush
 //! that has taken its batch out of memory must write it or put it back), and only after the

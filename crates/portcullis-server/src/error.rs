@@ -90,7 +90,7 @@ pub enum ApiError {
     #[error("throttled for {0} s")]
     Throttled(u64),
     /// The account is locked for this source: answered exactly like bad credentials, plus
-    /// `Retry-After` (security.md §6).
+    /// `Retry-After` (`docs/security.md`, "Brute-force limits").
     #[error("locked for {0} s")]
     Locked(u64),
     /// Storage, directory or password pool unavailable: fail closed.

@@ -155,8 +155,8 @@ impl Connections {
                 if *draining.borrow() {
                     // The client must not send another request on this connection.
                     response.headers_mut().insert(
-                        http::header::CONNECTION,
-                        http::HeaderValue::from_static("close"),
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
                     );
                 }
                 drop(busy);

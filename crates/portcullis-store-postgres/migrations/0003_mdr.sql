@@ -1,4 +1,5 @@
--- MDR-style API connections (mdr-api.md §1, §4, §6, §7, §9), PostgreSQL flavour. Keep in step
+-- MDR-style API connections (`docs/mdr-api.md`, "Objects and identifiers", "Token exchange",
+-- "Rotation and reuse detection", "Signing keys", "Resource API"), PostgreSQL flavour. Keep in step
 -- with portcullis-store-sqlite/migrations (same file names; a test compares the lists).
 --
 -- As in 0001/0002: instants are timestamptz rounded to milliseconds, identifiers and
@@ -104,8 +105,8 @@ CREATE INDEX mdr_refresh_records_family_idx ON mdr_refresh_records (family_id, i
 CREATE INDEX mdr_refresh_records_purge_idx ON mdr_refresh_records (expires_at)
     WHERE spent_at IS NOT NULL OR revoked_at IS NOT NULL;
 
--- One record per exchange attempt (§4). Deliberately without foreign keys: the path's Client
--- ID may name no customer, and records outlive deleted connections.
+-- One record per exchange attempt (`docs/mdr-api.md`, "Token exchange"). Deliberately without
+-- foreign keys: the path's Client ID may name no customer, and records outlive deleted connections.
 CREATE TABLE mdr_exchange_audit (
     id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at            timestamptz NOT NULL,
@@ -118,7 +119,8 @@ CREATE TABLE mdr_exchange_audit (
 
 CREATE INDEX mdr_exchange_audit_client_idx ON mdr_exchange_audit (client_id, at, id);
 
--- Signing keys shared by every node (§7); the private key only sealed with the KEK.
+-- Signing keys shared by every node (`docs/mdr-api.md`, "Signing keys"); the private key only
+-- sealed with the KEK.
 CREATE TABLE mdr_signing_keys (
     kid                text        COLLATE "C" NOT NULL,
     -- Insertion order: the tie-break of "oldest first" between keys created in the same ms.
@@ -140,9 +142,9 @@ CREATE UNIQUE INDEX mdr_signing_keys_one_active ON mdr_signing_keys (state)
     WHERE state = 'active';
 CREATE INDEX mdr_signing_keys_created_idx ON mdr_signing_keys (created_at, seq);
 
--- Resource objects of the protected API (§9) as JSON documents; the service filters, sorts
--- and pages. Not tied to mdr_customers by a foreign key: demo loading may bring objects
--- before (or without) the console's customer row, and nothing here cascades.
+-- Resource objects of the protected API (`docs/mdr-api.md`, "Resource API") as JSON documents; the
+-- service filters, sorts and pages. Not tied to mdr_customers by a foreign key: demo loading may
+-- bring objects before (or without) the console's customer row, and nothing here cascades.
 CREATE TABLE mdr_objects (
     client_id  text   COLLATE "C" NOT NULL,
     kind       text   COLLATE "C" NOT NULL,

@@ -8,7 +8,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// How long a call waits for a pooled connection before failing with `Unavailable` (§12).
+/// How long a call waits for a pooled connection before failing with `Unavailable`
+/// (`docs/security.md`, "Fail closed").
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Connections per node. Several nodes share the server's `max_connections`.
 const MAX_CONNECTIONS: u32 = 16;
@@ -49,7 +50,7 @@ impl PostgresStore {
             .map_err(map_db_error)
     }
 
-    /// Refuses the store unless `synchronous_commit` reads `on` (security spec §13).
+    /// Refuses the store unless `synchronous_commit` reads `on` (`docs/security.md`, "Durability").
     async fn check_synchronous_commit(&self) -> StoreResult<()> {
         let value = self.synchronous_commit().await?;
         if value == "on" {

@@ -13,7 +13,8 @@
 use portcullis_store::{StoreError, StoreResult};
 use std::future::Future;
 
-/// Retries after the first attempt of a transaction that failed with 40001/40P01 (spec §13).
+/// Retries after the first attempt of a transaction that failed with 40001/40P01 (docs/security.md,
+/// "Durability").
 pub(crate) const MAX_RETRIES: u32 = 3;
 
 /// SQLSTATE of a serialization failure.

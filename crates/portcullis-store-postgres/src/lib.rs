@@ -1,13 +1,12 @@
 //! Portcullis storage on PostgreSQL: the backend for several stateless nodes.
 //!
-//! Policy: every security-relevant write is one transaction, committed before the call
-//! returns, on connections that run with `synchronous_commit = on` ([`PostgresStore::connect`]
-//! refuses to hand out a store otherwise, security spec §13). Transactions run at READ
-//! COMMITTED and take row locks where two nodes could race (a login locks its user row, so the
-//! session cap holds across nodes); a serialization failure or deadlock is retried at most three
-//! times, then answered `Unavailable`. Instants are `timestamptz` rounded to milliseconds.
-//! Queries are checked at run time (`sqlx::query` + `bind`) and kept honest by the shared
-//! conformance suite.
+//! Policy: every security-relevant write is one transaction, committed before the call returns, on
+//! connections that run with `synchronous_commit = on` ([`PostgresStore::connect`] refuses to hand
+//! out a store otherwise, `docs/security.md`, "Durability"). Transactions run at READ COMMITTED and
+//! take row locks where two nodes could race (a login locks its user row, so the session cap holds
+//! across nodes); a serialization failure or deadlock is retried at most three times, then answered
+//! `Unavailable`. Instants are `timestamptz` rounded to milliseconds. Queries are checked at run
+//! time (`sqlx::query` + `bind`) and kept honest by the shared conformance suite.
 
 mod activity;
 mod apps;

@@ -1,6 +1,7 @@
 //! [`MdrStore`] on PostgreSQL: customers, tenants, connections, token families, refresh-token
-//! records and the exchange audit (`mdr-api.md` §1, §2.2, §4, §6), and the unique-constraint
-//! names of `0003_mdr.sql` that the MDR modules share.
+//! records and the exchange audit (`docs/mdr-api.md`, "Objects and identifiers", "Customers,
+//! tenants and connections", "Token exchange", "Rotation and reuse detection"), and the
+//! unique-constraint names of `0003_mdr.sql` that the MDR modules share.
 //!
 //! Policy: every change of a connection's live family (create, Refresh, Revoke, reuse, Delete)
 //! and every exchange first locks the connection's row, so they are serialised per connection

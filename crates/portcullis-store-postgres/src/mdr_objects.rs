@@ -1,5 +1,6 @@
 //! [`MdrObjectStore`] on PostgreSQL: the protected resource API's objects as JSON documents
-//! (`mdr-api.md` §9), attachment bytes beside them, and the per-customer incident numbers.
+//! (`docs/mdr-api.md`, "Resource API"), attachment bytes beside them, and the per-customer incident
+//! numbers.
 //!
 //! Policy: one indexed read per listing (customer, kind, optionally parent, in creation order);
 //! the service filters, sorts and pages. Writes of an existing object are compare-and-set on

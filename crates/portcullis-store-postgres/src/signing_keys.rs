@@ -1,4 +1,5 @@
-//! [`SigningKeyStore`] on PostgreSQL: the signing keys every node shares (`mdr-api.md` §7).
+//! [`SigningKeyStore`] on PostgreSQL: the signing keys every node shares (`docs/mdr-api.md`,
+//! "Signing keys").
 //!
 //! Policy: "exactly one active key" is the database's invariant, not the callers': a partial
 //! unique index allows one row with `state = 'active'`, and the first-start insert is

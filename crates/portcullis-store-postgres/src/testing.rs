@@ -3,10 +3,11 @@
 //! this crate's tests and by the server's test harness.
 //!
 //! Policy: an unreachable server skips the test with a loud message on a developer machine and
-//! fails it when `CI` is set (architecture §6): a CI run must never go green by skipping.
-//! Databases are named `portcullis_t_<server time, hex>_<random hex>`; each call first drops
-//! (once per process) such databases that are older than [`STALE_AFTER_SECS`] and have no
-//! connections, so test runs do not pile up databases on a development server.
+//! fails it when `CI` is set (`docs/architecture.md` §6): a
+//! CI run must never go green by skipping. Databases are named `portcullis_t_<server time,
+//! hex>_<random hex>`; each call first drops (once per process) such databases that are older than
+//! [`STALE_AFTER_SECS`] and have no connections, so test runs do not pile up databases on a
+//! development server.
 
 use crate::PostgresStore;
 use sqlx::postgres::PgPoolOptions;

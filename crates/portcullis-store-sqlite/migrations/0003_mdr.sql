@@ -1,5 +1,6 @@
--- MDR-style API connections (mdr-api.md §1, §4, §6, §7, §9), SQLite flavour. Keep in step with
--- portcullis-store-postgres/migrations (same file names; a test compares the lists).
+-- MDR-style API connections (`docs/mdr-api.md`, "Objects and identifiers", "Token exchange",
+-- "Rotation and reuse detection", "Signing keys", "Resource API"), SQLite flavour. Keep in step
+-- with portcullis-store-postgres/migrations (same file names; a test compares the lists).
 --
 -- As in 0001/0002: instants are INTEGER Unix milliseconds, tables are STRICT. No token string
 -- is ever stored, only jtis and metadata. In a UNIQUE constraint the column named first is the
@@ -98,8 +99,8 @@ CREATE INDEX mdr_refresh_records_family_idx ON mdr_refresh_records (family_id, i
 CREATE INDEX mdr_refresh_records_purge_idx ON mdr_refresh_records (expires_at)
     WHERE spent_at IS NOT NULL OR revoked_at IS NOT NULL;
 
--- One record per exchange attempt (§4). Deliberately without foreign keys: the path's Client
--- ID may name no customer, and records outlive deleted connections.
+-- One record per exchange attempt (`docs/mdr-api.md`, "Token exchange"). Deliberately without
+-- foreign keys: the path's Client ID may name no customer, and records outlive deleted connections.
 CREATE TABLE mdr_exchange_audit (
     -- Insertion order: "newest first" between records of the same instant.
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -113,7 +114,8 @@ CREATE TABLE mdr_exchange_audit (
 
 CREATE INDEX mdr_exchange_audit_client_idx ON mdr_exchange_audit (client_id, at, id);
 
--- Signing keys shared by every node (§7); the private key only sealed with the KEK.
+-- Signing keys shared by every node (`docs/mdr-api.md`, "Signing keys"); the private key only
+-- sealed with the KEK.
 CREATE TABLE mdr_signing_keys (
     -- Insertion order: the tie-break of "oldest first" between keys created in the same ms.
     seq                INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -134,9 +136,9 @@ CREATE UNIQUE INDEX mdr_signing_keys_one_active ON mdr_signing_keys (state)
     WHERE state = 'active';
 CREATE INDEX mdr_signing_keys_created_idx ON mdr_signing_keys (created_at, seq);
 
--- Resource objects of the protected API (§9) as JSON documents; the service filters, sorts
--- and pages. Not tied to mdr_customers by a foreign key: demo loading may bring objects
--- before (or without) the console's customer row, and nothing here cascades.
+-- Resource objects of the protected API (`docs/mdr-api.md`, "Resource API") as JSON documents; the
+-- service filters, sorts and pages. Not tied to mdr_customers by a foreign key: demo loading may
+-- bring objects before (or without) the console's customer row, and nothing here cascades.
 CREATE TABLE mdr_objects (
     client_id  TEXT    NOT NULL,
     kind       TEXT    NOT NULL,

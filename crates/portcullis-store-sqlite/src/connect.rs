@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// How long a writer waits for SQLite's lock before the call fails with `Unavailable` (§12).
+/// How long a writer waits for SQLite's lock before the call fails with `Unavailable`
+/// (`docs/security.md`, "Fail closed").
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
-/// How long a call waits for a pooled connection before failing with `Unavailable` (§12).
+/// How long a call waits for a pooled connection before failing with `Unavailable`
+/// (`docs/security.md`, "Fail closed").
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Connections to a file database. WAL lets readers run beside the one writer.
 const MAX_FILE_CONNECTIONS: u32 = 8;
@@ -130,8 +132,8 @@ impl SqliteStore {
         })
     }
 
-    /// Refuses the store unless every pragma of security spec §13 reads back as required.
-    /// An in-memory database cannot use WAL, so its journal mode is not checked.
+    /// Refuses the store unless every pragma of `docs/security.md`, "Durability" reads back as
+    /// required. An in-memory database cannot use WAL, so its journal mode is not checked.
     async fn check_pragmas(&self, in_memory: bool) -> StoreResult<()> {
         let p = self.pragmas().await?;
         let mut wrong = Vec::new();

@@ -1,6 +1,7 @@
-//! Group commit of MDR exchanges (`mdr-api.md` R2). SQLite makes one durable commit at a time,
-//! and its cost (an fsync of the WAL) dwarfs the statements, so concurrent exchanges are
-//! decided in one `BEGIN IMMEDIATE` transaction and made durable by one commit.
+//! Group commit of MDR exchanges (`docs/mdr-api.md`, "Rotation and reuse detection"). SQLite makes
+//! one durable commit at a time, and its cost (an fsync of the WAL) dwarfs the statements, so
+//! concurrent exchanges are decided in one `BEGIN IMMEDIATE` transaction and made durable by one
+//! commit.
 //!
 //! Policy: each exchange runs under its own savepoint, in arrival order, so it sees exactly
 //! what the exchanges before it wrote — the same decisions serial transactions would make — and

@@ -1,12 +1,12 @@
 //! Portcullis storage on SQLite: the default, single-node backend.
 //!
-//! Policy: durability first. Every connection runs with `journal_mode=WAL`,
-//! `synchronous=FULL`, `foreign_keys=ON` and `busy_timeout=5000`, and [`SqliteStore::connect`]
-//! reads them back and refuses to hand out a store if any differs (security spec §13). Every
-//! write runs in a transaction opened with `BEGIN IMMEDIATE`, so a writer takes the write lock
-//! up front and waits on the busy timeout instead of failing half-way when a read transaction
-//! would need upgrading. Instants are INTEGER Unix milliseconds. Queries are checked at run
-//! time (`sqlx::query` + `bind`) and kept honest by the shared conformance suite.
+//! Policy: durability first. Every connection runs with `journal_mode=WAL`, `synchronous=FULL`,
+//! `foreign_keys=ON` and `busy_timeout=5000`, and [`SqliteStore::connect`] reads them back and
+//! refuses to hand out a store if any differs (`docs/security.md`, "Durability"). Every write runs
+//! in a transaction opened with `BEGIN IMMEDIATE`, so a writer takes the write lock up front and
+//! waits on the busy timeout instead of failing half-way when a read transaction would need
+//! upgrading. Instants are INTEGER Unix milliseconds. Queries are checked at run time
+//! (`sqlx::query` + `bind`) and kept honest by the shared conformance suite.
 
 mod activity;
 mod apps;

@@ -1,4 +1,5 @@
-//! [`SigningKeyStore`] on SQLite: the signing keys every node shares (`mdr-api.md` §7).
+//! [`SigningKeyStore`] on SQLite: the signing keys every node shares (`docs/mdr-api.md`, "Signing
+//! keys").
 //!
 //! Policy: "exactly one active key" is the database's to enforce, by the partial unique index
 //! `mdr_signing_keys_one_active`; the first-start insert is `INSERT … ON CONFLICT DO NOTHING`

@@ -453,11 +453,12 @@ impl SqliteStore {
             return Ok(RotateOutcome::WrongClient);
         }
         // Expiry first: an expired token, even a spent one, is only expired and revokes
-        // nothing (security.md §8, retention).
+        // nothing (`docs/security.md`, "Refresh rotation", retention).
         if old.expires_at <= now {
             return Ok(RotateOutcome::Expired);
         }
-        // The family's absolute cap (D7) bounds the successor, and ends the family once passed.
+        // The family's absolute cap (`oauth2.refresh_family_max_lifetime`) bounds the successor,
+        // and ends the family once passed.
         let mut next_refresh = next_refresh;
         if !rotation.family_max_lifetime.is_zero() {
             let family_created: i64 = row.try_get("family_created_at")?;

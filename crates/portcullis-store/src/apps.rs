@@ -1,4 +1,5 @@
-//! OAuth2 applications and authorization codes (`awx-api.md` §9, §10.4).
+//! OAuth2 applications and authorization codes (`docs/awx-compat.md`, "Applications",
+//! "Authorization endpoint").
 //!
 //! Policy: the client secret and codes are stored only as SHA-256 hashes; a code is consumed
 //! by one conditional update, so it can be exchanged once however many requests race.

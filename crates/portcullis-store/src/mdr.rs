@@ -1,10 +1,11 @@
-//! MDR-style API connections (`mdr-api.md` §1, §2, §4, §6): customers, tenants, connections,
-//! token families, refresh-token records, the exchange audit and the signing keys.
+//! MDR-style API connections (`docs/mdr-api.md`, "Objects and identifiers", "Console JSON API",
+//! "Token exchange", "Rotation and reuse detection"): customers, tenants, connections, token
+//! families, refresh-token records, the exchange audit and the signing keys.
 //!
 //! Policy: no token string ever reaches this layer, only `jti`s and metadata. Every change of a
-//! connection's live family (create, Refresh, Revoke, reuse, Delete) is one transaction, and
-//! so is an exchange ([`MdrStore::exchange`]): of any number of concurrent exchanges of one
-//! refresh token exactly one creates a successor (`mdr-api.md` R2, R3, R7).
+//! connection's live family (create, Refresh, Revoke, reuse, Delete) is one transaction, and so is
+//! an exchange ([`MdrStore::exchange`]): of any number of concurrent exchanges of one refresh token
+//! exactly one creates a successor (`docs/mdr-api.md`, "Rotation and reuse detection").
 //!
 //! A connection's status is derived, not stored: no live family, or a live family whose
 //! bootstrap token was never exchanged, is "Pending activation"; otherwise "Active" or "Idle"
@@ -47,8 +48,9 @@ pub struct NewRefreshRecord {
     pub expires_at: OffsetDateTime,
 }
 
-/// The access token issued together with a successor refresh token. Kept with the successor so
-/// a grace-period retry can re-sign the identical pair (`mdr-api.md` R5).
+/// The access token issued together with a successor refresh token. Kept with the successor so a
+/// grace-period retry can re-sign the identical pair (`docs/mdr-api.md`, "Rotation and reuse
+/// detection").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRecord {
     /// 22 base64url characters.
@@ -187,7 +189,7 @@ pub enum ExchangeOutcome {
     Revoked,
 }
 
-/// One audit record per exchange attempt (`mdr-api.md` §4): never a token.
+/// One audit record per exchange attempt (`docs/mdr-api.md`, "Token exchange"): never a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeAudit {
     /// When.
@@ -204,7 +206,7 @@ pub struct ExchangeAudit {
     pub source: String,
 }
 
-/// Lifecycle state of a signing key (`mdr-api.md` §7).
+/// Lifecycle state of a signing key (`docs/mdr-api.md`, "Signing keys").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyState {
     /// Published and verifies; does not sign yet.
@@ -334,7 +336,8 @@ pub trait MdrStore: Send + Sync {
         activity: Option<NewActivity>,
     ) -> StoreResult<()>;
 
-    /// The exchange transaction of `mdr-api.md` R2–R5; see [`ExchangeOutcome`].
+    /// The exchange transaction of `docs/mdr-api.md`, "Rotation and reuse detection"; see
+    /// [`ExchangeOutcome`].
     async fn exchange(&self, exchange: &Exchange) -> StoreResult<ExchangeOutcome>;
     /// Records uses: sets `last_used_at` to the later of the stored and the given instant.
     async fn touch_connections(&self, uses: &[(String, OffsetDateTime)]) -> StoreResult<()>;
@@ -369,7 +372,8 @@ pub trait SigningKeyStore: Send + Sync {
     async fn retire_verify_only_keys(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 
-/// A resource object of the protected MDR API, stored as a JSON document (`mdr-api.md` §9).
+/// A resource object of the protected MDR API, stored as a JSON document (`docs/mdr-api.md`,
+/// "Resource API").
 ///
 /// Policy: the resource API filters, sorts and pages in the service, over one customer's
 /// objects of one kind: demonstration-scale data (thousands of objects per customer), where

@@ -1,5 +1,6 @@
-//! The minimal AWX inventory and host registry (`awx-api.md` §13.2): Portcullis runs nothing,
-//! it keeps these so create-then-list round trips work and protected resources exist.
+//! The minimal AWX inventory and host registry (`docs/awx-compat.md`, "Inventories and hosts"):
+//! Portcullis runs nothing, it keeps these so create-then-list round trips work and protected
+//! resources exist.
 
 use crate::activity::NewActivity;
 use crate::filter::Filter;

@@ -1,4 +1,4 @@
-//! Brute-force counters shared by every node (security.md §6, D11).
+//! Brute-force counters shared by every node (`docs/security.md`, "Brute-force limits").
 //!
 //! Policy: reserve, then evaluate. [`ThrottleStore::throttle_reserve`] is one atomic step that
 //! either refuses (the key is locked) or counts the attempt as a failure *before* any password

@@ -1,5 +1,6 @@
-//! OAuth2 access tokens (personal and application) and application refresh tokens, keyed by
-//! the SHA-256 of their values (`awx-api.md` §8, §10; security.md §7, §8).
+//! OAuth2 access tokens (personal and application) and application refresh tokens, keyed by the
+//! SHA-256 of their values (`docs/awx-compat.md`, "Tokens", "OAuth2 endpoints"; `docs/security.md`,
+//! "OAuth tokens", "Refresh rotation").
 //!
 //! Policy: clear values never reach this layer. The bearer lookup is one read statement that
 //! filters on not revoked, not expired, active user and the system-wide revocation mark; it
@@ -150,7 +151,7 @@ pub enum RotateOutcome {
     Expired,
     /// Already consumed at most `race_tolerance` before `now`: a concurrent rotation won.
     /// (Expiry is checked first: an expired token, consumed or not, is `Expired` and revokes
-    /// nothing — security.md §8, retention.)
+    /// nothing — `docs/security.md`, "Refresh rotation", retention.)
     /// Nothing changed; the client should load its newest token.
     RaceLost,
     /// Already consumed earlier: reuse. The whole family (refresh and access tokens) was
@@ -193,8 +194,8 @@ pub struct Rotation {
     /// A consumed token presented within this long after its consumption is a lost race,
     /// not reuse.
     pub race_tolerance: time::Duration,
-    /// Absolute cap of a refresh family (D7): the successor refresh token expires no later
-    /// than the family's creation plus this. Zero means no cap.
+    /// Absolute cap of a refresh family (`docs/security.md`, "Lifetime"): the successor refresh
+    /// token expires no later than the family's creation plus this. Zero means no cap.
     pub family_max_lifetime: time::Duration,
 }
 
@@ -281,8 +282,9 @@ pub trait TokenStore: Send + Sync {
         now: OffsetDateTime,
         activity: Option<NewActivity>,
     ) -> StoreResult<u64>;
-    /// Revokes the access tokens of every user whose `external_account` is set (console
-    /// action of D8). Returns how many.
+    /// Revokes the access tokens of every user whose `external_account` is set (console action that
+    /// goes with switching `ALLOW_OAUTH2_FOR_EXTERNAL_USERS` off, `docs/security.md`, "Revocation
+    /// bounds"). Returns how many.
     async fn revoke_external_users_tokens(&self, now: OffsetDateTime) -> StoreResult<u64>;
     /// Removes access tokens past their deadline or revoked, refresh tokens past their
     /// deadline or revoked, and used or expired authorization codes. Returns rows removed.

@@ -127,9 +127,12 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<ExitCode> {
                 Err(e) => Err(anyhow::anyhow!("creating the user: {e}")),
             }
         }
-        AdminCommand::RotateKeys { .. } => {
-            // Dispatched to `mdr keys rotate` by main; kept here so the enum stays complete.
-            anyhow::bail!("rotate-keys is handled by the mdr module")
+        AdminCommand::RotateKeys { now } => {
+            crate::mdr::run(
+                config,
+                crate::mdr::MdrCommand::Keys(crate::mdr::KeysCommand::Rotate { now }),
+            )
+            .await
         }
         AdminCommand::RevokeTokens { user, all } => {
             let store = crate::backend::open(config.database_url.expose()).await?;

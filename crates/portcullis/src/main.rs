@@ -122,19 +122,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             warn_if_open(cli.config.as_deref());
             serve(config).await.map(|()| ExitCode::SUCCESS)
         }
-        Command::Admin(admin::AdminCommand::RotateKeys { now }) => {
-            mdr::run(
-                config,
-                mdr::MdrCommand::Keys(mdr::KeysCommand::Rotate { now }),
-            )
-            .await
-        }
         Command::Admin(cmd) => admin::run(config, cmd).await,
         Command::Mdr(cmd) => mdr::run(config, cmd).await,
     }
 }
 
-/// security.md §3.4: the configuration file may hold secrets; warn when others can read it.
+/// `docs/security.md`, "Secrets and keys": the configuration file may hold secrets; warn when
+/// others can read it.
 fn warn_if_open(path: Option<&std::path::Path>) {
     #[cfg(unix)]
     if let Some(p) = path {

@@ -1,4 +1,4 @@
-//! `init`, status, calls, rotation, refusals (`mdr-api.md` §10, checklist #56, #57, #60).
+//! `init`, status, calls, rotation, refusals (`docs/mdr-api.md`, "Client library and CLI").
 
 use crate::harness::{Server, claims};
 use serde_json::Value;
@@ -71,7 +71,7 @@ fn init_from_stdin_activates_the_connection_and_calls_work() {
     assert_eq!(out.code, Some(5), "{out:#?}");
     assert!(out.stderr.contains("not found"), "{out:#?}");
 
-    // Checklist #56: a world-readable store is refused, naming the file.
+    // a world-readable store is refused, naming the file.
     std::fs::set_permissions(c.store_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
     for args in [&["token", "status"][..], &["call", "assets/list"]] {
         let out = c.run(args);

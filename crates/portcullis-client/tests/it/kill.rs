@@ -1,4 +1,4 @@
-//! SIGKILL the client at random points of `token refresh` (C6, R7, checklist #58).
+//! SIGKILL the client at random points of `token refresh` (C6, R7).
 
 use crate::harness::{Server, SplitMix64, claims};
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Two client processes sharing one store (C5, checklist #59).
+//! Two client processes sharing one store (C5).
 
 use crate::harness::{Server, claims};
 use std::fs::OpenOptions;

@@ -1,5 +1,5 @@
-//! `assets/count`, `assets/list`, `assets/details` and the asset
-//! builder the SOC side and the demo loader share.
+//! `assets/count`, `assets/list`, `assets/details` (`docs/mdr-api.md`, "Endpoints", "Filters and
+//! enumerations") and the asset builder the SOC side and the demo loader share.
 
 use super::keys::{Fields, Keys, Obj, Paging, Sort};
 use super::model::{ASSET_STATUSES, Asset, Incident, NetworkInterface, decode, kind};
@@ -45,7 +45,8 @@ impl Row {
     }
 }
 
-/// The asset filters (§9.4); empty lists and phrases constrain nothing.
+/// The asset filters (`docs/mdr-api.md`, "Filters and enumerations"); empty lists and phrases
+/// constrain nothing.
 #[derive(Debug, Clone, Default)]
 pub struct AssetFilter {
     domain: Option<String>,
@@ -248,8 +249,9 @@ pub async fn details(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrResult<
     Ok(Value::Object(fields.project(row.render(&ctx.scope), ID)))
 }
 
-/// An asset from the keys of a SOC-side or demo object (§9.3), with defaults for what is
-/// absent: first and last seen now, status `"OK"`, no isolation, empty texts and lists.
+/// An asset from the keys of a SOC-side or demo object (`docs/mdr-api.md`, "Objects"), with
+/// defaults for what is absent: first and last seen now, status `"OK"`, no isolation, empty texts
+/// and lists.
 pub fn from_keys(keys: &Keys<'_>, asset_id: String, now_ms: i64) -> MdrResult<Asset> {
     keys.require(&["host_name"])?;
     let host_name = keys.req_str("host_name")?;

@@ -1,4 +1,5 @@
-//! `attachments/list`, `attachments/download`, `attachments/upload` and the SOC side's attachments.
+//! `attachments/list`, `attachments/download`, `attachments/upload` (`docs/mdr-api.md`,
+//! "Endpoints", "Behaviour") and the SOC side's attachments.
 //!
 //! Policy: the bytes are stored with the attachment object and served back unchanged; the
 //! file name is reduced to its last path component without control characters, since it

@@ -1,4 +1,4 @@
-//! Reading an incident in scope and changing it.
+//! Reading an incident in scope and changing it (`docs/mdr-api.md`, "Behaviour").
 //!
 //! Policy: every change of an incident, including one of its children, goes through
 //! [`change_incident`]: read, apply, `update_time` = max(now, previous + 1), compare-and-set

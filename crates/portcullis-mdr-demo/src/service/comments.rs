@@ -1,5 +1,5 @@
-//! `comments/list`, `comments/create`, `comments/delete` and the
-//! SOC side's comments.
+//! `comments/list`, `comments/create`, `comments/delete` (`docs/mdr-api.md`, "Endpoints",
+//! "Behaviour") and the SOC side's comments.
 //!
 //! Policy: a comment's `author_name` is the creating connection's name at that moment and is
 //! kept when the connection is renamed or deleted; only the creating connection (by id, not
@@ -128,8 +128,8 @@ pub async fn create(state: &AppState, ctx: &Ctx, keys: &Keys<'_>) -> MdrResult<V
     Ok(output(&c, markdown, &Fields::default()))
 }
 
-/// A SOC-side comment: `origin` `"soc"`, `was_read` false; the author
-/// is `author_name` if given, else the SOC.
+/// A SOC-side comment (`docs/mdr-api.md`, "SOC-side data"): `origin` `"soc"`, `was_read` false; the
+/// author is `author_name` if given, else the SOC.
 pub async fn create_soc(
     state: &AppState,
     ctx: &Ctx,

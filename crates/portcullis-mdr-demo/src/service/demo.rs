@@ -1,5 +1,5 @@
-//! `portcullis mdr load-demo <file>`: customers, tenants, assets,
-//! incidents, responses and comments from one JSON document, idempotently by id.
+//! `portcullis mdr load-demo <file>` (`docs/mdr-api.md`, "SOC-side data"): customers, tenants,
+//! assets, incidents, responses and comments from one JSON document, idempotently by id.
 //!
 //! Document shape (see `docs/mdr-demo.json`):
 //!

@@ -1,5 +1,5 @@
-//! `incidents/history`: one record per change of an incident
-//! or of one of its children, newest last.
+//! `incidents/history` (`docs/mdr-api.md`, "Endpoints", "Objects", "Behaviour"): one record per
+//! change of an incident or of one of its children, newest last.
 //!
 //! Policy: a record is written after the change it describes has been stored, with the
 //! incident's new `update_time` as `changed_at`. Writing it is best effort: the change is

@@ -1,4 +1,5 @@
-//! `incidents/count`, `list`, `details`, `create`, `close`.
+//! `incidents/count`, `list`, `details`, `create`, `close` (`docs/mdr-api.md`, "Endpoints",
+//! "Filters and enumerations", "Behaviour").
 //!
 //! Policy: an incident is served with its children embedded (`comments`, `attachments`,
 //! `responses`), and always as it reads now: a `"Resolved"` incident older than 72 hours is
@@ -54,7 +55,7 @@ pub struct Full {
 }
 
 impl Full {
-    /// The wire object (§9.3), children embedded.
+    /// The wire object (`docs/mdr-api.md`, "Objects"), children embedded.
     pub fn render(&self, scope: &Scope) -> Obj {
         let mut o = self
             .loaded
@@ -145,7 +146,8 @@ async fn all(state: &AppState, ctx: &Ctx) -> MdrResult<Vec<Full>> {
         .collect()
 }
 
-/// The incident filters (§9.4); empty lists and phrases constrain nothing.
+/// The incident filters (`docs/mdr-api.md`, "Filters and enumerations"); empty lists and phrases
+/// constrain nothing.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentFilter {
     affected_hosts: Option<Vec<String>>,

@@ -1,5 +1,6 @@
-//! Reading a request's keys: required and optional values with the
-//! exact validation messages, paging, sorting and the `fields` projection.
+//! Reading a request's keys (`docs/mdr-api.md`, "Surface conventions", "Common request keys"):
+//! required and optional values with the exact validation messages, paging, sorting and the
+//! `fields` projection.
 //!
 //! Policy: `null` counts as absent; a present key of the wrong type is `invalid value for
 //! '<key>'`, never silently ignored. Presence of every required key is checked before any
@@ -101,7 +102,7 @@ impl<'a> Keys<'a> {
     }
 }
 
-/// `page` and `page_size` (§9.1).
+/// `page` and `page_size` (`docs/mdr-api.md`, "Common request keys").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
     /// 1-based page.

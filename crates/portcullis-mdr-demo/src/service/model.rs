@@ -1,5 +1,5 @@
-//! The stored shapes of the resource objects and their enumerations
-//! (§9.4), with the conversions to and from [`MdrObject`].
+//! The stored shapes of the resource objects (`docs/mdr-api.md`, "Objects") and their enumerations
+//! (`docs/mdr-api.md`, "Filters and enumerations"), with the conversions to and from [`MdrObject`].
 //!
 //! Policy: each object is stored as the JSON it is served as, minus what is derived on read
 //! (an asset's or incident's `tenant_name` comes from its `tenant_id`; an incident's embedded
@@ -123,7 +123,7 @@ pub struct Asset {
 }
 
 impl Asset {
-    /// The wire object (§9.3 key order), with `tenant_name`.
+    /// The wire object (`docs/mdr-api.md`, "Objects" key order), with `tenant_name`.
     pub fn render(&self, tenant_name: Option<&str>) -> Obj {
         let mut o = public_object(serde_json::to_value(self).unwrap_or(Value::Null));
         o.insert("tenant_name".into(), tenant_name.into());
@@ -213,7 +213,7 @@ impl Incident {
         }
     }
 
-    /// The wire object without the embedded arrays (§9.3 key order).
+    /// The wire object without the embedded arrays (`docs/mdr-api.md`, "Objects" key order).
     pub fn render_core(&self, tenant_name: Option<&str>) -> Obj {
         let mut o = Obj::new();
         o.insert("incident_id".into(), self.incident_id.clone().into());

@@ -1,5 +1,5 @@
-//! Output shaping: `markdown_to_html` and the removal of stored
-//! bookkeeping keys.
+//! Output shaping (`docs/mdr-api.md`, "Common request keys", "Behaviour"): `markdown_to_html` and
+//! the removal of stored bookkeeping keys.
 //!
 //! Policy: rich text is stored as the Markdown source sent; HTML is rendered only on the way
 //! out and always sanitised (no script, no event attributes, no `javascript:` links), so a

@@ -1,5 +1,5 @@
-//! `responses/list`, `response/update`, `responses/update` and the
-//! SOC side's new responses.
+//! `responses/list`, `response/update`, `responses/update` (`docs/mdr-api.md`, "Endpoints",
+//! "Behaviour") and the SOC side's new responses.
 //!
 //! Policy: only a `"Pending"` response may be decided, by compare-and-set, so of two
 //! concurrent decisions one wins and the other gets 409. `responses/update` is all-or-nothing:
@@ -242,8 +242,8 @@ async fn after_decisions(state: &AppState, ctx: &Ctx, responses: &[Response]) ->
     Ok(())
 }
 
-/// A SOC-side response: `type` (required), `parameters`, `description`,
-/// `asset_id` (an asset of the customer); status `"Pending"`.
+/// A SOC-side response (`docs/mdr-api.md`, "SOC-side data"): `type` (required), `parameters`,
+/// `description`, `asset_id` (an asset of the customer); status `"Pending"`.
 pub async fn create_soc(
     state: &AppState,
     ctx: &Ctx,

@@ -1,4 +1,5 @@
-//! Tenant scope: which of a customer's objects a caller may see.
+//! Tenant scope (`docs/mdr-api.md`, "Roles and tenant scope"): which of a customer's objects a
+//! caller may see.
 //!
 //! Policy: the scope is a list of tenant names, possibly with `"Root without tenants"` for
 //! objects that belong to no tenant; an empty list is the whole customer. Names that no

@@ -1,5 +1,5 @@
-//! The SOC side's data: what the public MDR surface cannot create —
-//! assets, SOC incidents, response actions, SOC comments and attachments, status changes.
+//! The SOC side's data (`docs/mdr-api.md`, "SOC-side data"): what the public MDR surface cannot
+//! create — assets, SOC incidents, response actions, SOC comments and attachments, status changes.
 //!
 //! Policy: these run with a whole-customer [`Ctx`] ([`Ctx::soc`]) and write through the same
 //! code as the MDR surface, so SOC changes raise `update_time` and appear in the history

@@ -1,4 +1,5 @@
-//! HTTP Basic: the per-node verified-credential cache (security.md §5.2, D10).
+//! HTTP Basic: the per-node verified-credential cache (`docs/security.md`, "Verified-credential
+//! cache").
 //!
 //! The cache key is HMAC-SHA256(k_node, user id ‖ 0x00 ‖ password) with a key drawn at
 //! process start and never stored, so the cache holds no password-equivalent. A hit counts

@@ -1,12 +1,10 @@
-//! The Bearer authenticator: one verifier chain for every kind of Bearer token — personal
-//! and application tokens ([`OpaqueTokens`]) and MDR access JWTs ([`MdrAccessTokens`]).
-//! A Bearer header that no verifier accepts is a failed credential (token 401), never
-//! "absent" — AWX would fall through to the session here, Portcullis deliberately does not
-//! (docs/awx-compat.md).
-//!
-//! Where a token may be used is part of the verifier's decision: AWX surfaces ask with
-//! [`BearerContext::Awx`], the MDR resource API with [`BearerContext::Mdr`] and the path's
-//! customer, so an MDR JWT never authenticates an AWX view and an AWX token never an MDR call.
+//! The Bearer authenticator of the AWX views: the [`BearerVerifier`]s in
+//! [`AppState::bearer`](crate::state::AppState) run in order, and today there is one,
+//! [`OpaqueTokens`] (personal and application access tokens). MDR access JWTs are not Bearer
+//! credentials here: the MDR surface checks them itself (`service/mdr_session.rs`). A Bearer
+//! header that no verifier accepts is a failed credential (token 401), never "absent" — AWX
+//! would fall through to the session here, Portcullis deliberately does not
+//! (`docs/awx-compat.md`, "Authenticator chain").
 
 use crate::service::error::{Refusal, ServiceResult};
 use crate::service::mdr_session;

@@ -1,8 +1,8 @@
-//! The authenticator chain, run as middleware on every API view (`awx-api.md` §2.3):
-//! Bearer, then the session cookie (with CSRF on unsafe methods), then Basic while
-//! `AUTH_BASIC_ENABLED`. The first authenticator that yields a user wins; a failing
-//! credential ends the chain. The outcome is stored in the request as an [`AuthContext`]
-//! and each handler's [`check`](crate::auth::check) decides what it means for that view.
+//! The authenticator chain, run as middleware on every API view (`docs/awx-compat.md`,
+//! "Authenticator chain"): Bearer, then the session cookie (with CSRF on unsafe methods), then
+//! Basic while `AUTH_BASIC_ENABLED`. The first authenticator that yields a user wins; a failing
+//! credential ends the chain. The outcome is stored in the request as an [`AuthContext`] and each
+//! handler's [`check`](crate::auth::check) decides what it means for that view.
 //!
 //! After the handler, the same middleware renews a live session (sliding idle expiry,
 //! coalesced) and adds the headers that depend on authentication.

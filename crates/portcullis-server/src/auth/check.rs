@@ -1,9 +1,9 @@
 //! Per-handler requirements, as extractors: a protected view takes [`Authed`], an open view
 //! [`MaybeAuthed`]. Both read the [`AuthContext`] the chain left in the request.
 //!
-//! Order of the checks for a protected view (`awx-api.md` §2.2): a principal must exist
-//! (else 401, or 403 for a CSRF failure, or 503 when storage failed), then the scope mask
-//! (a token without `write` may only read — also for superusers), then the handler's own
+//! Order of the checks for a protected view (`docs/awx-compat.md`, "Order of checks"): a principal
+//! must exist (else 401, or 403 for a CSRF failure, or 503 when storage failed), then the scope
+//! mask (a token without `write` may only read — also for superusers), then the handler's own
 //! permission rules.
 
 use crate::auth::chain::{self, AuthContext, Failure};

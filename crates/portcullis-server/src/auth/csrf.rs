@@ -1,4 +1,4 @@
-//! The CSRF check of `awx-api.md` §5.4, in AWX's order and with AWX's reason texts:
+//! The CSRF check of `docs/awx-compat.md`, "CSRF", in AWX's order and with AWX's reason texts:
 //! Origin, then (HTTPS only) Referer, then the double-submit token whose cookie carries the
 //! server's MAC (bound to the session after login).
 

@@ -1,5 +1,5 @@
-//! The `mdr.*` configuration keys (`mdr-api.md` §11). Durations are whole seconds unless the
-//! key says otherwise.
+//! The `mdr.*` configuration keys (`docs/configuration.md`, "`[mdr]`: MDR-style API connections").
+//! Durations are whole seconds unless the key says otherwise.
 
 use super::{ConfigError, Secret};
 use serde::{Deserialize, Serialize};
@@ -124,7 +124,7 @@ fn range(key: &str, v: i64, lo: i64, hi: i64) -> Result<(), ConfigError> {
 }
 
 impl MdrConfig {
-    /// The limits of `mdr-api.md` §11.
+    /// The limits listed in `docs/configuration.md`, "`[mdr]`: MDR-style API connections".
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.issuer.trim().is_empty() {
             return Err(ConfigError::Invalid("mdr.issuer must not be empty".into()));

@@ -81,11 +81,11 @@ pub struct Config {
     pub auth: AuthConfig,
     /// OAuth2 bounds.
     pub oauth2: OAuth2Config,
-    /// Brute-force protection of password checks (security.md §6).
+    /// Brute-force protection of password checks (`docs/security.md`, "Brute-force limits").
     pub throttle: ThrottleConfig,
     /// Request limits.
     pub limits: LimitsConfig,
-    /// MDR-style API connections (`mdr-api.md` §11).
+    /// MDR-style API connections (`docs/configuration.md`, "`[mdr]`: MDR-style API connections").
     pub mdr: MdrConfig,
     /// Stopping on SIGTERM / Ctrl-C.
     pub shutdown: ShutdownConfig,
@@ -234,10 +234,11 @@ pub struct OAuth2Config {
     /// A refresh token presented again within this many milliseconds of its rotation lost a
     /// race (400 `invalid_request`, nothing revoked) rather than being reused (0–5000).
     pub refresh_race_tolerance_ms: u64,
-    /// `grant_type=password` at `/api/o/token/` (D12); off refuses it for every application.
+    /// `grant_type=password` at `/api/o/token/` (`docs/security.md`, "Token endpoint and
+    /// ownership"); off refuses it for every application.
     pub password_grant: bool,
-    /// Absolute lifetime of a refresh family in seconds (D7): no refresh token of a grant
-    /// outlives the grant's first token by more than this. 0 = no cap.
+    /// Absolute lifetime of a refresh family in seconds (`docs/security.md`, "Lifetime"): no
+    /// refresh token of a grant outlives the grant's first token by more than this. 0 = no cap.
     pub refresh_family_max_lifetime: i64,
 }
 
@@ -253,7 +254,8 @@ impl Default for OAuth2Config {
     }
 }
 
-/// Brute-force counters, shared by all nodes through the store (security.md §6, D11).
+/// Brute-force counters, shared by all nodes through the store (`docs/security.md`, "Brute-force
+/// limits").
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThrottleConfig {
@@ -261,7 +263,8 @@ pub struct ThrottleConfig {
     pub account_free_failures: u32,
     /// First lock in seconds; doubles with each further failure.
     pub account_lock_seconds: i64,
-    /// Longest lock in seconds (D11: at most 900).
+    /// Longest lock in seconds (at most 900, so no lock is long enough to keep an owner out for
+    /// good).
     pub account_max_lock_seconds: i64,
     /// An account counter with no failure for this long starts again (seconds).
     pub account_reset_seconds: i64,
@@ -320,7 +323,8 @@ pub struct LimitsConfig {
     /// Handler timeout, seconds.
     pub request_timeout_seconds: u64,
     /// Time a request body may take to arrive, from the end of its header section, seconds
-    /// (security.md §11: "body within 30 s"); slower → 408 and the connection is closed.
+    /// (`docs/security.md`, "Input handling": "body within 30 s"); slower → 408 and the connection
+    /// is closed.
     pub body_read_timeout_seconds: u64,
 }
 

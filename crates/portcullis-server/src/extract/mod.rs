@@ -1,10 +1,9 @@
 //! Extractors: the shared body reader (limits), our JSON body and path readers (whose rejections are
 //! [`ApiError`](crate::error::ApiError)s), the NUL-character rules every reader of client
-//! text applies, the client address and request origin, and the authenticated principal.
+//! text applies, and the client address and request origin.
 
 pub mod body;
 pub mod client_ip;
 pub mod json;
 pub mod nul;
 pub mod path;
-pub mod principal;

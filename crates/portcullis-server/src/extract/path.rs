@@ -1,6 +1,7 @@
-//! The path-parameter extractor of the AWX views. Its rejection is an [`ApiError`], so a
-//! segment that is not valid UTF-8 after percent-decoding gets a 400 in AWX's JSON shape
-//! (security.md §11: every 4xx carries the surface's own error body), not axum's plain text.
+//! The path-parameter extractor of the AWX views. Its rejection is an [`ApiError`], so a segment
+//! that is not valid UTF-8 after percent-decoding gets a 400 in AWX's JSON shape
+//! (`docs/security.md`, "Input handling": every 4xx carries the surface's own error body), not
+//! axum's plain text.
 
 use crate::error::ApiError;
 use axum::extract::rejection::PathRejection;

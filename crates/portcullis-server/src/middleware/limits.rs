@@ -1,9 +1,9 @@
-//! Input limits that hyper does not enforce per field (security.md §11): request line
-//! length (414), one header field and the whole header section (431), exactly one
-//! `Authorization` header (400), no NUL in the path or query (400), and the body read
-//! timeout (408). The listener additionally caps the read buffer and the header count, so
-//! oversized header sections never reach this layer whole. Body sizes are checked by the
-//! body readers, which know each endpoint's limit ([`crate::extract::body`]).
+//! Input limits that hyper does not enforce per field (`docs/security.md`, "Input handling"):
+//! request line length (414), one header field and the whole header section (431), exactly one
+//! `Authorization` header (400), no NUL in the path or query (400), and the body read timeout
+//! (408). The listener additionally caps the read buffer and the header count, so oversized header
+//! sections never reach this layer whole. Body sizes are checked by the body readers, which know
+//! each endpoint's limit ([`crate::extract::body`]).
 
 use crate::api::mdr::error::MdrError;
 use crate::config::LimitsConfig;
@@ -49,8 +49,9 @@ pub fn check(l: &LimitsConfig, req: &Request) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The error dialect of the surface a path belongs to, for the refusals the envelope makes
-/// before any handler runs (security.md §10: every 4xx in the surface's own shape).
+/// The error dialect of the surface a path belongs to, for the refusals the envelope makes before
+/// any handler runs (`docs/security.md`, "Failure answers by surface": every 4xx in the surface's
+/// own shape).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Surface {
     /// The AWX API and its form views: `{"detail": …}`.
@@ -82,8 +83,9 @@ impl Surface {
 /// no handler, filter or store ever sees one.
 ///
 /// The MDR client API is left to its own rules: query parameters are ignored there
-/// (`mdr-api.md` §3), and a NUL in the path fails the Client ID syntax or the action table,
-/// which answer 404 `not found` (§1.2) before anything is looked up.
+/// (`docs/mdr-api.md`, "Surface conventions"), and a NUL in the path fails the Client ID syntax or
+/// the action table, which answer 404 `not found` (`docs/mdr-api.md`, "Objects and identifiers")
+/// before anything is looked up.
 pub fn refuse_nul(surface: Surface, req: &Request) -> Option<Response> {
     if surface == Surface::MdrApi {
         return None;
@@ -106,11 +108,11 @@ pub fn refuse_nul(surface: Surface, req: &Request) -> Option<Response> {
 #[error("request body not received within the body read timeout")]
 pub struct BodyTimedOut;
 
-/// A request body with a deadline (security.md §11, "body within 30 s"). The time counts
-/// from the first read, so work a handler does before it reads (authentication, a password
-/// hash) is not charged to the client. When the deadline passes before the body has
-/// arrived, the read fails and `fired` is set, so the envelope can answer 408 whatever the
-/// reader made of the failed read.
+/// A request body with a deadline (`docs/security.md`, "Input handling", "body within 30 s"). The
+/// time counts from the first read, so work a handler does before it reads (authentication, a
+/// password hash) is not charged to the client. When the deadline passes before the body has
+/// arrived, the read fails and `fired` is set, so the envelope can answer 408 whatever the reader
+/// made of the failed read.
 struct TimedBody {
     inner: Body,
     timeout: Duration,

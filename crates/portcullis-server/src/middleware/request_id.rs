@@ -1,8 +1,8 @@
-//! The outermost middleware, one layer for speed: input limits (security.md §11: sizes, NUL
-//! in the path or query, the body read timeout), the
-//! request id (`X-API-Request-Id`, AWX's name), timing headers, AWX's API-view headers, the
-//! security headers, and one access-log record per request (path without query string:
-//! tokens never reach the log through it).
+//! The outermost middleware, one layer for speed: input limits (`docs/security.md`, "Input
+//! handling": sizes, NUL in the path or query, the body read timeout), the request id
+//! (`X-API-Request-Id`, AWX's name), timing headers, AWX's API-view headers, the security headers,
+//! and one access-log record per request (path without query string: tokens never reach the log
+//! through it).
 
 use crate::middleware::{limits, security_headers};
 use crate::state::AppState;

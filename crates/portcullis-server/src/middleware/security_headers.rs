@@ -1,4 +1,4 @@
-//! Security headers on every response, each exactly once (security.md §15).
+//! Security headers on every response, each exactly once (`docs/security.md`, "Response headers").
 
 use axum::http::{HeaderMap, HeaderValue, header};
 

@@ -1,7 +1,7 @@
-//! AWX's trailing-slash rule (`awx-api.md` §2.4): a `GET`/`HEAD` on a path routed only with
-//! a final `/` answers 301 to that path (query kept); other methods are handled as if the
-//! slash were present. The router registers every path twice (see `router::awx`);
-//! this layer sits on the slash-less twin only.
+//! AWX's trailing-slash rule (`docs/awx-compat.md`, "URL handling"): a `GET`/`HEAD` on a path
+//! routed only with a final `/` answers 301 to that path (query kept); other methods are handled as
+//! if the slash were present. The router registers every path twice (see `router::awx_route`); this
+//! layer sits on the slash-less twin only.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};

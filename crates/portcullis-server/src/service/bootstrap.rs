@@ -43,7 +43,7 @@ pub async fn ensure_admin(state: &AppState) -> ServiceResult<Bootstrap> {
         None => {
             // 16 random bytes (128 bits) always fit in 22 base62 digits.
             let raw: [u8; 16] = bytes(state.rng.as_ref());
-            (base62::encode_fixed(&raw, 22).unwrap_or_default(), true)
+            (base62::encode::<16, 22>(&raw), true)
         }
     };
     let hash = state

@@ -40,10 +40,10 @@ impl PasswordVia<'_> {
     }
 }
 
-/// Checks `username`/`password` from `client`. `Ok(None)` for any failed check (unknown
-/// user, inactive, external, local auth disabled, wrong password) — the caller cannot and
-/// must not tell them apart. `Err(Locked)` / `Err(Throttled)` when the brute-force counters
-/// refuse the attempt (security.md §6); `Err(Unavailable)` when storage or the password pool
+/// Checks `username`/`password` from `client`. `Ok(None)` for any failed check (unknown user,
+/// inactive, external, local auth disabled, wrong password) — the caller cannot and must not tell
+/// them apart. `Err(Locked)` / `Err(Throttled)` when the brute-force counters refuse the attempt
+/// (`docs/security.md`, "Brute-force limits"); `Err(Unavailable)` when storage or the password pool
 /// cannot answer.
 ///
 /// Every outcome is one audit event (service/audit.rs), except a Basic success, which the
@@ -129,7 +129,7 @@ async fn check(
     // A locked account (or limited source) is refused here, before the attempt waits for a
     // password worker: a flood on a locked account must not queue for the pool. No dummy
     // hash is spent: the lock is keyed by the name whether or not the account exists, so
-    // the fast answer tells nothing about existence (security.md §6).
+    // the fast answer tells nothing about existence (`docs/security.md`, "Brute-force limits").
     let attempt = throttle::reserve(state, username, client).await?;
     let Some(user) = usable else {
         // Same cost as a real check, so timing does not reveal which case applied.

@@ -1,5 +1,6 @@
-//! MDR signing keys (`mdr-api.md` §7): generation, sealing with the key-encryption key,
-//! the per-node key set (signer, verifiers, JWKS), reloads and scheduled rotation.
+//! MDR signing keys (`docs/mdr-api.md`, "Signing keys"): generation, sealing with the
+//! key-encryption key, the per-node key set (signer, verifiers, JWKS), reloads and scheduled
+//! rotation.
 //!
 //! Policy: keys live in the shared database, private halves sealed with AES-256-GCM under the
 //! key-encryption key (the `kid` is the additional data, so a sealed key cannot be moved to
@@ -499,10 +500,10 @@ pub struct Maintenance {
     pub retired: u64,
 }
 
-/// Scheduled rotation (`mdr-api.md` §7): creates a pending key when the active one is older
-/// than `rotation_interval`, promotes a pending key after `publish_ahead`, retires verify-only
-/// keys after `verify_retention`. Safe on several nodes at once: promotion is a conditional
-/// update, and a second pending key is never created while one exists.
+/// Scheduled rotation (`docs/mdr-api.md`, "Signing keys"): creates a pending key when the active
+/// one is older than `rotation_interval`, promotes a pending key after `publish_ahead`, retires
+/// verify-only keys after `verify_retention`. Safe on several nodes at once: promotion is a
+/// conditional update, and a second pending key is never created while one exists.
 pub async fn maintain(
     store: &dyn Store,
     kek: &Kek,

@@ -1,6 +1,6 @@
-//! MDR connections and their tokens (`mdr-api.md` §1.4, §2, §4, §6, §8): the console
-//! operations, the `session/confirm` exchange, and the check of an access token on every
-//! resource call.
+//! MDR connections and their tokens (`docs/mdr-api.md`, "Connection statuses", "Console JSON API",
+//! "Token exchange", "Rotation and reuse detection", "Access tokens"): the console operations, the
+//! `session/confirm` exchange, and the check of an access token on every resource call.
 //!
 //! Policy: the store decides every family change and every rotation in one transaction; this
 //! module verifies JWTs before anything reaches the store, signs what the store issued, and
@@ -146,7 +146,8 @@ impl MdrNode {
     }
 }
 
-/// The console's view of a connection (`mdr-api.md` §2.2), never with a token.
+/// The console's view of a connection (`docs/mdr-api.md`, "Customers, tenants and connections"),
+/// never with a token.
 pub fn connection_view(state: &AppState, c: &ConnectionRecord) -> serde_json::Value {
     let now = state.clock.now();
     let status = ConnectionStatus::derive(
@@ -578,8 +579,9 @@ pub fn exchange_throttled(state: &AppState, source: IpAddr) -> ServiceResult<()>
     }
 }
 
-/// Checks 6–10 of `mdr-api.md` §4 and the rotation of §6, for a `refresh_token` that passed
-/// the request checks 0–5. Every outcome is audited.
+/// Checks 6–10 of `docs/mdr-api.md`, "Token exchange", and the rotation of `docs/mdr-api.md`,
+/// "Rotation and reuse detection", for a `refresh_token` that passed the request checks 0–5. Every
+/// outcome is audited.
 pub async fn exchange(
     state: &AppState,
     client_id: &str,

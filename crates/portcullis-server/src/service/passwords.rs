@@ -135,7 +135,7 @@ impl PasswordPool {
         let dummy = self.dummy_hash.clone();
         self.run(move |memory| match stored {
             // Oversize or empty input never matches, but still costs a real hash so its
-            // timing says nothing (security.md §3.2).
+            // timing says nothing (`docs/security.md`, "Passwords").
             Some(_) if !password::length_ok(password.expose_secret()) => {
                 password::dummy_verify_with(memory, &params, &dummy);
                 Verification::Mismatch

@@ -2,10 +2,10 @@
 //! path shares (scope grammar, lifetime from the settings read at creation, the external-user
 //! rule), visibility, updates, deletion, and the coalesced `last_used` stamps.
 //!
-//! Policy: a clear token value exists only in [`Issued`], which the one creating response
-//! consumes; storage and the activity stream only ever see hashes and the masked value.
-//! Every path that mints a token (the API, `/api/o/token/`, the admin CLI) goes through
-//! [`mint`], so the external-user rule and the lifetime can never be skipped (security.md P3).
+//! Policy: a clear token value exists only in [`Issued`], which the one creating response consumes;
+//! storage and the activity stream only ever see hashes and the masked value. Every path that mints
+//! a token (the API, `/api/o/token/`, the admin CLI) goes through [`mint`], so the external-user
+//! rule and the lifetime can never be skipped (`docs/security.md`, "Principles").
 
 use crate::service::audit;
 use crate::service::error::{FieldErrors, Forbidden, ServiceError, ServiceResult};
@@ -140,7 +140,7 @@ fn lifetime(seconds: i64) -> Duration {
     Duration::seconds(seconds.max(1))
 }
 
-/// The family's absolute lifetime (D7); zero means no cap.
+/// The family's absolute lifetime (`docs/security.md`, "Lifetime"); zero means no cap.
 pub fn family_cap(state: &AppState) -> Duration {
     Duration::seconds(state.config.oauth2.refresh_family_max_lifetime.max(0))
 }
@@ -381,8 +381,8 @@ pub async fn create_for_caller(
             ),
         }
     };
-    // Every authenticated user may read applications (awx-api.md §9), so any existing
-    // application may be named here.
+    // Every authenticated user may read applications (`docs/awx-compat.md`, "Applications"), so any
+    // existing application may be named here.
     mint(
         state,
         Some(&caller.user),

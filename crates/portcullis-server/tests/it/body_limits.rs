@@ -1,7 +1,7 @@
-//! Body limits on every surface (issue 9, security.md §11): a body whose `Content-Length`
-//! is above the endpoint's limit is refused with the surface's 413 before a byte of it is
-//! read, and a body that does not arrive within `limits.body_read_timeout_seconds` gets the
-//! surface's 408 and a closed connection, instead of holding the request open.
+//! Body limits on every surface (issue 9, `docs/security.md`, "Input handling"): a body whose
+//! `Content-Length` is above the endpoint's limit is refused with the surface's 413 before a byte
+//! of it is read, and a body that does not arrive within `limits.body_read_timeout_seconds` gets
+//! the surface's 408 and a closed connection, instead of holding the request open.
 //!
 //! The bodies here declare their length and then never deliver (or stall after a first
 //! chunk), so only the early check or the read timeout can answer; every wait is bounded

@@ -1,7 +1,7 @@
 //! Checks of [`MdrStore`](crate::MdrStore): customers, tenants, connections and their family
-//! changes (Refresh, Revoke, Delete), the exchange with its grace period, race tolerance and
-//! reuse detection (`mdr-api.md` §6 R1–R9), also under concurrency, last-use stamps, the
-//! exchange audit and the purge of refresh records.
+//! changes (Refresh, Revoke, Delete), the exchange with its grace period, race tolerance and reuse
+//! detection (`docs/mdr-api.md`, "Rotation and reuse detection"), also under concurrency, last-use
+//! stamps, the exchange audit and the purge of refresh records.
 
 use super::at;
 use crate::{

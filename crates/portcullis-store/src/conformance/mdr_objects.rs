@@ -1,5 +1,5 @@
-//! Checks of [`MdrObjectStore`](crate::MdrObjectStore) (`mdr-api.md` §9): objects round trip
-//! as JSON documents and list in creation order, writes are keyed and compare-and-set,
+//! Checks of [`MdrObjectStore`](crate::MdrObjectStore) (`docs/mdr-api.md`, "Resource API"): objects
+//! round trip as JSON documents and list in creation order, writes are keyed and compare-and-set,
 //! attachment bytes round trip, and incident numbers are a per-customer sequence, also under a
 //! race.
 

@@ -1,6 +1,6 @@
-//! Checks of [`SigningKeyStore`](crate::SigningKeyStore) (`mdr-api.md` §7): the first key is
-//! created exactly once, also under a race; promotion swaps the active key in one step and has
-//! one winner; retirement from any state; the scheduled retirement of verify-only keys.
+//! Checks of [`SigningKeyStore`](crate::SigningKeyStore) (`docs/mdr-api.md`, "Signing keys"): the
+//! first key is created exactly once, also under a race; promotion swaps the active key in one step
+//! and has one winner; retirement from any state; the scheduled retirement of verify-only keys.
 
 use super::at;
 use crate::{KeyState, SigningKeyRecord, Store, StoreError};

@@ -1823,8 +1823,8 @@ pub async fn delete_user_cascades_to_tokens(store: Arc<dyn Store>) {
 }
 
 /// Expiry is checked before consumption: a spent refresh token presented at or after its own
-/// deadline is only `Expired` and revokes nothing (security.md §8, retention), so the
-/// successor keeps working; before its deadline the same replay is reuse.
+/// deadline is only `Expired` and revokes nothing (`docs/security.md`, "Refresh rotation",
+/// retention), so the successor keeps working; before its deadline the same replay is reuse.
 pub async fn a_spent_token_past_its_deadline_is_expired_not_reuse(store: Arc<dyn Store>) {
     let alice = create(&*store, new_user("alice")).await;
     let app = create_app(&*store, "cli").await;
@@ -1862,9 +1862,9 @@ pub async fn a_spent_token_past_its_deadline_is_expired_not_reuse(store: Arc<dyn
     assert!(!live(&*store, 2, later).await);
 }
 
-/// The family cap (D7) bounds every successor's stored deadline by the family's creation
-/// (its first token's) plus the cap; an earlier nominal deadline is kept; a zero cap caps
-/// nothing.
+/// The family cap (`docs/security.md`, "Lifetime") bounds every successor's stored deadline by the
+/// family's creation (its first token's) plus the cap; an earlier nominal deadline is kept; a zero
+/// cap caps nothing.
 pub async fn the_family_cap_bounds_successors(store: Arc<dyn Store>) {
     let alice = create(&*store, new_user("alice")).await;
     let app = create_app(&*store, "cli").await;

@@ -1,6 +1,6 @@
-//! Body limits over a real socket (issue 9, security.md §11): a declared `Content-Length`
-//! above the limit is answered 413 at once, with nothing of the body sent; a body that
-//! trickles past the body read timeout gets a 408 and the connection is closed.
+//! Body limits over a real socket (issue 9, `docs/security.md`, "Input handling"): a declared
+//! `Content-Length` above the limit is answered 413 at once, with nothing of the body sent; a body
+//! that trickles past the body read timeout gets a 408 and the connection is closed.
 //!
 //! Raw TCP, so the test controls exactly what the server has received: an HTTP client
 //! library would refuse to announce a body it does not send.

@@ -1,8 +1,8 @@
-//! The MDR story of the seed, end to end (`mdr-api.md` §2, §4; the seed
-//! `000_…txt`): an operator creates a customer and a connection with `portcullis mdr`, loads
-//! demonstration data, and the seed's own Python example (requests + PyJWT from PyPI, in a
-//! virtual environment made here) exchanges the token, reads `exp`, calls a resource and
-//! refreshes again against the running binary. Then the operator revokes and rotates keys.
+//! The MDR story of the seed, end to end (`docs/mdr-api.md`, "Console JSON API", "Token exchange";
+//! the seed `000_…txt`): an operator creates a customer and a connection with `portcullis mdr`,
+//! loads demonstration data, and the seed's own Python example (requests + PyJWT from PyPI, in a
+//! virtual environment made here) exchanges the token, reads `exp`, calls a resource and refreshes
+//! again against the running binary. Then the operator revokes and rotates keys.
 
 use crate::cli::portcullis;
 use crate::server::Server;

@@ -1,8 +1,7 @@
-//! The activity stream (`awx-api.md` §15): `/api/v2/activity_stream/`, one entry, the
-//! entries of one user (`/api/v2/users/<u>/activity_stream/`), and [`object_activity`], the
-//! body of the per-object sub-lists (`/api/v2/tokens/<id>/activity_stream/`,
-//! `/api/v2/applications/<id>/activity_stream/`) that the token and application modules
-//! mount.
+//! The activity stream (`docs/awx-compat.md`, "Activity stream"): `/api/v2/activity_stream/`, one
+//! entry, the entries of one user (`/api/v2/users/<u>/activity_stream/`), and [`object_activity`],
+//! the body of the per-object sub-lists (`/api/v2/tokens/<id>/activity_stream/`,
+//! `/api/v2/applications/<id>/activity_stream/`) that the token and application modules mount.
 //!
 //! Visibility: superusers and system auditors see every entry; other users only the entries
 //! they are the actor of or whose object is their own user. Entries are rendered in AWX's
@@ -79,7 +78,7 @@ fn with_params(mut q: ActivityQuery, params: &ListParams) -> Option<ActivityQuer
     }
     let (field, descending) = match &params.order_by {
         Some((name, descending)) => (order_field(name)?, *descending),
-        // AWX orders the stream by id ascending (§16).
+        // AWX orders the stream by id ascending (`docs/awx-compat.md`, "Pagination").
         None => (ActivityField::Id, false),
     };
     q.order = Some(ActivityOrder { field, descending });

@@ -1,4 +1,5 @@
-//! `/api/v2/applications/` and `/api/v2/applications/<id>/tokens/` (`awx-api.md` §9).
+//! `/api/v2/applications/` and `/api/v2/applications/<id>/tokens/` (`docs/awx-compat.md`,
+//! "Applications").
 //!
 //! Every authenticated user reads applications (AWX: members of the app's organization);
 //! only superusers create, change or delete them. The client secret is a `pcl_cs_`
@@ -220,7 +221,7 @@ fn parse(body: &Map<String, Value>, existing: Option<&ApplicationRecord>) -> Api
     if creating && client_type.is_none() && !body.contains_key("client_type") {
         push(&mut errors, "client_type", "This field is required.");
     }
-    // Read-only after creation (awx-api.md §9): ignored on PUT/PATCH.
+    // Read-only after creation (`docs/awx-compat.md`, "Applications"): ignored on PUT/PATCH.
     let grant_type = if creating {
         let g = choice(
             body,
@@ -258,7 +259,8 @@ fn parse(body: &Map<String, Value>, existing: Option<&ApplicationRecord>) -> Api
     let organization = match body.get("organization") {
         None => None,
         Some(Value::Null) => Some(None),
-        // AWX's only organization is the built-in `Default` (id 1, awx-api.md §13.1).
+        // AWX's only organization is the built-in `Default` (id 1, `docs/awx-compat.md`, "Default
+        // organization").
         Some(Value::Number(n)) if n.as_i64() == Some(1) => Some(Some(1)),
         Some(other) => {
             let shown = other
@@ -342,7 +344,7 @@ fn recorded(a: &NewApplication) -> Value {
 /// 40 characters of `[A-Za-z0-9]` from 232 random bits (62^40 > 2^232).
 fn client_id(state: &AppState) -> String {
     let raw: [u8; 29] = bytes(state.rng.as_ref());
-    base62::encode_fixed(&raw, 40).unwrap_or_default()
+    base62::encode::<29, 40>(&raw)
 }
 
 async fn load(state: &AppState, id: &str) -> ApiResult<ApplicationRecord> {

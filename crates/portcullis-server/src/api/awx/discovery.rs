@@ -1,7 +1,7 @@
-//! Discovery endpoints (`awx-api.md` §3): answered to anyone, credentials ignored. The AWX
-//! CLI reads `/api/` and `/api/v2/` anonymously before every command and aborts on any
-//! non-2xx, so these never answer 401/403. `/api/v2/config/` is the exception: AWX answers
-//! it to authenticated callers only.
+//! Discovery endpoints (`docs/awx-compat.md`, "Discovery"): answered to anyone, credentials
+//! ignored. The AWX CLI reads `/api/` and `/api/v2/` anonymously before every command and aborts on
+//! any non-2xx, so these never answer 401/403. `/api/v2/config/` is the exception: AWX answers it
+//! to authenticated callers only.
 
 use crate::auth::check::{Authed, MaybeAuthed};
 use crate::auth::cookies;

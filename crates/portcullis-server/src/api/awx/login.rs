@@ -1,5 +1,5 @@
-//! Session login and logout (`awx-api.md` §5): the AWX CSRF form at `/api/login/`, the
-//! `awx_sessionid` cookie, `/api/logout/` and `/accounts/profile/`.
+//! Session login and logout (`docs/awx-compat.md`, "Session login"): the AWX CSRF form at
+//! `/api/login/`, the `awx_sessionid` cookie, `/api/logout/` and `/accounts/profile/`.
 //!
 //! Policy: login CSRF is enforced (Origin, Referer on HTTPS, double-submit token); every
 //! login issues a new session id and deletes any id the request carried (no fixation);
@@ -183,9 +183,9 @@ pub(crate) fn is_form(headers: &HeaderMap) -> bool {
 pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     if !is_form(&parts.headers) {
-        // CSRF is checked first (`awx-api.md` §5.2), as Django's middleware does before the
-        // view runs: a cross-site post of another type gets the CSRF page, not a 415. Only
-        // the header can carry the token here, since the body is not a form.
+        // CSRF is checked first (`docs/awx-compat.md`, "Login form"), as Django's middleware does
+        // before the view runs: a cross-site post of another type gets the CSRF page, not a 415.
+        // Only the header can carry the token here, since the body is not a form.
         if let Err(reason) = check_form_csrf(&state, &parts, None) {
             return csrf_failure(&state, &reason);
         }

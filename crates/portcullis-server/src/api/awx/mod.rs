@@ -1,4 +1,4 @@
-//! The AWX / Astra Automation Controller-compatible API (`awx-api.md`).
+//! The AWX / Astra Automation Controller-compatible API (`docs/awx-compat.md`).
 
 pub mod activity;
 pub mod applications;

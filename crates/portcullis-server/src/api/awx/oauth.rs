@@ -1,6 +1,7 @@
-//! The OAuth2 endpoints under `/api/o/` (`awx-api.md` §10; security.md §7.4, §8):
-//! `token/` (password, refresh-token and authorization-code grants), `revoke_token/`
-//! (RFC 7009), `introspect/` (RFC 7662) and the `authorize/` consent page.
+//! The OAuth2 endpoints under `/api/o/` (`docs/awx-compat.md`, "OAuth2 endpoints";
+//! `docs/security.md`, "Token endpoint and ownership", "Refresh rotation"): `token/` (password,
+//! refresh-token and authorization-code grants), `revoke_token/` (RFC 7009), `introspect/` (RFC
+//! 7662) and the `authorize/` consent page.
 //!
 //! Policy: bodies are form-encoded only; client credentials come from `Authorization: Basic`
 //! or the form, never the query string; errors are RFC 6749 §5.2 JSON; storage failures are
@@ -48,7 +49,7 @@ pub enum OAuthError {
     Locked(u64),
     /// 429 for a throttled client network, with `Retry-After` seconds.
     Throttled(u64),
-    /// 413: the form is above `limits.auth_body` (security.md §11).
+    /// 413: the form is above `limits.auth_body` (`docs/security.md`, "Input handling").
     PayloadTooLarge,
     /// 408: the form did not arrive within `limits.body_read_timeout_seconds`.
     BodyTimeout,
@@ -281,7 +282,7 @@ async fn client_verdict(
     }
 }
 
-/// Parses a requested scope, defaulting to `read write` (awx-api.md §10.2).
+/// Parses a requested scope, defaulting to `read write` (`docs/awx-compat.md`, "Token endpoint").
 fn requested_scope(form: &Form) -> OAuthResult<String> {
     match form.get("scope") {
         None => Ok("read write".into()),

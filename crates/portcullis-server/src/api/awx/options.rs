@@ -1,6 +1,6 @@
-//! AWX OPTIONS metadata (`awx-api.md` §12): the declarative field table of every resource
-//! this API serves, the builder that turns a table into AWX's list and detail metadata, and
-//! the OPTIONS handlers of the users, `me` and settings views.
+//! AWX OPTIONS metadata (`docs/awx-compat.md`, "OPTIONS metadata"): the declarative field table of
+//! every resource this API serves, the builder that turns a table into AWX's list and detail
+//! metadata, and the OPTIONS handlers of the users, `me` and settings views.
 //!
 //! One table per resource is the single source of its metadata: `actions.GET` lists every
 //! readable field (with `filterable`), `actions.POST` / `actions.PUT` only the fields the
@@ -25,7 +25,7 @@ use portcullis_core::principal::Principal;
 use portcullis_core::settings::{self as registry, Category, Kind, SettingDef, Stored};
 use serde_json::{Map, Value, json};
 
-/// The `type` of a field entry (the AWX vocabulary of §12.1).
+/// The `type` of a field entry (the AWX vocabulary of `docs/awx-compat.md`, "OPTIONS metadata").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
     /// Whole number.
@@ -427,7 +427,7 @@ const USER_FIELDS: &[Field] = &[
     MODIFIED,
 ];
 
-/// Users (`/api/v2/users/`, `…/<u>/`; §11.1).
+/// Users (`/api/v2/users/`, `…/<u>/`; `docs/awx-compat.md`, "User object").
 pub static USERS: Resource = Resource {
     list_name: "Users",
     detail_name: "User Detail",
@@ -443,7 +443,8 @@ pub static ME: Resource = Resource {
     fields: USER_FIELDS,
 };
 
-/// OAuth2 access tokens (`/api/v2/tokens/` and the user/application sub-lists; §8.2).
+/// OAuth2 access tokens (`/api/v2/tokens/` and the user/application sub-lists;
+/// `docs/awx-compat.md`, "Token object").
 pub static TOKENS: Resource = Resource {
     list_name: "OAuth2 Tokens",
     detail_name: "OAuth2 Token Detail",
@@ -468,7 +469,7 @@ pub static TOKENS: Resource = Resource {
     ],
 };
 
-/// OAuth2 applications (`/api/v2/applications/`; §9).
+/// OAuth2 applications (`/api/v2/applications/`; `docs/awx-compat.md`, "Applications").
 pub static APPLICATIONS: Resource = Resource {
     list_name: "OAuth2 Applications",
     detail_name: "OAuth2 Application Detail",
@@ -539,7 +540,7 @@ const HOST_FIELDS: &[Field] = &[
     MODIFIED,
 ];
 
-/// Hosts (`/api/v2/hosts/`; §13.2).
+/// Hosts (`/api/v2/hosts/`; `docs/awx-compat.md`, "Inventories and hosts").
 pub static HOSTS: Resource = Resource {
     list_name: "Hosts",
     detail_name: "Host Detail",
@@ -555,7 +556,7 @@ pub static INVENTORY_HOSTS: Resource = Resource {
     fields: HOST_FIELDS,
 };
 
-/// Inventories (`/api/v2/inventories/`; §13.2).
+/// Inventories (`/api/v2/inventories/`; `docs/awx-compat.md`, "Inventories and hosts").
 pub static INVENTORIES: Resource = Resource {
     list_name: "Inventories",
     detail_name: "Inventory Detail",
@@ -592,7 +593,8 @@ pub static INVENTORIES: Resource = Resource {
     ],
 };
 
-/// The fields of every compatibility stub and of the `Default` organization (§13.1).
+/// The fields of every compatibility stub and of the `Default` organization (`docs/awx-compat.md`,
+/// "Default organization").
 pub const STUB_FIELDS: &[Field] = &[
     ID,
     field("name", FieldType::String, "Name"),
@@ -626,7 +628,7 @@ const fn stub(list_name: &'static str, detail_name: &'static str) -> Resource {
     }
 }
 
-/// Activity-stream entries (§15).
+/// Activity-stream entries (`docs/awx-compat.md`, "Activity stream").
 pub static ACTIVITY_STREAM: Resource = Resource {
     list_name: "Activity Stream",
     detail_name: "Activity Stream Detail",
@@ -691,7 +693,8 @@ fn setting_fields(slug: &str) -> Vec<Field> {
                 .unfilterable()
                 .help(d.help);
             if registry::writable_in(d, slug) {
-                // Not `required`: PUT and PATCH both change only the keys sent (§14.1).
+                // Not `required`: PUT and PATCH both change only the keys sent
+                // (`docs/awx-compat.md`, "Settings").
                 f.writable().default(Preset::Setting(d))
             } else {
                 Field {

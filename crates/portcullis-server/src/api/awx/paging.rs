@@ -1,7 +1,8 @@
-//! AWX list conventions (`awx-api.md` §16): the envelope `count`/`next`/`previous`/`results`,
-//! `page` from 1, `page_size` default 25 clamped to 200, `count_disabled`, `order_by`, and
-//! AWX's filter syntax on declared fields ([`filter`](crate::api::awx::filter)).
-//! `next`/`previous` are relative and keep the other query parameters.
+//! AWX list conventions (`docs/awx-compat.md`, "Pagination"): the envelope
+//! `count`/`next`/`previous`/`results`, `page` from 1, `page_size` default 25 clamped to 200,
+//! `count_disabled`, `order_by`, and AWX's filter syntax on declared fields
+//! ([`filter`]). `next`/`previous` are relative and keep the other query
+//! parameters.
 
 use crate::api::awx::filter;
 use crate::error::{ApiError, ApiResult};

@@ -16,7 +16,7 @@ pub fn awx_time(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// AWX's user object (`awx-api.md` §11.1), keys in AWX's order.
+/// AWX's user object (`docs/awx-compat.md`, "User object"), keys in AWX's order.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserResponse {
     /// User id.

@@ -1,15 +1,15 @@
-//! The list endpoints AWX clients probe (`awx-api.md` §13): the seven compatibility stubs
-//! (organizations, projects, teams, credentials, job templates, workflow job templates,
-//! instance groups), the built-in `Default` organization among them, and the minimal
+//! The list endpoints AWX clients probe (`docs/awx-compat.md`, "Compatibility lists"): the seven
+//! compatibility stubs (organizations, projects, teams, credentials, job templates, workflow job
+//! templates, instance groups), the built-in `Default` organization among them, and the minimal
 //! inventory and host registry backed by the store.
 //!
 //! The stubs are one generic handler set parameterised by a [`Stub`] row: every stub lists
 //! its (fixed, usually empty) rows with AWX's filters, ordering and paging, answers 404 for
 //! details it does not hold, and offers only `GET`, `HEAD`, `OPTIONS`.
 //!
-//! Inventories and hosts share one generic handler set too, parameterised by a [`Registry`]
+//! Inventories and hosts share one generic handler set too, parameterised by a `Registry`
 //! implementation. Bodies are validated from the resource's field table in
-//! [`options`](crate::api::awx::options) (types, `required`, `max_length`, defaults on
+//! [`options`] (types, `required`, `max_length`, defaults on
 //! create and `PUT`), so OPTIONS metadata, filters and validation cannot disagree. Reads are
 //! open to every authenticated caller; writes to superusers only (others get the generic
 //! 403; read-scope tokens never get this far, `Authed` refuses their unsafe methods).
@@ -371,7 +371,8 @@ fn clean_text(f: &Field, v: &Value) -> Result<Value, String> {
         Value::Null => return Err("This field may not be null.".into()),
         _ => return Err("Not a valid string.".into()),
     };
-    // Free-form JSON/YAML text is kept exactly as given (§13.2).
+    // Free-form JSON/YAML text is kept exactly as given (`docs/awx-compat.md`, "Inventories and
+    // hosts").
     let text = if f.kind == FieldType::Json {
         text
     } else {
@@ -684,7 +685,7 @@ async fn detail_options<K: Registry>(
     Ok(options::detail_options(K::resource(), can_change))
 }
 
-/// Inventories (§13.2).
+/// Inventories (`docs/awx-compat.md`, "Inventories and hosts").
 struct Inventories;
 
 #[async_trait::async_trait]
@@ -743,7 +744,8 @@ impl Registry for Inventories {
         store.list_inventories(query).await
     }
 
-    /// The only organization is the built-in `Default` (§13.1).
+    /// The only organization is the built-in `Default` (`docs/awx-compat.md`, "Default
+    /// organization").
     async fn references(_: &dyn Store, cleaned: &Map<String, Value>) -> StoreResult<Errors> {
         Ok(match pk(cleaned, "organization") {
             Some(Some(id)) if id != DEFAULT_ORGANIZATION => vec![invalid_pk("organization", id)],
@@ -806,7 +808,7 @@ fn inventory_conflict(e: StoreError) -> ApiError {
     }
 }
 
-/// Hosts (§13.2).
+/// Hosts (`docs/awx-compat.md`, "Inventories and hosts").
 struct Hosts;
 
 #[async_trait::async_trait]
@@ -917,7 +919,7 @@ impl Registry for Hosts {
     }
 }
 
-/// Host names are unique within their inventory (§13.2).
+/// Host names are unique within their inventory (`docs/awx-compat.md`, "Inventories and hosts").
 fn host_conflict(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(_) => ApiError::Validation(vec![(

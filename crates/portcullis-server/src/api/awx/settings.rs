@@ -1,5 +1,5 @@
-//! `/api/v2/settings/` (`awx-api.md` §14). Reads by superusers and system auditors; writes
-//! by superusers only. Values live in the store and apply without a restart.
+//! `/api/v2/settings/` (`docs/awx-compat.md`, "Settings"). Reads by superusers and system auditors;
+//! writes by superusers only. Values live in the store and apply without a restart.
 
 use crate::api::awx::filter;
 use crate::api::awx::paging::ListParams;

@@ -1,4 +1,5 @@
-//! `/api/v2/tokens/` and the per-user token sub-lists (`awx-api.md` §8, §11.3).
+//! `/api/v2/tokens/` and the per-user token sub-lists (`docs/awx-compat.md`, "Tokens", "Personal
+//! tokens").
 //!
 //! Visibility: the owner, superusers and system auditors read a token; the owner and
 //! superusers change or delete it; for anyone else it does not exist (404, as for a missing
@@ -50,8 +51,9 @@ fn field(name: &str) -> Option<TokenField> {
     })
 }
 
-/// AWX's token object (`awx-api.md` §8.2), keys in AWX's order. `token`/`refresh_token` are
-/// the clear values only when given (the creating response); otherwise masked.
+/// AWX's token object (`docs/awx-compat.md`, "Token object"), keys in AWX's order.
+/// `token`/`refresh_token` are the clear values only when given (the creating response); otherwise
+/// masked.
 pub fn render(r: &AccessTokenRecord, clear: Option<&Issued>) -> Value {
     let id = r.id.0;
     let mut related = Map::new();
@@ -265,7 +267,8 @@ async fn user_list(
     which: UserList,
 ) -> ApiResult<Json<Value>> {
     let target = resolve(state, p, u).await.map_err(|e| match e {
-        // A user whose tokens the caller may not see is not disclosed (security.md §7.4).
+        // A user whose tokens the caller may not see is not disclosed (`docs/security.md`, "Token
+        // endpoint and ownership").
         ApiError::PermissionDenied => ApiError::NotFound,
         other => other,
     })?;

@@ -1,4 +1,4 @@
-//! `/api/v2/users/` (`awx-api.md` §11).
+//! `/api/v2/users/` (`docs/awx-compat.md`, "Users").
 //!
 //! Visibility: superusers and system auditors see everyone, others only themselves. A user
 //! addressed by username that the caller may not see is 404 (no username probing); through
@@ -133,7 +133,7 @@ pub async fn create_user(
     Ok(resp)
 }
 
-/// Resolves the `<u>` path segment for `viewer` (`awx-api.md` §2.4).
+/// Resolves the `<u>` path segment for `viewer` (`docs/awx-compat.md`, "URL handling").
 pub async fn resolve(state: &AppState, viewer: &Principal, segment: &str) -> ApiResult<User> {
     let by_id = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
     let found = if by_id {

@@ -1,4 +1,5 @@
-//! `/console/api/mdr/`: customers, tenants and API connections (`mdr-api.md` §2.2).
+//! `/console/api/mdr/`: customers, tenants and API connections (`docs/mdr-api.md`, "Customers,
+//! tenants and connections").
 
 use super::ConsoleAdmin;
 use crate::api::mdr::body::MdrBytes;

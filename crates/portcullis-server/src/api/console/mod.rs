@@ -1,4 +1,5 @@
-//! The console's JSON management API under `/console/api/` (`mdr-api.md` §2.2, §2.3).
+//! The console's JSON management API under `/console/api/` (`docs/mdr-api.md`, "Customers, tenants
+//! and connections", "SOC-side data").
 //!
 //! Policy: authenticated by the same authenticator chain as the AWX API (the console login is
 //! the AWX session with its CSRF rule; HTTP Basic and personal tokens of a superuser work too,

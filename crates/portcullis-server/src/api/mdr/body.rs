@@ -1,5 +1,5 @@
-//! Request bodies of the MDR surface (`mdr-api.md` §3): tolerant Content-Type, size limits,
-//! "a JSON object, empty = `{}`".
+//! Request bodies of the MDR surface (`docs/mdr-api.md`, "Surface conventions"): tolerant
+//! Content-Type, size limits, "a JSON object, empty = `{}`".
 
 use super::error::{MdrError, MdrResult};
 use crate::extract::body::BodyError;
@@ -48,9 +48,9 @@ pub async fn read_limited(body: Body, limit: usize) -> MdrResult<Vec<u8>> {
     }
 }
 
-/// Parses a JSON object; an empty (or all-whitespace) body is `{}`. A NUL character in any
-/// string is refused like any other invalid value of its field (§3 validation), and one in
-/// a key as such (see [`crate::extract::nul`]).
+/// Parses a JSON object; an empty (or all-whitespace) body is `{}`. A NUL character in any string
+/// is refused like any other invalid value of its field (`docs/mdr-api.md`, "Surface conventions"
+/// validation), and one in a key as such (see [`crate::extract::nul`]).
 pub fn json_object(bytes: &[u8]) -> MdrResult<serde_json::Map<String, serde_json::Value>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::Map::new());
@@ -74,7 +74,7 @@ pub fn refuse_nul(m: &serde_json::Map<String, serde_json::Value>) -> MdrResult<(
     }
 }
 
-/// The whole §3 pipeline: Content-Type, limit, JSON object.
+/// The whole `docs/mdr-api.md`, "Surface conventions" pipeline: Content-Type, limit, JSON object.
 pub async fn json_body(
     req: Request,
     limit: usize,

@@ -1,5 +1,6 @@
-//! The MDR dialect of errors (`mdr-api.md` §0, §3, §4, §8.2): exactly `{"error": "<message>"}`,
-//! `Cache-Control: no-store`, and the `WWW-Authenticate` / `Retry-After` headers the spec fixes.
+//! The MDR dialect of errors (`docs/mdr-api.md`, "Conventions", "Surface conventions", "Token
+//! exchange", "Access token failures"): exactly `{"error": "<message>"}`, `Cache-Control:
+//! no-store`, and the `WWW-Authenticate` / `Retry-After` headers `docs/mdr-api.md`, "Errors" fixes.
 
 use crate::error::{ApiError, ErrorCause};
 use crate::service::error::{Credential, Forbidden, Problem, Refusal, ServiceError};

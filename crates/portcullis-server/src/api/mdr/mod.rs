@@ -1,11 +1,10 @@
-//! The MDR surface: `POST /api/v1/{client_id}/<resource>/<action>` (`mdr-api.md` §3, §4, §9),
-//! plus the JWKS document.
+//! The MDR surface: `POST /api/v1/{client_id}/<resource>/<action>` (`docs/mdr-api.md`, "Surface
+//! conventions", "Token exchange", "Resource API"), plus the JWKS document.
 //!
-//! Policy: the route table is checked before authentication (an unknown action falls through
-//! to the router's fallback, the MDR 404, even without a token); every method is `POST`,
-//! anything else is 405 ([`action`]); bodies are JSON objects under the tolerant
-//! Content-Type rules of §3; every answer carries `Cache-Control: no-store`. Resource
-//! handlers authenticate through the [`caller::MdrCaller`] extractor.
+//! Policy: the route table is checked before authentication (an unknown action is 404 even without
+//! a token); every method is `POST`, anything else is 405; bodies are JSON objects under the
+//! tolerant Content-Type rules of `docs/mdr-api.md`, "Surface conventions"; every answer carries
+//! `Cache-Control: no-store`.
 
 pub mod body;
 pub mod caller;

@@ -1,5 +1,5 @@
-//! `POST /api/v1/{client_id}/session/confirm` (`mdr-api.md` §4): checks 0–5 here, 6–10 in
-//! the service.
+//! `POST /api/v1/{client_id}/session/confirm` (`docs/mdr-api.md`, "Token exchange"): checks 0–5
+//! here, 6–10 in the service.
 
 use super::body;
 use super::error::MdrError;

@@ -1,5 +1,5 @@
-//! The activity stream (`awx-api.md` §15, §16; checklist row 59 through the main list, and
-//! the entries of user changes).
+//! The activity stream (`docs/awx-compat.md`, "Activity stream", "Pagination"): the main list
+//! and the entries of user changes.
 
 use crate::awx::options::{assert_shape, document, keys, options};
 use crate::harness::{PASSWORD, Resp, TestApp, assert_generic_401};
@@ -274,7 +274,7 @@ async fn normal_users_see_only_entries_by_or_about_them(app: TestApp) {
         .json(),
         page_of(vec![])
     );
-    // Another user's stream: 403 by id, 404 by name (§2.4).
+    // Another user's stream: 403 by id, 404 by name (`docs/awx-compat.md`, "URL handling").
     let r = get(
         &app,
         &format!("/api/v2/users/{}/activity_stream/", admin.id),

@@ -1,6 +1,6 @@
-//! OAuth2 applications (`awx-api.md` §9, §8.2, §13.1, §15; checklist rows 38–40, 63):
-//! creation with a one-time client secret, masking, public clients, validation, who may
-//! manage them, application tokens, and deletion with their tokens.
+//! OAuth2 applications (`docs/awx-compat.md`, "Applications", "Token object", "Default
+//! organization", "Activity stream"): creation with a one-time client secret, masking, public
+//! clients, validation, who may manage them, application tokens, and deletion with their tokens.
 
 use crate::harness::{PASSWORD, TestApp, assert_generic_401, assert_generic_403, assert_token_401};
 use crate::on_both_backends;
@@ -11,7 +11,7 @@ const T0: &str = "2026-03-01T12:00:00.000000Z";
 const T0_PLUS_YEAR: &str = "2027-03-01T12:00:00.000000Z";
 const MASKED: &str = "************";
 
-/// The keys of the application object, in AWX's order (`awx-api.md` §9).
+/// The keys of the application object, in AWX's order (`docs/awx-compat.md`, "Applications").
 const APP_KEYS: [&str; 16] = [
     "id",
     "type",
@@ -31,7 +31,7 @@ const APP_KEYS: [&str; 16] = [
     "organization",
 ];
 
-/// The keys of an application token object (`awx-api.md` §8.2).
+/// The keys of an application token object (`docs/awx-compat.md`, "Token object").
 const TOKEN_KEYS: [&str; 14] = [
     "id",
     "type",

@@ -1,6 +1,6 @@
-//! HTTP Basic (`awx-api.md` §2.3, §6; security.md §5, §18 rows 21, 37, 56): stateless,
-//! every failure the generic 401, the `AUTH_BASIC_ENABLED` switch, the verified-credential
-//! cache, and the Argon2id upgrade of imported Django hashes.
+//! HTTP Basic (`docs/awx-compat.md`, "Authenticator chain", "HTTP Basic"; `docs/security.md`, "HTTP
+//! Basic"): stateless, every failure the generic 401, the `AUTH_BASIC_ENABLED` switch, the
+//! verified-credential cache, and the Argon2id upgrade of imported Django hashes.
 
 use crate::harness::{CHALLENGE, PASSWORD, TestApp, assert_generic_401};
 use crate::on_both_backends;

@@ -1,5 +1,6 @@
 //! CSRF on session-authenticated unsafe requests, and the Origin rule for Basic
-//! (`awx-api.md` §2.3, §5.4, §6; security.md §4.2, D6, §18 rows 11, 13, 16).
+//! (`docs/awx-compat.md`, "Authenticator chain", "CSRF", "HTTP Basic"; `docs/security.md`, "CSRF",
+//! "HTTP Basic").
 
 use crate::harness::{Builder, PASSWORD, Session, TestApp, assert_csrf_403, assert_generic_401};
 use crate::{on_both_backends, on_both_backends_configured};

@@ -1,11 +1,12 @@
-//! Discovery endpoints (`awx-api.md` §3) and the response headers of §4.
+//! Discovery endpoints (`docs/awx-compat.md`, "Discovery") and the response headers of
+//! `docs/awx-compat.md`, "Response headers".
 
 use crate::harness::{Builder, PASSWORD, TestApp, assert_generic_401};
 use crate::{on_both_backends, on_both_backends_configured};
 use axum::http::Method;
 use serde_json::{Value, json};
 
-/// The resource keys of `/api/v2/` in AWX's order (`awx-api.md` §3).
+/// The resource keys of `/api/v2/` in AWX's order (`docs/awx-compat.md`, "Discovery").
 const AWX_V2_ORDER: [&str; 17] = [
     "ping",
     "instance_groups",
@@ -132,7 +133,7 @@ async fn v2_root_lists_only_served_resources_as_relative_urls_in_awx_order(app: 
     assert_eq!(r.status, 200);
     let body = r.json();
     let map = body.as_object().unwrap();
-    // awx-api.md §18 row 2, plus every other list Portcullis serves.
+    // Every AWX list clients probe, plus every other list Portcullis serves.
     for key in AWX_V2_ORDER {
         assert!(map.contains_key(key), "missing {key}: {body}");
     }

@@ -1,6 +1,6 @@
-//! Hostile and malformed input (`awx-api.md` §2.4, §17; security.md §11, §18 rows 44–46):
-//! bodies, header limits, odd `Authorization` values and credentials in the query string.
-//! Nothing here may produce a 5xx.
+//! Hostile and malformed input (`docs/awx-compat.md`, "URL handling", "Errors"; `docs/security.md`,
+//! "Input handling"): bodies, header limits, odd `Authorization` values and credentials in the
+//! query string. Nothing here may produce a 5xx.
 
 use crate::harness::{
     PASSWORD, Resp, TestApp, UNSUPPORTED_MEDIA, assert_generic_401, assert_token_401,

@@ -1,5 +1,5 @@
-//! The session login form, `/accounts/profile/` and logout (`awx-api.md` §5.1–§5.3, §5.7;
-//! security.md §4, §18 rows 14, 17, 60).
+//! The session login form, `/accounts/profile/` and logout (`docs/awx-compat.md`, "Login form",
+//! "Cookies", "Logout"; `docs/security.md`, "Sessions").
 
 use crate::harness::{BAD_LOGIN, PASSWORD, Resp, TestApp, assert_csrf_page, assert_generic_401};
 use crate::on_both_backends;
@@ -543,9 +543,10 @@ async fn anonymous_logout_redirects_without_deleting_a_session_cookie(app: TestA
     );
 }
 
-/// Issue 4 asks the activity stream to record logins and failed logins (AWX only logs them,
-/// awx-api.md §15; the issue wins). Logouts stay out. A failed attempt for an unknown name
-/// records no username: it may be a password typed into the wrong field.
+/// Issue 4 asks the activity stream to record logins and failed logins (AWX only logs them;
+/// `docs/awx-compat.md`, "Activity stream": Portcullis records them). Logouts stay out. A failed
+/// attempt for an unknown name records no username: it may be a password typed into the wrong
+/// field.
 async fn logins_and_failed_logins_are_in_the_activity_stream_logouts_are_not(app: TestApp) {
     let admin = app.admin().await;
     let s = app.login("admin", PASSWORD).await;

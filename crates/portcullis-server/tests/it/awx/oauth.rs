@@ -1,8 +1,8 @@
-//! The `/api/o/` endpoints (`awx-api.md` §8.7, §10; security.md §7, §8; checklist rows 41–46):
-//! the password, refresh-token and authorization-code grants with client authentication,
-//! every error row, refresh rotation with reuse detection and the race tolerance, refresh
-//! expiry and scope narrowing, RFC 7009 revocation, introspection, and the consent flow
-//! with PKCE.
+//! The `/api/o/` endpoints (`docs/awx-compat.md`, "External users", "OAuth2 endpoints";
+//! `docs/security.md`, "OAuth tokens", "Refresh rotation"): the password, refresh-token and
+//! authorization-code grants with client authentication, every error row, refresh rotation with
+//! reuse detection and the race tolerance, refresh expiry and scope narrowing, RFC 7009 revocation,
+//! introspection, and the consent flow with PKCE.
 
 use crate::harness::{
     Builder, CreatedApp, PASSWORD, Resp, Session, TestApp, assert_csrf_page, assert_token_401,
@@ -266,7 +266,7 @@ async fn exchange(app: &TestApp, client: &CreatedApp, code: &str, verifier: Opti
     app.oauth_token(client, &pairs).await
 }
 
-// --- password grant (rows 41, 42) --------------------------------------------------------
+// --- password grant ----------------------------------------------------------------------
 
 async fn the_password_grant_issues_an_application_token_pair(app: TestApp) {
     app.admin().await;
@@ -556,7 +556,7 @@ async fn the_password_grant_can_be_switched_off(b: Builder) {
     assert_oauth_error(&r, 400, json!({"error": "unauthorized_client"}));
 }
 
-// --- refresh (rows 43, 44) ---------------------------------------------------------------
+// --- refresh -----------------------------------------------------------------------------
 
 async fn a_refresh_rotates_the_pair(app: TestApp) {
     app.admin().await;
@@ -728,7 +728,7 @@ async fn a_refresh_token_of_another_client_is_invalid_grant(app: TestApp) {
 }
 
 async fn refresh_families_end_at_their_absolute_cap(app: TestApp) {
-    // security.md D7, §7.2: each refresh token lives REFRESH_TOKEN_EXPIRE_SECONDS
+    // `docs/security.md`, "Lifetime": each refresh token lives REFRESH_TOKEN_EXPIRE_SECONDS
     // (default 2 628 000 s, about 30 days) but no later than the family cap
     // (`oauth2.refresh_family_max_lifetime`, default 90 days).
     app.admin().await;
@@ -776,7 +776,8 @@ async fn a_disabled_users_grants_and_tokens_fail(app: TestApp) {
 }
 
 async fn a_public_client_id_in_the_query_string_is_refused(app: TestApp) {
-    // awx-api.md §10.1: client credentials never in the query string (400).
+    // `docs/awx-compat.md`, "Client authentication": client credentials never in the query string
+    // (400).
     app.admin().await;
     app.user("alice").await;
     let cli = app
@@ -863,7 +864,8 @@ async fn the_token_endpoint_reads_the_lifetimes_at_creation(app: TestApp) {
 }
 
 async fn a_spent_refresh_token_past_its_expiry_is_expired_not_reuse(app: TestApp) {
-    // security.md §8 retention: an expired consumed token gets "expired" and revokes nothing.
+    // `docs/security.md`, "Refresh rotation" retention: an expired consumed token gets "expired"
+    // and revokes nothing.
     app.admin().await;
     app.user("alice").await;
     let ci = app.password_app("ci").await;
@@ -884,8 +886,8 @@ async fn a_spent_refresh_token_past_its_expiry_is_expired_not_reuse(app: TestApp
 }
 
 async fn token_endpoint_changes_are_in_the_activity_stream(app: TestApp) {
-    // awx-api.md §15: tokens created or deleted through /api/o/token/, refresh and revoke
-    // are recorded, values masked.
+    // `docs/awx-compat.md`, "Activity stream": tokens created or deleted through /api/o/token/,
+    // refresh and revoke are recorded, values masked.
     app.admin().await;
     app.user("alice").await;
     let ci = app.password_app("ci").await;
@@ -1040,7 +1042,7 @@ async fn concurrent_exchanges_of_one_code_yield_one_pair(app: TestApp) {
     }
 }
 
-// --- external users on the token endpoint (row 44, §8.7) ---------------------------------
+// --- external users on the token endpoint ------------------------------------------------
 
 async fn external_users_are_refused_at_the_token_endpoint(app: TestApp) {
     app.admin().await;
@@ -1080,7 +1082,7 @@ async fn external_users_are_refused_at_the_token_endpoint(app: TestApp) {
     assert_eq!(app.me_with(&access).await, 200);
 }
 
-// --- revocation (row 45) -----------------------------------------------------------------
+// --- revocation --------------------------------------------------------------------------
 
 async fn revoking_an_access_token_kills_it_and_leaves_its_refresh_token(app: TestApp) {
     app.admin().await;
@@ -1164,7 +1166,7 @@ async fn another_clients_token_cannot_be_revoked(app: TestApp) {
     pair(&refresh(&app, &ci, &r1).await);
 }
 
-// --- introspection (security.md §7.4) ----------------------------------------------------
+// --- introspection -----------------------------------------------------------------------
 
 async fn introspect(app: &TestApp, client: &CreatedApp, token: &str) -> Resp {
     app.post("/api/o/introspect/")
@@ -1231,7 +1233,7 @@ async fn introspection_reports_active_tokens_only(app: TestApp) {
     assert_invalid_client(&r);
 }
 
-// --- authorization code (row 46) ---------------------------------------------------------
+// --- authorization code ------------------------------------------------------------------
 
 async fn authorize_without_a_session_redirects_to_the_login_form(app: TestApp) {
     app.admin().await;
@@ -1556,7 +1558,8 @@ async fn skip_authorization_redirects_with_a_code_at_once(app: TestApp) {
     assert_eq!(query_param(&loc, "state").as_deref(), Some("xyz 1"));
     let code = query_param(&loc, "code").unwrap();
     pair(&exchange(&app, &trusted, &code, None).await);
-    // An HTML form view: no API headers, CSRF and session rules of §5.
+    // An HTML form view: no API headers, CSRF and session rules of `docs/awx-compat.md`, "Session
+    // login".
     let r = s
         .req(Method::GET, &authorize_query(&trusted, &[]))
         .send()

@@ -1,5 +1,5 @@
-//! OPTIONS metadata of the users, `me` and settings views (`awx-api.md` §12; checklist rows
-//! 51, 52 (users), 57 (OPTIONS part)).
+//! OPTIONS metadata of the users, `me` and settings views (`docs/awx-compat.md`, "OPTIONS
+//! metadata").
 
 use crate::harness::{PASSWORD, Resp, TestApp, assert_generic_401};
 use crate::on_both_backends;
@@ -12,7 +12,7 @@ const USERNAME_HELP: &str =
 const SUPERUSER_HELP: &str =
     "Designates that this user has all permissions without explicitly assigning them.";
 
-/// `actions.GET` of the users views, as §12.1 lists it.
+/// `actions.GET` of the users views, as `docs/awx-compat.md`, "OPTIONS metadata" lists it.
 fn users_get() -> Value {
     json!({
         "id": {"type": "integer", "label": "ID", "filterable": true},

@@ -1,7 +1,7 @@
-//! Fail closed (`awx-api.md` §17; security.md §12, §18 row 5): when storage fails for real,
-//! every request that needs it answers 503 `{"detail": "Service temporarily unavailable."}`
-//! with `Retry-After` — never 401/403 (clients would discard valid credentials) and never a
-//! 2xx — and service resumes without a restart once the database is back.
+//! Fail closed (`docs/awx-compat.md`, "Errors"; `docs/security.md`, "Fail closed"): when storage
+//! fails for real, every request that needs it answers 503 `{"detail": "Service temporarily
+//! unavailable."}` with `Retry-After` — never 401/403 (clients would discard valid credentials) and
+//! never a 2xx — and service resumes without a restart once the database is back.
 //!
 //! No mock store: each scenario breaks the real database from a separate connection, the way
 //! an operator or a crash would. The scenarios are backend-specific (how to break SQLite and

@@ -1,6 +1,6 @@
-//! The list endpoints AWX clients probe: the compatibility stubs, the `Default`
-//! organization, inventories and hosts (`awx-api.md` §12, §13, §16; checklist rows 4, 52
-//! (hosts), 53, 54, 60).
+//! The list endpoints AWX clients probe: the compatibility stubs, the `Default` organization,
+//! inventories and hosts (`docs/awx-compat.md`, "OPTIONS metadata", "Compatibility lists",
+//! "Pagination").
 
 use crate::awx::options::{DETAIL_ALLOW, assert_shape, document, keys, options};
 use crate::harness::{

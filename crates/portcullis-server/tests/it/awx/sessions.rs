@@ -1,6 +1,6 @@
 //! Using a session: renewal, idle and absolute timeouts, coalesced persistence of renewals,
-//! `SESSIONS_PER_USER`, fixation, cookie oddities and `DISABLE_LOCAL_AUTH` (`awx-api.md`
-//! §5.5–§5.7; security.md §4.1, §18 rows 15, 19, 20, 22).
+//! `SESSIONS_PER_USER`, fixation, cookie oddities and `DISABLE_LOCAL_AUTH` (`docs/awx-compat.md`,
+//! "Idle timeout and renewal", "`SESSIONS_PER_USER`", "Logout"; `docs/security.md`, "Sessions").
 
 use crate::harness::{BAD_LOGIN, Builder, PASSWORD, TestApp, assert_generic_401, basic_value};
 use crate::{on_both_backends, on_both_backends_configured};

@@ -1,4 +1,4 @@
-//! The settings API (`awx-api.md` §14, §15; checklist rows 55–58).
+//! The settings API (`docs/awx-compat.md`, "Settings", "Activity stream").
 
 use crate::harness::{PASSWORD, TestApp, assert_generic_401, assert_generic_403};
 use crate::on_both_backends;

@@ -1,7 +1,8 @@
-//! Brute-force protection (security.md §6, D11; awx-api.md §1, §17): per-account locks that
-//! double up to a cap and never outlive it, a separate counter for sources that logged in
-//! before (so an attacker cannot lock the owner out), and a per-network limit across
-//! accounts. Locked looks like bad credentials plus `Retry-After`.
+//! Brute-force protection (`docs/security.md`, "Brute-force limits"; `docs/awx-compat.md`, "Where
+//! Portcullis differs from AWX", "Errors"): per-account locks that double up to a cap and never
+//! outlive it, a separate counter for sources that logged in before (so an attacker cannot lock the
+//! owner out), and a per-network limit across accounts. Locked looks like bad credentials plus
+//! `Retry-After`.
 
 use crate::harness::{Builder, PASSWORD, TestApp, assert_generic_401, join_all};
 use crate::{on_both_backends, on_both_backends_configured};
@@ -22,8 +23,8 @@ async fn me_basic(app: &TestApp, user: &str, pw: &str, peer: [u8; 4]) -> crate::
 
 async fn six_failures_lock_the_account_then_the_lock_ends_by_itself(app: TestApp) {
     app.user("alice").await;
-    // Five free failures, then the sixth starts a 60 s lock (awx-api.md: "the first 5
-    // failures are free").
+    // Five free failures, then the sixth starts a 60 s lock (`docs/security.md`,
+    // "Brute-force limits": five free, then 60 s doubling to 900 s).
     for _ in 0..6 {
         let r = me_basic(&app, "alice", "wrong-password", ATTACKER).await;
         assert_generic_401(&r);

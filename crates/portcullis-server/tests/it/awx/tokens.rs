@@ -1,5 +1,6 @@
-//! Personal access tokens and `/api/v2/tokens/` (`awx-api.md` §8, §11.3, §15; security.md
-//! §7; checklist rows 14, 21, 24–37, 59, 63, 64): creation over Basic and sessions, masking,
+//! Personal access tokens and `/api/v2/tokens/` (`docs/awx-compat.md`, "Tokens", "Personal
+//! tokens", "Activity stream"; `docs/security.md`, "OAuth tokens"): creation over Basic and
+//! sessions, masking,
 //! Bearer use, the token 401, scopes, updates, deletion, the per-user sub-lists, external
 //! users, lifetimes, bulk revocation, the activity stream, what the store holds and the
 //! coalesced `last_used` stamps.
@@ -28,7 +29,7 @@ const SCOPE_ERROR: &str =
 const SCOPE_CHALLENGE: &str =
     "Bearer realm=api authorization_url=/api/o/authorize/, error=\"insufficient_scope\"";
 
-/// The keys of the token object, in AWX's order (`awx-api.md` §8.2).
+/// The keys of the token object, in AWX's order (`docs/awx-compat.md`, "Token object").
 const TOKEN_KEYS: [&str; 14] = [
     "id",
     "type",
@@ -143,7 +144,7 @@ async fn token_activity(app: &TestApp) -> Vec<ActivityEntry> {
     entries
 }
 
-// --- creation (rows 24, 21) -------------------------------------------------------------
+// --- creation ---------------------------------------------------------------------------
 
 async fn basic_post_with_an_empty_body_and_no_content_type_creates_a_pat(app: TestApp) {
     let admin = app.admin().await;
@@ -259,7 +260,7 @@ async fn session_token_creation_needs_csrf(app: TestApp) {
     assert_eq!(list["count"], 1);
 }
 
-// --- masking (row 25) --------------------------------------------------------------------
+// --- masking -----------------------------------------------------------------------------
 
 async fn tokens_are_masked_on_list_and_detail(app: TestApp) {
     let admin = app.admin().await;
@@ -313,7 +314,7 @@ async fn tokens_are_masked_on_list_and_detail(app: TestApp) {
     assert_eq!(r.json()["count"], 0);
 }
 
-// --- Bearer use (rows 26, 27) ------------------------------------------------------------
+// --- Bearer use --------------------------------------------------------------------------
 
 async fn a_bearer_token_authenticates_without_session_or_csrf(app: TestApp) {
     app.user("alice").await;
@@ -505,7 +506,7 @@ async fn token_lists_filter_order_and_page(app: TestApp) {
     assert_eq!(ids(&r.json()), [t1, t3]);
 }
 
-// --- scopes (rows 28, 29) ----------------------------------------------------------------
+// --- scopes ------------------------------------------------------------------------------
 
 async fn a_read_token_reads_but_cannot_write_even_for_a_superuser(app: TestApp) {
     let admin = app.admin().await;
@@ -612,7 +613,7 @@ async fn invalid_scopes_get_awx_message(app: TestApp) {
     assert_eq!(list["count"], 4);
 }
 
-// --- update and delete (rows 30, 31) -----------------------------------------------------
+// --- update and delete -------------------------------------------------------------------
 
 async fn patch_changes_only_description_and_scope(app: TestApp) {
     let admin = app.admin().await;
@@ -720,7 +721,7 @@ async fn a_deleted_token_fails_at_once(app: TestApp) {
     assert_eq!(list["count"], 1);
 }
 
-// --- personal_tokens and other users (rows 32–34) ----------------------------------------
+// --- personal_tokens and other users -----------------------------------------------------
 
 async fn personal_tokens_by_username_id_and_encoded_username(app: TestApp) {
     let admin = app.admin().await;
@@ -1008,7 +1009,7 @@ async fn another_users_tokens_are_out_of_reach(app: TestApp) {
     assert_eq!(app.me_with(&admin_token).await, 200);
 }
 
-// --- external users (rows 35, 36) --------------------------------------------------------
+// --- external users ----------------------------------------------------------------------
 
 async fn external_users_need_the_setting_checked_only_at_creation(app: TestApp) {
     app.admin().await;
@@ -1057,7 +1058,7 @@ async fn external_users_need_the_setting_checked_only_at_creation(app: TestApp) 
     app.create_pat("admin", PASSWORD, "write").await;
 }
 
-// --- lifetimes (row 37) ------------------------------------------------------------------
+// --- lifetimes ---------------------------------------------------------------------------
 
 async fn the_access_token_lifetime_setting_applies_to_new_tokens_only(app: TestApp) {
     app.admin().await;
@@ -1243,7 +1244,7 @@ async fn the_revoke_action_spares_refresh_tokens_unless_asked(app: TestApp) {
     assert_eq!(app.me_with(&access4).await, 200);
 }
 
-// --- activity stream (row 59) ------------------------------------------------------------
+// --- activity stream ---------------------------------------------------------------------
 
 async fn token_changes_are_in_the_activity_stream_masked(app: TestApp) {
     let admin = app.admin().await;
@@ -1299,7 +1300,7 @@ async fn token_changes_are_in_the_activity_stream_masked(app: TestApp) {
     }
 }
 
-/// The keys of an activity-stream entry (`awx-api.md` §15).
+/// The keys of an activity-stream entry (`docs/awx-compat.md`, "Activity stream").
 const ENTRY_KEYS: [&str; 12] = [
     "id",
     "type",
@@ -1356,7 +1357,7 @@ async fn no_token_activity_while_the_stream_is_off(app: TestApp) {
     assert!(token_activity(&app).await.is_empty());
 }
 
-// --- what the store holds (row 63) -------------------------------------------------------
+// --- what the store holds ----------------------------------------------------------------
 
 /// Every place (`table.column`) in the database whose content contains `needle`.
 async fn find_in_store(app: &TestApp, needle: &[u8]) -> Vec<String> {
@@ -1532,7 +1533,7 @@ async fn the_store_holds_only_hashes_of_tokens_and_secrets(app: TestApp) {
     }
 }
 
-// --- last_used coalescing (row 64) -------------------------------------------------------
+// --- last_used coalescing ----------------------------------------------------------------
 
 async fn a_hundred_bearer_requests_stamp_last_used_once(app: TestApp) {
     app.user("alice").await;

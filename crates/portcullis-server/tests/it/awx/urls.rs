@@ -1,5 +1,5 @@
-//! URL handling (`awx-api.md` §2.4, §17): the trailing-slash redirect, unrouted paths and
-//! methods a view does not offer.
+//! URL handling (`docs/awx-compat.md`, "URL handling", "Errors"): the trailing-slash redirect,
+//! unrouted paths and methods a view does not offer.
 
 use crate::harness::{PASSWORD, TestApp, assert_generic_401};
 use crate::on_both_backends;

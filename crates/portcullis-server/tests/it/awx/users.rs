@@ -1,5 +1,5 @@
-//! `/api/v2/me/` and `/api/v2/users/` (`awx-api.md` §2.4, §11, §15, §16; security.md §18
-//! row 37).
+//! `/api/v2/me/` and `/api/v2/users/` (`docs/awx-compat.md`, "URL handling", "Users",
+//! "Activity stream", "Pagination").
 
 use crate::harness::{PASSWORD, TestApp, assert_generic_401, assert_generic_403};
 use crate::on_both_backends;
@@ -10,7 +10,7 @@ use portcullis_core::user::User;
 use portcullis_store::{ActivityEntry, ActivityQuery};
 use serde_json::{Value, json};
 
-/// The keys of AWX's user object, in AWX's order (`awx-api.md` §11.1).
+/// The keys of AWX's user object, in AWX's order (`docs/awx-compat.md`, "User object").
 const USER_KEYS: [&str; 18] = [
     "id",
     "type",

@@ -100,7 +100,8 @@ async fn a_nul_in_an_mdr_path_is_the_404_of_the_path_rules(app: TestApp) {
             .await;
         assert_error(&r, StatusCode::NOT_FOUND, "not found");
     }
-    // Query parameters are ignored on the MDR surface (mdr-api.md §3), NUL or not.
+    // Query parameters are ignored on the MDR surface (`docs/mdr-api.md`, "Surface conventions"),
+    // NUL or not.
     let r = app
         .post(&format!("/api/v1/{}/session/confirm?x=%00", f.client_id))
         .json(&json!({"refresh_token": f.bootstrap}))

@@ -1,7 +1,8 @@
-//! MDR connections and the token exchange (`mdr-api.md` §2.2, §4–§8; checklist rows 2–15,
-//! 29–42): the console API, `session/confirm` and every failure of its table, rotation and
-//! reuse with and without the grace period, 50 racing exchanges, revocation, expiry, forged
-//! tokens, the JWKS and the audit.
+//! MDR connections and the token exchange (`docs/mdr-api.md`, "Customers, tenants and connections",
+//! "Token exchange", "JWT format", "Rotation and reuse detection", "Signing keys", "Access
+//! tokens"): the console API, `session/confirm` and every failure of its table, rotation and reuse
+//! with and without the grace period, 50 racing exchanges, revocation, expiry, forged tokens, the
+//! JWKS and the audit.
 
 use crate::harness::{PASSWORD, Resp, TestApp, join_all};
 use crate::{on_both_backends, on_both_backends_configured};
@@ -108,7 +109,7 @@ fn segment(token: &str, i: usize) -> Value {
 
 async fn console_create_shows_the_token_once_and_the_exchange_activates(app: TestApp) {
     let f = fixture(&app).await;
-    // Row 3: the 201 carried the token (fixture) with no-store; later reads never do.
+    // The 201 carried the token (fixture) with no-store; later reads never do.
     let v = view(&app, &f).await;
     assert_eq!(v["status"], "Pending activation");
     assert!(v.get("refresh_token").is_none());
@@ -135,7 +136,7 @@ async fn console_create_shows_the_token_once_and_the_exchange_activates(app: Tes
         86_400
     );
 
-    // Row 4: no Authorization header, exactly the two keys, no-store, Active.
+    // No Authorization header, exactly the two keys, no-store, Active.
     let r = confirm(&app, &f.client_id, &f.bootstrap).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json_keys(), ["access_token", "refresh_token"]);
@@ -147,7 +148,7 @@ async fn console_create_shows_the_token_once_and_the_exchange_activates(app: Tes
     let (access, refresh) = pair(&r);
     assert_eq!(view(&app, &f).await["status"], "Active");
 
-    // Rows 5–7: a new refresh token, headers and lifetimes as specified.
+    // A new refresh token, headers and lifetimes as specified.
     assert_ne!(refresh, f.bootstrap);
     assert_ne!(segment(&refresh, 1)["jti"], bootstrap_claims["jti"]);
     for (token, typ, life) in [(&access, "at+jwt", 3600), (&refresh, "rt+jwt", 604_800)] {
@@ -181,7 +182,7 @@ async fn console_create_shows_the_token_once_and_the_exchange_activates(app: Tes
         format!("urn:portcullis:mdr:session:{}", f.client_id).as_str()
     );
 
-    // Row 11: the access token works repeatedly within its lifetime.
+    // The access token works repeatedly within its lifetime.
     for _ in 0..20 {
         let r = call(&app, &f.client_id, "assets/count", &access).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -198,7 +199,7 @@ async fn console_create_shows_the_token_once_and_the_exchange_activates(app: Tes
 async fn exchange_failures_answer_as_the_table_says(app: TestApp) {
     let f = fixture(&app).await;
     let path = format!("/api/v1/{}/session/confirm", f.client_id);
-    // Row 15.
+    // Refused bodies: multipart (415), a form body (not a JSON object), `{}` (no token).
     let r = app
         .post(&path)
         .header("content-type", "multipart/form-data; boundary=x")
@@ -245,7 +246,7 @@ async fn exchange_failures_answer_as_the_table_says(app: TestApp) {
     // Client ID syntax.
     let r = confirm(&app, "short", &f.bootstrap).await;
     assert_error(&r, StatusCode::NOT_FOUND, "not found");
-    // Row 36: no "unknown client" answer.
+    // No "unknown client" answer.
     let stranger = "0123456789abcdef0123456789abcdef";
     let r = confirm(&app, stranger, "garbage").await;
     assert_error(&r, StatusCode::UNAUTHORIZED, "invalid refresh token");
@@ -255,7 +256,7 @@ async fn exchange_failures_answer_as_the_table_says(app: TestApp) {
         StatusCode::UNAUTHORIZED,
         "refresh token does not belong to this client",
     );
-    // None of that spent the token; row 14: tolerated content types, one exchange each.
+    // None of that spent the token. Tolerated content types, one exchange each.
     let mut token = f.bootstrap.clone();
     let mut access = String::new();
     for ct in [
@@ -275,7 +276,7 @@ async fn exchange_failures_answer_as_the_table_says(app: TestApp) {
         token = t;
         access = a;
     }
-    // Row 37: purposes cannot be swapped.
+    // Purposes cannot be swapped.
     let r = confirm(&app, &f.client_id, &access).await;
     assert_error(&r, StatusCode::UNAUTHORIZED, "invalid refresh token");
     let r = call(&app, &f.client_id, "assets/count", &token).await;
@@ -284,7 +285,7 @@ async fn exchange_failures_answer_as_the_table_says(app: TestApp) {
         r.header("www-authenticate").as_deref(),
         Some("Bearer realm=\"mdr\", error=\"invalid_token\"")
     );
-    // Row 13.
+    // A resource call without `Authorization`: 401 with the plain challenge.
     let r = app
         .post(&format!("/api/v1/{}/assets/count", f.client_id))
         .json(&json!({}))
@@ -295,7 +296,7 @@ async fn exchange_failures_answer_as_the_table_says(app: TestApp) {
         r.header("www-authenticate").as_deref(),
         Some("Bearer realm=\"mdr\"")
     );
-    // Row 2 and unknown actions (checked before authentication).
+    // unknown actions (checked before authentication).
     let r = app
         .req(Method::GET, &format!("/api/v1/{}/assets/list", f.client_id))
         .send()
@@ -331,7 +332,7 @@ async fn reuse_after_the_grace_period_revokes_the_family(b: crate::harness::Buil
     let f = fixture(&app).await;
     let (a1, r1) = pair(&confirm(&app, &f.client_id, &f.bootstrap).await);
     app.clock.advance(time::Duration::seconds(3));
-    // Rows 8 and 41.
+    // Reuse outside the grace period: the whole family dies.
     let r = confirm(&app, &f.client_id, &f.bootstrap).await;
     assert_error(
         &r,
@@ -373,7 +374,7 @@ async fn expired_tokens_are_refused_without_touching_the_family(b: crate::harnes
     };
     let f = fixture(&app).await;
     app.clock.advance(time::Duration::seconds(7));
-    // Row 9: expired bootstrap; the connection stays Pending and can still be refreshed.
+    // Expired bootstrap; the connection stays Pending and can still be refreshed.
     assert_error(
         &confirm(&app, &f.client_id, &f.bootstrap).await,
         StatusCode::UNAUTHORIZED,
@@ -384,7 +385,7 @@ async fn expired_tokens_are_refused_without_touching_the_family(b: crate::harnes
     let fresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
     let (access, refresh) = pair(&confirm(&app, &f.client_id, &fresh).await);
     app.clock.advance(time::Duration::seconds(7));
-    // Rows 10 and 12.
+    // An access token past its expiry: 403, and a fresh exchange works.
     assert_error(
         &call(&app, &f.client_id, "assets/count", &access).await,
         StatusCode::FORBIDDEN,
@@ -426,7 +427,7 @@ async fn within_the_grace_period_a_retry_gets_the_same_pair(app: TestApp) {
     let first = pair(&confirm(&app, &f.client_id, &f.bootstrap).await);
     let again = pair(&confirm(&app, &f.client_id, &f.bootstrap).await);
     assert_eq!(first, again);
-    // Row 42: 50 racers all get that pair.
+    // 50 racers all get that pair.
     let racers: Vec<_> = (0..50)
         .map(|_| confirm(&app, &f.client_id, &f.bootstrap))
         .collect();
@@ -450,7 +451,7 @@ async fn fifty_parallel_exchanges_have_one_winner(b: crate::harness::Builder) {
         return;
     };
     let f = fixture(&app).await;
-    // Row 40: spawned tasks, so the exchanges really run in parallel on the runtime.
+    // Spawned tasks, so the exchanges really run in parallel on the runtime.
     let mut handles = Vec::new();
     for _ in 0..50 {
         let app_router = app.app.clone();
@@ -495,13 +496,13 @@ async fn fifty_parallel_exchanges_have_one_winner(b: crate::harness::Builder) {
 
 async fn revoke_refresh_and_delete_kill_tokens(app: TestApp) {
     let f = fixture(&app).await;
-    // Row 30 (first half): Revoke needs Active or Idle.
+    // Revoke needs Active or Idle.
     assert_error(
         &console_post(&app, &f, "revoke").await,
         StatusCode::CONFLICT,
         "connection is not active or idle",
     );
-    // Row 31: Refresh twice; the first token is dead, the second works.
+    // Refresh twice; the first token is dead, the second works.
     let second = console_post(&app, &f, "refresh").await;
     assert_eq!(second.status, StatusCode::OK);
     assert_eq!(second.header("cache-control").as_deref(), Some("no-store"));
@@ -512,13 +513,13 @@ async fn revoke_refresh_and_delete_kill_tokens(app: TestApp) {
         "refresh token revoked",
     );
     let (access, refresh) = pair(&confirm(&app, &f.client_id, &second).await);
-    // Row 30 (second half): Refresh needs Pending activation.
+    // Refresh needs Pending activation.
     assert_error(
         &console_post(&app, &f, "refresh").await,
         StatusCode::CONFLICT,
         "connection is not pending activation",
     );
-    // Row 29.
+    // Revoke an Active connection: both its tokens die.
     let r = console_post(&app, &f, "revoke").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["status"], "Pending activation");
@@ -532,7 +533,7 @@ async fn revoke_refresh_and_delete_kill_tokens(app: TestApp) {
         StatusCode::FORBIDDEN,
         "access token revoked",
     );
-    // Row 33: Delete after a fresh activation.
+    // Delete after a fresh activation.
     let third = console_post(&app, &f, "refresh").await.json()["refresh_token"]
         .as_str()
         .unwrap()
@@ -571,14 +572,14 @@ async fn tokens_of_one_customer_do_not_work_for_another(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    // Row 35: refused at B, not spent, then fine at A.
+    // Refused at B, not spent, then fine at A.
     assert_error(
         &confirm(&app, &other, &a.bootstrap).await,
         StatusCode::UNAUTHORIZED,
         "refresh token does not belong to this client",
     );
     let (access, _) = pair(&confirm(&app, &a.client_id, &a.bootstrap).await);
-    // Row 34.
+    // Customer A's access token on customer B's path: 403, no data.
     assert_error(
         &call(&app, &other, "assets/list", &access).await,
         StatusCode::FORBIDDEN,
@@ -701,7 +702,7 @@ async fn clock_skew_is_tolerated_within_the_leeway(app: TestApp) {
         );
         app.state.mdr.keys.sign(Purpose::Access, &claims).unwrap()
     };
-    // Row 39.
+    // Clock skew: within the leeway, beyond it, and an `iat` in the future.
     let r = call(
         &app,
         &f.client_id,
