@@ -98,6 +98,8 @@ pub enum Credential {
     MdrAccess,
     /// An MDR refresh JWT at the exchange.
     MdrRefresh,
+    /// An OAuth2 refresh token or authorization code presented at `/api/o/token/`.
+    OAuthGrant,
 }
 
 /// Why a presented credential was refused.

@@ -8,6 +8,7 @@ pub mod login;
 pub mod mdr_keys;
 pub mod mdr_resources;
 pub mod mdr_session;
+pub mod oauth;
 pub mod passwords;
 pub mod settings;
 pub mod throttle;

@@ -6,8 +6,9 @@
 
 use crate::api::awx::options;
 use crate::api::awx::paging::ListParams;
+use crate::api::awx::parse_id;
 use crate::api::awx::render::awx_time;
-use crate::api::awx::tokens::{self as token_views, all_tokens, parse_id};
+use crate::api::awx::tokens::{self as token_views, all_tokens};
 use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;

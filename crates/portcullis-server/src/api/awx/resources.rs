@@ -17,6 +17,7 @@
 use crate::api::awx::filter;
 use crate::api::awx::options::{self, Field, FieldType, Resource, Write, superuser_writes};
 use crate::api::awx::paging::ListParams;
+use crate::api::awx::parse_id;
 use crate::api::awx::render::awx_time;
 use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
@@ -183,14 +184,6 @@ pub(crate) fn register(router: Router<AppState>) -> Router<AppState> {
 
 // ---------------------------------------------------------------------------------------
 // Shared helpers
-
-/// A path id: all digits, else the object cannot exist (404, never a 400 or 500).
-pub(crate) fn parse_id(segment: &str) -> ApiResult<i64> {
-    if segment.is_empty() || !segment.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::NotFound);
-    }
-    segment.parse().map_err(|_| ApiError::NotFound)
-}
 
 /// The components of a named-URL segment (`inv1++Default`): split on `++`, with `[+]`
 /// standing for a literal `+` (AWX's escape). `None` for a lone `+`, which no named URL of
@@ -1278,8 +1271,5 @@ mod tests {
             Some(ValueKind::Related)
         );
         assert_eq!(field_kind(&options::ORGANIZATIONS, "nope"), None);
-        assert_eq!(parse_id("12"), Ok(12));
-        assert_eq!(parse_id("1x"), Err(ApiError::NotFound));
-        assert_eq!(parse_id("99999999999999999999"), Err(ApiError::NotFound));
     }
 }
