@@ -1,6 +1,7 @@
 //! Services: where core rules meet storage. Handlers and the `portcullis admin` commands
 //! call these; they never touch HTTP types.
 
+pub mod applications;
 pub mod audit;
 pub mod bootstrap;
 pub mod error;
