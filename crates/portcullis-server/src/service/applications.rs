@@ -1,4 +1,4 @@
-//! OAuth2 applications (docs/awx-compat.md, "Applications"): validation of the AWX body,
+//! OAuth2 applications: validation of the AWX body,
 //! client-id and client-secret generation, activity entries and the store calls. Only
 //! callers `authz::may_manage_applications` allows create, change or delete them; the
 //! client secret is a `pcl_cs_` credential returned once by [`create`] and stored only as

@@ -1,5 +1,5 @@
 //! The OAuth2 grants of `/api/o/token/` and the authorization-code issue of
-//! `/api/o/authorize/` (docs/awx-compat.md, "OAuth2"), as domain logic: which client may use
+//! `/api/o/authorize/`, as domain logic: which client may use
 //! which grant, refresh rotation with reuse detection, single-use PKCE-bound codes. The
 //! handlers in `api/awx/oauth/` parse the forms and render the [`ServiceError`]s as RFC 6749
 //! errors.

@@ -9,7 +9,7 @@
 //!
 //! Layout: [`error`] (the RFC 6749 error and its renderer), [`form`] (form bodies),
 //! [`client_auth`] (client authentication), [`grant`] (the token endpoint), [`revoke`],
-//! [`introspect`] and [`authorize`] (the consent pages). The grants' domain logic is
+//! [`introspect`](mod@introspect) and [`authorize`] (the consent pages). The grants' domain logic is
 //! `service::oauth`.
 
 pub mod authorize;

@@ -10,7 +10,7 @@
 //!
 //! AWX clients build their command lines from these answers: `actions` may hold only `GET`
 //! and, when the caller may write, `POST` (lists) or `PUT` (details); every field entry has a
-//! `type`. OPTIONS needs authentication exactly like GET, so every handler takes [`Authed`].
+//! `type`. OPTIONS needs authentication exactly like GET, so every handler takes `Authed`.
 
 //!
 //! Layout: [`builder`] (the table types and the document builder), [`tables`] (the field

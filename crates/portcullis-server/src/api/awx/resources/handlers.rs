@@ -1,4 +1,4 @@
-//! The documented inventory and host views (docs/awx-compat.md, "Inventories and hosts").
+//! The documented inventory and host views.
 
 use super::registry::{
     Hosts, Inventories, Registry, create, delete, detail_options, fetch, list, update,

@@ -7,7 +7,7 @@
 //! its (fixed, usually empty) rows with AWX's filters, ordering and paging, answers 404 for
 //! details it does not hold, and offers only `GET`, `HEAD`, `OPTIONS`.
 //!
-//! Inventories and hosts share one generic handler set too, parameterised by a [`Registry`]
+//! Inventories and hosts share one generic handler set too, parameterised by a `Registry`
 //! implementation. Bodies are validated from the resource's field table in
 //! [`options`](crate::api::awx::options) (types, `required`, `max_length`, defaults on
 //! create and `PUT`), so OPTIONS metadata, filters and validation cannot disagree. Reads are

@@ -1,5 +1,5 @@
 //! The store-backed registry of inventories and hosts: one generic handler set
-//! parameterised by a [`Registry`] implementation.
+//! parameterised by a `Registry` implementation.
 
 use super::validate::{Mode, clean, flag, invalid_pk, pk, text};
 use super::{DEFAULT_ORGANIZATION, named_parts, organization_named};
