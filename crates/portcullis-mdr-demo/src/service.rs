@@ -28,9 +28,9 @@ pub use demo::{DemoSummary, load_demo};
 pub use keys::Keys;
 pub use scope::Scope;
 
+use portcullis_core::principal::Connection;
 use portcullis_server::api::mdr::error::{MdrError, MdrResult};
 use portcullis_server::state::AppState;
-use portcullis_core::principal::Connection;
 
 /// Who acts, for whom, and what they may see: built once per request.
 #[derive(Debug, Clone)]

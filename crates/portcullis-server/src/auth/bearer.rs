@@ -80,10 +80,12 @@ impl BearerVerifier for MdrAccessTokens {
         let BearerContext::Mdr { client_id } = context else {
             return Ok(BearerOutcome::NotMine);
         };
-        Ok(match mdr_session::verify_access(state, client_id, token).await? {
-            Ok(p) => BearerOutcome::Valid(Box::new(p)),
-            Err(why) => BearerOutcome::Refused(why),
-        })
+        Ok(
+            match mdr_session::verify_access(state, client_id, token).await? {
+                Ok(p) => BearerOutcome::Valid(Box::new(p)),
+                Err(why) => BearerOutcome::Refused(why),
+            },
+        )
     }
 }
 

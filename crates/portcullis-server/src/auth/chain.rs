@@ -7,8 +7,8 @@
 //! After the handler, the same middleware renews a live session (sliding idle expiry,
 //! coalesced) and adds the headers that depend on authentication.
 
-use crate::auth::session::{self, LiveSession};
 use crate::auth::bearer::{self, BearerContext};
+use crate::auth::session::{self, LiveSession};
 use crate::auth::{cookies, csrf};
 use crate::extract::client_ip::{RequestOrigin, request_origin};
 use crate::service::error::ServiceError;

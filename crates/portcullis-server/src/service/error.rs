@@ -79,6 +79,21 @@ impl FieldErrors {
         self.0.iter().map(|(f, p)| (f.as_str(), p.as_slice()))
     }
 
+    /// Appends `other`'s fields and problems.
+    pub fn extend(&mut self, other: FieldErrors) {
+        for (field, problems) in other.0 {
+            for p in problems {
+                self.add(&field, p);
+            }
+        }
+    }
+
+    /// Orders the fields by `key` (stable: equal keys keep their order), for surfaces that
+    /// list errors in a table's field order.
+    pub fn sort_by_field<K: Ord>(&mut self, mut key: impl FnMut(&str) -> K) {
+        self.0.sort_by_key(|(field, _)| key(field));
+    }
+
     /// `Ok(())` when empty, else the errors as [`ServiceError::Invalid`].
     pub fn into_result(self) -> ServiceResult<()> {
         if self.is_empty() {
@@ -98,6 +113,8 @@ pub enum Credential {
     MdrAccess,
     /// An MDR refresh JWT at the exchange.
     MdrRefresh,
+    /// An OAuth2 refresh token or authorization code presented at `/api/o/token/`.
+    OAuthGrant,
 }
 
 /// Why a presented credential was refused.

@@ -8,8 +8,12 @@ use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::throttle;
 use crate::state::AppState;
 use portcullis_core::password::Verification;
+use portcullis_core::session::SessionTimes;
+use portcullis_core::token::{PlainToken, TokenHash, TokenKind};
 use portcullis_core::user::User;
+use portcullis_store::NewSession;
 use secrecy::{ExposeSecret, SecretString};
+use time::Duration;
 
 /// The surface a password arrives on: it names the audit events and decides whether the
 /// verified-credential cache applies.
@@ -202,4 +206,40 @@ async fn record(
         }),
     };
     Ok(state.store.record_activity(entry).await?)
+}
+
+/// Creates the session of a successful login: new id, the `planted` one (the id the request
+/// carried, if any) deleted so a session cannot be fixed, the per-user cap applied,
+/// `last_login` stamped. Returns the id and a CSRF token bound to it.
+pub async fn start_session(
+    state: &AppState,
+    planted: Option<TokenHash>,
+    user: &User,
+) -> ServiceResult<(PlainToken, String)> {
+    let settings = state.settings.get();
+    let now = state.clock.now();
+    let token = PlainToken::generate(TokenKind::Session, state.rng.as_ref());
+    let new = NewSession {
+        hash: token.hash(),
+        user_id: user.id,
+        times: SessionTimes::new(
+            now,
+            Duration::seconds(settings.auth.session_cookie_age),
+            Duration::seconds(state.config.session.absolute_timeout),
+        ),
+        auth_generation: user.auth_generation,
+    };
+    let evicted = state
+        .store
+        .create_session(new, planted, settings.auth.session_cap())
+        .await?;
+    if evicted > 0 {
+        tracing::info!(event = "session_ended", reason = "limit", user_id = %user.id, count = evicted);
+    }
+    if let Some(p) = planted {
+        state.renewals.forget(&p);
+    }
+    state.store.record_login(user.id, now).await?;
+    let csrf_token = state.csrf.mint(state.rng.as_ref(), Some(&token.hash()));
+    Ok((token, csrf_token))
 }

@@ -558,7 +558,6 @@ fn refresh_refused(why: Refusal) -> ServiceError {
     ServiceError::CredentialRefused(Credential::MdrRefresh, why)
 }
 
-
 /// Check 0 of `mdr-api.md` §4, before anything else is read.
 pub fn exchange_throttled(state: &AppState, source: IpAddr) -> ServiceResult<()> {
     match state
@@ -819,8 +818,7 @@ pub async fn verify_access(
     let Some(record) = connection_state(state, &claims.cnx).await? else {
         return Ok(Err(Refusal::Revoked));
     };
-    if record.client_id != client_id || record.live_family.as_deref() != Some(claims.fam.as_str())
-    {
+    if record.client_id != client_id || record.live_family.as_deref() != Some(claims.fam.as_str()) {
         return Ok(Err(Refusal::Revoked));
     }
     let role =

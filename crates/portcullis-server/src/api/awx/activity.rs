@@ -9,8 +9,8 @@
 
 use crate::api::awx::options::{self, ACTIVITY_STREAM};
 use crate::api::awx::paging::ListParams;
+use crate::api::awx::parse_id;
 use crate::api::awx::render::awx_time;
-use crate::api::awx::resources::parse_id;
 use crate::api::awx::users;
 use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};

@@ -2,36 +2,33 @@
 //! "Applications").
 //!
 //! Every authenticated user reads applications (AWX: members of the app's organization);
-//! only superusers create, change or delete them. The client secret is a `pcl_cs_`
-//! credential shown once in the creating 201 and stored only as its SHA-256.
+//! creating, changing and deleting them is `service::applications` (validation, client ids
+//! and secrets, activity entries, `authz::may_manage_applications`). The client secret is a
+//! `pcl_cs_` credential shown once in the creating 201 and stored only as its SHA-256.
 
 use crate::api::awx::options;
 use crate::api::awx::paging::ListParams;
+use crate::api::awx::parse_id;
 use crate::api::awx::render::awx_time;
-use crate::api::awx::tokens::{self as token_views, all_tokens, parse_id};
+use crate::api::awx::tokens::{self as token_views, all_tokens};
 use crate::auth::check::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
 use crate::extract::path::AwxPath;
+use crate::service::applications;
 use crate::service::tokens::{self, MASKED};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::base62;
-use portcullis_core::ids::ApplicationId;
+use portcullis_core::authz;
 use portcullis_core::principal::Principal;
-use portcullis_core::rng::bytes;
-use portcullis_core::token::{PlainToken, TokenKind};
-use portcullis_store::{
-    ApplicationField, ApplicationPatch, ApplicationQuery, ApplicationRecord, NewActivity,
-    NewApplication, StoreError,
-};
+use portcullis_core::token::PlainToken;
+use portcullis_store::{ApplicationField, ApplicationQuery, ApplicationRecord};
 use serde_json::{Map, Value, json};
 
-/// Activity-stream object type of applications.
-pub const APPLICATION_OBJECT: &str = "o_auth2_application";
+pub use crate::service::applications::APPLICATION_OBJECT;
 
 /// Filterable and orderable fields.
 pub const FIELDS: [&str; 11] = [
@@ -100,7 +97,7 @@ async fn render(
         "activity_stream".into(),
         json!(format!("/api/v2/applications/{id}/activity_stream/")),
     );
-    let manage = viewer.user.is_superuser && viewer.scope.allows_write();
+    let manage = authz::may_manage_applications(&viewer.user) && authz::may_write(viewer);
     let mut v = Map::new();
     v.insert("id".into(), json!(id));
     v.insert("type".into(), json!(APPLICATION_OBJECT));
@@ -134,225 +131,8 @@ async fn render(
     Ok(Value::Object(v))
 }
 
-type Errors = Vec<(String, Vec<String>)>;
-
-fn push(errors: &mut Errors, field: &str, msg: impl Into<String>) {
-    match errors.iter_mut().find(|(f, _)| f == field) {
-        Some((_, m)) => m.push(msg.into()),
-        None => errors.push((field.to_owned(), vec![msg.into()])),
-    }
-}
-
-fn string(body: &Map<String, Value>, key: &str, errors: &mut Errors) -> Option<String> {
-    match body.get(key)? {
-        Value::Null => Some(String::new()),
-        Value::String(s) => Some(s.clone()),
-        _ => {
-            push(errors, key, "Not a valid string.");
-            None
-        }
-    }
-}
-
-fn choice(
-    body: &Map<String, Value>,
-    key: &str,
-    allowed: &[&str],
-    errors: &mut Errors,
-) -> Option<String> {
-    let v = string(body, key, errors)?;
-    if allowed.contains(&v.as_str()) {
-        Some(v)
-    } else {
-        push(errors, key, format!("\"{v}\" is not a valid choice."));
-        None
-    }
-}
-
-/// Checks space-separated absolute `http`/`https` redirect URIs.
-fn check_redirects(uris: &str, errors: &mut Errors) {
-    for u in uris.split_whitespace() {
-        match url::Url::parse(u) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
-            Ok(parsed) => push(
-                errors,
-                "redirect_uris",
-                format!("Unauthorized redirect scheme: {}", parsed.scheme()),
-            ),
-            Err(_) => push(errors, "redirect_uris", "Enter a valid URL."),
-        }
-    }
-}
-
-/// Parsed, validated body. `existing` is the application being changed (PUT/PATCH).
-struct Input {
-    name: Option<String>,
-    description: Option<String>,
-    client_type: Option<String>,
-    redirect_uris: Option<String>,
-    grant_type: Option<String>,
-    skip_authorization: Option<bool>,
-    organization: Option<Option<i64>>,
-}
-
-fn parse(body: &Map<String, Value>, existing: Option<&ApplicationRecord>) -> ApiResult<Input> {
-    let mut errors = Errors::new();
-    let creating = existing.is_none();
-    let name = string(body, "name", &mut errors);
-    match &name {
-        None if creating && !errors.iter().any(|(f, _)| f == "name") => {
-            push(&mut errors, "name", "This field is required.");
-        }
-        Some(n) if n.trim().is_empty() => push(&mut errors, "name", "This field may not be blank."),
-        Some(n) if n.chars().count() > 255 => push(
-            &mut errors,
-            "name",
-            "Ensure this field has no more than 255 characters.",
-        ),
-        _ => {}
-    }
-    let description = string(body, "description", &mut errors);
-    let client_type = choice(
-        body,
-        "client_type",
-        &["confidential", "public"],
-        &mut errors,
-    );
-    if creating && client_type.is_none() && !body.contains_key("client_type") {
-        push(&mut errors, "client_type", "This field is required.");
-    }
-    // Read-only after creation (`docs/awx-compat.md`, "Applications"): ignored on PUT/PATCH.
-    let grant_type = if creating {
-        let g = choice(
-            body,
-            "authorization_grant_type",
-            &["authorization-code", "password"],
-            &mut errors,
-        );
-        if g.is_none() && !body.contains_key("authorization_grant_type") {
-            push(
-                &mut errors,
-                "authorization_grant_type",
-                "This field is required.",
-            );
-        }
-        g
-    } else {
-        None
-    };
-    let redirect_uris = string(body, "redirect_uris", &mut errors);
-    if let Some(r) = &redirect_uris {
-        check_redirects(r, &mut errors);
-    }
-    let skip_authorization = match body.get("skip_authorization") {
-        None => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            push(
-                &mut errors,
-                "skip_authorization",
-                "Must be a valid boolean.",
-            );
-            None
-        }
-    };
-    let organization = match body.get("organization") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        // AWX's only organization is the built-in `Default` (id 1, `docs/awx-compat.md`, "Default
-        // organization").
-        Some(Value::Number(n)) if n.as_i64() == Some(1) => Some(Some(1)),
-        Some(other) => {
-            let shown = other
-                .as_str()
-                .map_or_else(|| other.to_string(), str::to_owned);
-            push(&mut errors, "organization", tokens::invalid_pk(&shown));
-            None
-        }
-    };
-    let effective_grant = grant_type
-        .as_deref()
-        .or(existing.map(|e| e.authorization_grant_type.as_str()));
-    let effective_redirects = redirect_uris
-        .as_deref()
-        .or(existing.map(|e| e.redirect_uris.as_str()))
-        .unwrap_or("");
-    if errors.is_empty()
-        && effective_grant == Some("authorization-code")
-        && effective_redirects.trim().is_empty()
-    {
-        push(
-            &mut errors,
-            "__all__",
-            "redirect_uris cannot be empty with grant_type authorization-code",
-        );
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    Ok(Input {
-        name,
-        description,
-        client_type,
-        redirect_uris,
-        grant_type,
-        skip_authorization,
-        organization,
-    })
-}
-
-fn name_conflict(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Conflict(_) => ApiError::Validation(vec![(
-            "__all__".into(),
-            vec!["Application with this Name and Organization already exists.".into()],
-        )]),
-        other => other.into(),
-    }
-}
-
-fn activity(
-    state: &AppState,
-    actor: &Principal,
-    op: &str,
-    id: Option<ApplicationId>,
-    changes: Value,
-) -> Option<NewActivity> {
-    state
-        .settings
-        .get()
-        .auth
-        .activity_stream_enabled
-        .then(|| NewActivity {
-            timestamp: state.clock.now(),
-            actor: Some(actor.user.id),
-            operation: op.into(),
-            object1: APPLICATION_OBJECT.into(),
-            object1_id: id.map(|a| a.0),
-            changes,
-        })
-}
-
-/// The recorded fields of an application: never the client secret.
-fn recorded(a: &NewApplication) -> Value {
-    json!({"name": a.name, "description": a.description, "client_id": a.client_id,
-           "client_type": a.client_type, "redirect_uris": a.redirect_uris,
-           "authorization_grant_type": a.authorization_grant_type,
-           "skip_authorization": a.skip_authorization, "organization": a.organization})
-}
-
-/// 40 characters of `[A-Za-z0-9]` from 232 random bits (62^40 > 2^232).
-fn client_id(state: &AppState) -> String {
-    let raw: [u8; 29] = bytes(state.rng.as_ref());
-    base62::encode::<29, 40>(&raw)
-}
-
 async fn load(state: &AppState, id: &str) -> ApiResult<ApplicationRecord> {
-    state
-        .store
-        .application_by_id(ApplicationId(parse_id(id)?))
-        .await?
-        .ok_or(ApiError::NotFound)
+    Ok(applications::load(state, parse_id(id)?).await?)
 }
 
 /// `GET /api/v2/applications/`
@@ -395,31 +175,7 @@ pub async fn create_application(
     Authed(p): Authed,
     AwxJson(body): AwxJson,
 ) -> ApiResult<Response> {
-    if !p.user.is_superuser {
-        return Err(ApiError::PermissionDenied);
-    }
-    let input = parse(&body, None)?;
-    let client_type = input.client_type.unwrap_or_default();
-    let secret = (client_type == "confidential")
-        .then(|| PlainToken::generate(TokenKind::ClientSecret, state.rng.as_ref()));
-    let new = NewApplication {
-        name: input.name.unwrap_or_default(),
-        description: input.description.unwrap_or_default(),
-        client_id: client_id(&state),
-        secret_hash: secret.as_ref().map(PlainToken::hash),
-        client_type,
-        redirect_uris: input.redirect_uris.unwrap_or_default(),
-        authorization_grant_type: input.grant_type.unwrap_or_default(),
-        skip_authorization: input.skip_authorization.unwrap_or(false),
-        organization: input.organization.flatten(),
-        created_at: state.clock.now(),
-    };
-    let entry = activity(&state, &p, "create", None, recorded(&new));
-    let app = state
-        .store
-        .create_application(new, entry)
-        .await
-        .map_err(name_conflict)?;
+    let (app, secret) = applications::create(&state, &p, &body).await?;
     let body = render(&state, &p, &app, secret.as_ref()).await?;
     let mut resp = (StatusCode::CREATED, Json(body)).into_response();
     let h = resp.headers_mut();
@@ -457,48 +213,7 @@ pub async fn update_application(
     AwxJson(body): AwxJson,
 ) -> ApiResult<Json<Value>> {
     let app = load(&state, &id).await?;
-    if !p.user.is_superuser {
-        return Err(ApiError::PermissionDenied);
-    }
-    let input = parse(&body, Some(&app))?;
-    // Turning a public client confidential mints its first secret; it cannot be shown
-    // later, so the operator recreates the application instead (AWX behaves the same).
-    let secret_hash = match input.client_type.as_deref() {
-        Some("confidential") if app.client_type != "confidential" => {
-            Some(PlainToken::generate(TokenKind::ClientSecret, state.rng.as_ref()).hash())
-        }
-        _ => None,
-    };
-    let patch = ApplicationPatch {
-        name: input.name,
-        description: input.description,
-        client_type: input.client_type,
-        secret_hash,
-        redirect_uris: input.redirect_uris,
-        skip_authorization: input.skip_authorization,
-        organization: input.organization,
-    };
-    let mut changes = Map::new();
-    for (k, old, new) in [
-        ("name", &app.name, &patch.name),
-        ("description", &app.description, &patch.description),
-        ("client_type", &app.client_type, &patch.client_type),
-        ("redirect_uris", &app.redirect_uris, &patch.redirect_uris),
-    ] {
-        if let Some(n) = new
-            && n != old
-        {
-            changes.insert(k.into(), json!([old, n]));
-        }
-    }
-    let entry = (!changes.is_empty())
-        .then(|| activity(&state, &p, "update", Some(app.id), Value::Object(changes)))
-        .flatten();
-    let updated = state
-        .store
-        .update_application(app.id, patch, state.clock.now(), entry)
-        .await
-        .map_err(name_conflict)?;
+    let updated = applications::update(&state, &p, &app, &body).await?;
     Ok(Json(render(&state, &p, &updated, None).await?))
 }
 
@@ -513,17 +228,7 @@ pub async fn delete_application(
     AwxPath(id): AwxPath<String>,
 ) -> ApiResult<StatusCode> {
     let app = load(&state, &id).await?;
-    if !p.user.is_superuser {
-        return Err(ApiError::PermissionDenied);
-    }
-    let entry = activity(
-        &state,
-        &p,
-        "delete",
-        Some(app.id),
-        json!({"name": app.name, "client_id": app.client_id}),
-    );
-    state.store.delete_application(app.id, entry).await?;
+    applications::delete(&state, &p, &app).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -568,7 +273,10 @@ pub async fn create_application_token(
 #[utoipa::path(options, path = "/api/v2/applications/", tag = "applications",
     responses((status = 200, description = "AWX metadata; actions.POST for superusers")))]
 pub async fn applications_options(Authed(p): Authed) -> Json<Value> {
-    options::list_options(&options::APPLICATIONS, options::superuser_writes(&p))
+    options::list_options(
+        &options::APPLICATIONS,
+        options::offers_writes(&p, authz::may_manage_applications),
+    )
 }
 
 /// `OPTIONS /api/v2/applications/<id>/`: 200 whether or not it exists.
@@ -587,7 +295,7 @@ pub async fn application_options(
     };
     Ok(options::detail_options(
         &options::APPLICATIONS,
-        exists && options::superuser_writes(&p),
+        exists && options::offers_writes(&p, authz::may_manage_applications),
     ))
 }
 

@@ -7,6 +7,10 @@
 //! a same-site relative path; a NUL character in a field is bad input (400, the form again).
 
 use crate::api::awx::discovery::csrf_cookie_for;
+use crate::api::awx::response::{
+    SessionCookies, SessionStart, add_cookie, csrf_failure, html, is_form, never_cache, parse_form,
+    set,
+};
 use crate::auth::chain::SessionCookieHandled;
 use crate::auth::{cookies, csrf, session};
 use crate::error::{ApiError, NUL_REFUSED};
@@ -14,20 +18,15 @@ use crate::extract::body::{self, BodyError};
 use crate::extract::client_ip::request_origin;
 use crate::extract::nul;
 use crate::service::error::ServiceError;
-use crate::service::login::{PasswordVia, check_password};
+use crate::service::login::{self, PasswordVia, check_password};
 use crate::state::AppState;
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::policy::next_is_safe;
-use portcullis_core::session::SessionTimes;
-use portcullis_core::token::{PlainToken, TokenKind};
-use portcullis_store::NewSession;
 use secrecy::SecretString;
-use time::Duration;
 
 /// Where a successful login goes without a safe `next`.
 const DEFAULT_LANDING: &str = "/accounts/profile/";
@@ -44,40 +43,6 @@ struct LoginPage<'a> {
     next: &'a str,
     username: &'a str,
     error: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "csrf_failure.html")]
-struct CsrfFailurePage<'a> {
-    reason: &'a str,
-}
-
-fn set(resp: &mut Response, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        resp.headers_mut().insert(name, v);
-    }
-}
-
-fn add_cookie(resp: &mut Response, cookie: &str) {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
-
-/// Never-cache headers of the login and logout views.
-pub(crate) fn never_cache(state: &AppState, resp: &mut Response) {
-    set(
-        resp,
-        "cache-control",
-        "max-age=0, no-cache, no-store, must-revalidate, private",
-    );
-    set(resp, "expires", &cookies::imf_fixdate(state.clock.now()));
-}
-
-pub(crate) fn html(status: StatusCode, body: String) -> Response {
-    let mut resp = (status, body).into_response();
-    set(&mut resp, "content-type", "text/html; charset=utf-8");
-    resp
 }
 
 fn render_form(
@@ -136,15 +101,6 @@ fn query_next(parts: &Parts) -> Option<String> {
     pairs.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v)
 }
 
-/// The CSRF failure page of form views.
-pub(crate) fn csrf_failure(state: &AppState, reason: &str) -> Response {
-    tracing::info!(event = "csrf_failure", reason = %reason);
-    let body = CsrfFailurePage { reason }.render().unwrap_or_default();
-    let mut resp = html(StatusCode::FORBIDDEN, body);
-    never_cache(state, &mut resp);
-    resp
-}
-
 /// Checks login-form CSRF: the token may be unbound (from `GET /api/login/`) or bound to a
 /// session the browser still carries.
 fn check_form_csrf(
@@ -160,17 +116,6 @@ fn check_form_csrf(
         }
         (r, _) => r,
     }
-}
-
-pub(crate) fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
 
 /// `POST /api/login/`
@@ -276,7 +221,8 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
-    match start_session(&state, &parts.headers, &user).await {
+    let planted = session::cookie_hash(&state, &parts.headers);
+    match login::start_session(&state, planted, &user).await {
         Ok((token, csrf_token)) => {
             let location = if next_is_safe(&next) {
                 next.as_str()
@@ -286,63 +232,12 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
             let mut resp = (StatusCode::FOUND, "").into_response();
             set(&mut resp, "content-type", "text/html; charset=utf-8");
             set(&mut resp, "location", location);
-            let secure = state.config.secure_cookies();
-            let age = state.settings.get().auth.session_cookie_age;
-            let name = &state.config.session.cookie_name;
-            set(&mut resp, "x-api-session-cookie-name", name);
-            set(&mut resp, "session-timeout", &age.to_string());
-            add_cookie(&mut resp, &cookies::logged_in(true, secure));
-            add_cookie(&mut resp, &cookies::csrf(&csrf_token, secure));
-            add_cookie(
-                &mut resp,
-                &cookies::session(name, token.expose(), age, state.clock.now(), secure),
-            );
+            SessionCookies::new(&state, SessionStart::Login, &token, &csrf_token).apply(&mut resp);
             never_cache(&state, &mut resp);
-            resp.extensions_mut().insert(SessionCookieHandled);
             resp
         }
-        Err(e) => e.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
-}
-
-pub(crate) fn parse_form(bytes: &Bytes) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(bytes).unwrap_or_default()
-}
-
-/// Creates the session of a successful login: new id, the planted one deleted, the
-/// per-user cap applied, `last_login` stamped. Returns the id and a CSRF token bound to it.
-async fn start_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    user: &portcullis_core::user::User,
-) -> Result<(PlainToken, String), ApiError> {
-    let settings = state.settings.get();
-    let now = state.clock.now();
-    let token = PlainToken::generate(TokenKind::Session, state.rng.as_ref());
-    let planted = session::cookie_hash(state, headers);
-    let new = NewSession {
-        hash: token.hash(),
-        user_id: user.id,
-        times: SessionTimes::new(
-            now,
-            Duration::seconds(settings.auth.session_cookie_age),
-            Duration::seconds(state.config.session.absolute_timeout),
-        ),
-        auth_generation: user.auth_generation,
-    };
-    let evicted = state
-        .store
-        .create_session(new, planted, settings.auth.session_cap())
-        .await?;
-    if evicted > 0 {
-        tracing::info!(event = "session_ended", reason = "limit", user_id = %user.id, count = evicted);
-    }
-    if let Some(p) = planted {
-        state.renewals.forget(&p);
-    }
-    state.store.record_login(user.id, now).await?;
-    let csrf_token = state.csrf.mint(state.rng.as_ref(), Some(&token.hash()));
-    Ok((token, csrf_token))
 }
 
 /// `GET`/`POST /api/logout/` (POST needs CSRF; GET works as in AWX, D13).

@@ -20,6 +20,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use portcullis_core::authz;
 use portcullis_core::ids::UserId;
 use portcullis_store::StoreError;
 use serde_json::{Value, json};
@@ -69,8 +70,10 @@ pub async fn change_organization_users(
     AwxPath(id): AwxPath<String>,
     AwxJson(body): AwxJson,
 ) -> ApiResult<Response> {
+    // The organization is looked up first (404 before 403), so this is no `Superuser`
+    // extractor.
     let organization = organization_id(&id)?;
-    if !p.user.is_superuser {
+    if !authz::may_manage_organizations(&p.user) {
         return Err(ApiError::PermissionDenied);
     }
     let sub_id = body.get("id").filter(|v| truthy(v));

@@ -7,6 +7,7 @@
 
 use crate::api::awx::options;
 use crate::api::awx::paging::ListParams;
+use crate::api::awx::parse_id;
 use crate::api::awx::render::awx_time;
 use crate::api::awx::users::resolve;
 use crate::auth::check::Authed;
@@ -227,15 +228,6 @@ pub async fn delete_token(
     let t = tokens::visible(&state, &p.user, parse_id(&id)?).await?;
     tokens::delete(&state, &p, &t).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A numeric path id; anything else names no object.
-pub fn parse_id(segment: &str) -> ApiResult<i64> {
-    segment
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or(ApiError::NotFound)
 }
 
 /// Which sub-list of a user a request addresses.

@@ -6,9 +6,8 @@
 
 use crate::api::awx::paging::ListParams;
 use crate::api::awx::render::UserResponse;
-use crate::auth::chain::SessionCookieHandled;
+use crate::api::awx::response::{SessionCookies, SessionStart};
 use crate::auth::check::Authed;
-use crate::auth::cookies;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::json::AwxJson;
 use crate::extract::path::AwxPath;
@@ -184,27 +183,8 @@ pub async fn update_user(
     let mut resp = Json(UserResponse::new(&updated.user, &p)).into_response();
     if let Some(token) = updated.new_session {
         // The caller's session survives its own password change under a new id.
-        let secure = state.config.secure_cookies();
-        let age = state.settings.get().auth.session_cookie_age;
         let csrf = state.csrf.mint(state.rng.as_ref(), Some(&token.hash()));
-        for c in [
-            cookies::session(
-                &state.config.session.cookie_name,
-                token.expose(),
-                age,
-                state.clock.now(),
-                secure,
-            ),
-            cookies::csrf(&csrf, secure),
-        ] {
-            if let Ok(v) = HeaderValue::from_str(&c) {
-                resp.headers_mut().append(header::SET_COOKIE, v);
-            }
-        }
-        if let Ok(v) = HeaderValue::from_str(&age.to_string()) {
-            resp.headers_mut().insert("session-timeout", v);
-        }
-        resp.extensions_mut().insert(SessionCookieHandled);
+        SessionCookies::new(&state, SessionStart::Rekeyed, &token, &csrf).apply(&mut resp);
     }
     Ok(resp)
 }

@@ -230,7 +230,7 @@ impl From<ServiceError> for MdrError {
                 Refusal::Reused => Self::refresh_refused(REUSED),
                 Refusal::Concurrent => Self::conflict(CONCURRENT),
             },
-            ServiceError::CredentialRefused(Credential::Awx, _) => {
+            ServiceError::CredentialRefused(Credential::Awx | Credential::OAuthGrant, _) => {
                 Self::new(StatusCode::UNAUTHORIZED, "authentication required")
             }
             ServiceError::ValueRefused(why) => Self::value_refused(why),
