@@ -189,8 +189,8 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Routes are added through `OpenApiRouter::routes` in `src/router.rs`, which documents them.
 /// Anything that adds a route without documenting it (`.route(`, `.route_service(`,
 /// `.nest(`, `.nest_service(`, `.fallback_service(`, a second `Router::new()`) may appear
-/// only at the two places `router.rs` explains: AWX's slash-less twins and the MDR demo
-/// resource dispatcher.
+/// only where `router.rs` explains it: AWX's slash-less twins. (Mounted resource servers such
+/// as the MDR demo bring their own `OpenApiRouter`, documented the same way.)
 #[test]
 fn no_route_is_registered_beside_the_documented_table() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -224,10 +224,11 @@ fn no_route_is_registered_beside_the_documented_table() {
         }
     }
     let allowed = |f: &String| {
-        f.starts_with("router.rs:")
+        (f.starts_with("router.rs:")
             && (f.contains("router.route(&twin,")
-                || f.contains("let router = router.route(")
-                || f.contains("use axum::routing::{MethodRouter, any, get};"))
+                || f.contains("use axum::routing::{MethodRouter, get};")))
+            // `action` wraps a documented route's method router; it registers nothing.
+            || (f.starts_with("api/mdr/mod.rs:") && f.contains("use axum::routing::MethodRouter;"))
     };
     let unexpected: Vec<&String> = found.iter().filter(|f| !allowed(f)).collect();
     assert!(
