@@ -15,7 +15,8 @@ impl SqliteStore {
         let rows = sqlx::query("SELECT key, value FROM settings")
             .fetch_all(&self.pool)
             .await?;
-        // A value that cannot be parsed must not silently fall back to the default (§12).
+        // A value that cannot be parsed must not silently fall back to the default
+        // (`docs/security.md`, "Fail closed").
         Ok(rows
             .iter()
             .map(SettingRow::decode)

@@ -179,7 +179,7 @@ fn print_bootstrap(b: &svc::Bootstrap) {
 
 /// Runs an `mdr` command.
 pub async fn run(config: Config, cmd: MdrCommand) -> Result<ExitCode> {
-    let actor = Actor(None);
+    let actor = None;
     match cmd {
         MdrCommand::Customer(CustomerCommand::Create { name }) => {
             let st = state(config).await?;
@@ -248,7 +248,7 @@ async fn load_demo(_: Config, _: &std::path::Path) -> Result<ExitCode> {
     anyhow::bail!("this build has no MDR demo resource server (cargo feature `mdr-demo`)")
 }
 
-async fn connection(config: Config, actor: Actor, cmd: ConnectionCommand) -> Result<ExitCode> {
+async fn connection(config: Config, actor: Actor<'_>, cmd: ConnectionCommand) -> Result<ExitCode> {
     let st = state(config).await?;
     let r = match cmd {
         ConnectionCommand::Create {

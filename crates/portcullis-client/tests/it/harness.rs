@@ -78,7 +78,8 @@ impl Server {
         });
         let addr = listener.local_addr().unwrap();
         let limits = state.config.limits.clone();
-        let app = portcullis_server::app(state.clone());
+        // The server as the binary runs it: the auth server with the MDR demo resources mounted.
+        let app = portcullis_mdr_demo::app(state.clone());
         {
             let _entered = rt.enter();
             let _ = portcullis_server::background::spawn(state.clone());

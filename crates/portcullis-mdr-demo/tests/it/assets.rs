@@ -59,7 +59,7 @@ async fn asset_paging(app: TestApp) {
     );
 }
 
-/// Row 17 and §9.4: sort, filters, unknown keys ignored, bogus sort → 400; `fields`;
+/// `docs/mdr-api.md`, "Filters and enumerations": sort, filters, unknown keys ignored, bogus sort → 400; `fields`;
 /// the exact asset object.
 async fn asset_sort_filters(app: TestApp) {
     let w = world(&app).await;

@@ -4,7 +4,7 @@ use crate::common::*;
 use crate::harness::TestApp;
 use crate::on_both_backends;
 use axum::http::StatusCode;
-use portcullis_server::service::mdr_session::{self, Actor, ConnectionInput};
+use portcullis_server::service::mdr_session::{self, ConnectionInput};
 use serde_json::json;
 use std::collections::HashSet;
 
@@ -68,7 +68,7 @@ async fn comments_markdown(app: TestApp) {
     // author_name is the connection's current name.
     mdr_session::update_connection(
         &app.state,
-        Actor(None),
+        None,
         &w.client_id,
         &w.admin.connection_id,
         ConnectionInput {
@@ -139,7 +139,7 @@ async fn comments_markdown(app: TestApp) {
     );
 }
 
-/// §9.5: only the creating connection may delete a comment.
+/// `docs/mdr-api.md`, "Behaviour": only the creating connection may delete a comment.
 async fn comments_delete(app: TestApp) {
     let w = world(&app).await;
     let inc = id(&w.incident(&app, 0, "Malware", "HIGH").await, "incident_id");
@@ -220,7 +220,7 @@ async fn comments_delete(app: TestApp) {
         HashSet::from([id(&theirs, "comment_id"), id(&soc, "comment_id")])
     );
     // A deleted connection's comments keep their author_name.
-    mdr_session::delete_connection(&app.state, Actor(None), &w.client_id, &other.connection_id)
+    mdr_session::delete_connection(&app.state, None, &w.client_id, &other.connection_id)
         .await
         .unwrap();
     let left = app

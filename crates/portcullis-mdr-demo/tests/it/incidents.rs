@@ -118,7 +118,7 @@ async fn incident_count_vs_pages(app: TestApp) {
     );
 }
 
-/// Row 19 and §9.5: incremental sync by `update_time` misses nothing; times are integer ms.
+/// `docs/mdr-api.md`, "Behaviour": incremental sync by `update_time` misses nothing; times are integer ms.
 async fn incremental_sync(app: TestApp) {
     let w = world(&app).await;
     let a = id(&w.incident(&app, 0, "A", "LOW").await, "incident_id");
@@ -444,7 +444,7 @@ async fn incident_details(app: TestApp) {
     );
 }
 
-/// Row 26 and §9.5: close; close again → 409; "Resolved" for 72 h reads as "Closed".
+/// `docs/mdr-api.md`, "Behaviour": close; close again → 409; "Resolved" for 72 h reads as "Closed".
 async fn close_incident(app: TestApp) {
     let w = world(&app).await;
     let inc = id(&w.incident(&app, 0, "Malware", "HIGH").await, "incident_id");
@@ -603,7 +603,7 @@ async fn close_incident(app: TestApp) {
     );
 }
 
-/// Row 27 and §9.5: `incidents/create` validation and result.
+/// `docs/mdr-api.md`, "Behaviour": `incidents/create` validation and result.
 async fn create_incident(app: TestApp) {
     let w = world(&app).await;
     let c = &w.admin;
@@ -709,7 +709,7 @@ async fn create_incident(app: TestApp) {
     assert_eq!(stored["description"], json!("Users report *pop-ups*"));
 }
 
-/// §9.2, §9.5: `incidents/history`, newest last, `ignore_self`, time bounds, per-kind paging.
+/// `docs/mdr-api.md`, "Endpoints" and "Behaviour": `incidents/history`, newest last, `ignore_self`, time bounds, per-kind paging.
 async fn history(app: TestApp) {
     let w = world(&app).await;
     let t0 = now_ms(&app);
@@ -863,7 +863,7 @@ async fn add_comment(app: &TestApp, conn: &MdrConn, incident_id: &str, text: Str
     .await
 }
 
-/// §9.5: concurrent changes of one incident all land, each with its own `update_time`
+/// `docs/mdr-api.md`, "Behaviour": concurrent changes of one incident all land, each with its own `update_time`
 /// (compare-and-set), and each leaves one history record.
 async fn concurrent_changes(app: TestApp) {
     let w = world(&app).await;

@@ -6,7 +6,7 @@ use crate::on_both_backends;
 use axum::http::StatusCode;
 use serde_json::json;
 
-/// Row 1: every §9.2 path with a valid token and body answers 200; lists are bare arrays.
+/// Every path of `docs/mdr-api.md`, "Endpoints", with a valid token and body answers 200; lists are bare arrays.
 async fn every_path(app: TestApp) {
     let w = world(&app).await;
     let inc = w.incident(&app, 0, "Malware", "HIGH").await;

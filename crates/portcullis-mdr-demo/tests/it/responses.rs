@@ -5,7 +5,7 @@ use crate::harness::TestApp;
 use crate::harness::mdr::MdrConn;
 use crate::on_both_backends;
 use axum::http::StatusCode;
-use portcullis_server::service::mdr_session::{self, Actor, ConnectionInput};
+use portcullis_server::service::mdr_session::{self, ConnectionInput};
 use serde_json::json;
 use time::Duration;
 
@@ -265,7 +265,7 @@ async fn security_officer(app: TestApp) {
     .await;
     mdr_session::update_connection(
         &app.state,
-        Actor(None),
+        None,
         &w.client_id,
         &senior.connection_id,
         ConnectionInput {

@@ -4,7 +4,7 @@ use crate::common::*;
 use crate::harness::TestApp;
 use crate::on_both_backends;
 use axum::http::StatusCode;
-use portcullis_server::service::mdr_session::{self, Actor, ConnectionInput};
+use portcullis_server::service::mdr_session::{self, ConnectionInput};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -234,7 +234,7 @@ async fn tenant_scope(app: TestApp) {
     // A scope edit applies to the next call.
     mdr_session::update_connection(
         &app.state,
-        Actor(None),
+        None,
         &w.client_id,
         &berlin.connection_id,
         ConnectionInput {

@@ -6,7 +6,7 @@ use crate::on_both_backends;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-/// §2.3: the SOC-side console API is for superusers, per existing customer.
+/// `docs/mdr-api.md`, "SOC-side data": the SOC-side console API is for superusers, per existing customer.
 async fn soc_api(app: TestApp) {
     let w = world(&app).await;
     app.user("alice").await;

@@ -183,19 +183,14 @@ fn activity(
     id: Option<ApplicationId>,
     changes: Value,
 ) -> Option<NewActivity> {
-    state
-        .settings
-        .get()
-        .auth
-        .activity_stream_enabled
-        .then(|| NewActivity {
-            timestamp: state.clock.now(),
-            actor: Some(actor.user.id),
-            operation: op.into(),
-            object1: APPLICATION_OBJECT.into(),
-            object1_id: id.map(|a| a.0),
-            changes,
-        })
+    super::activity_entry(
+        state,
+        Some(actor.user.id),
+        op,
+        APPLICATION_OBJECT,
+        id.map(|a| a.0),
+        changes,
+    )
 }
 
 /// The recorded fields of an application: never the client secret.

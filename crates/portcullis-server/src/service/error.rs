@@ -5,7 +5,7 @@
 //! or a defect for the log. Each surface has exactly one renderer that turns it into its wire
 //! shape — `From<ServiceError> for ApiError` (AWX), for `OAuthError` (`/api/o/`, RFC 6749) and
 //! for `MdrError` (MDR API and the console's JSON API). Status codes and wire sentences are
-//! chosen there and nowhere else (docs/architecture.md, "Errors").
+//! chosen there and nowhere else (`docs/architecture.md`, §3, "The service boundary").
 
 use portcullis_store::StoreError;
 use std::borrow::Cow;

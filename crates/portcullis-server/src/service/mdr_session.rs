@@ -12,8 +12,8 @@ use crate::service::error::{Credential, Refusal, ServiceError, ServiceResult};
 use crate::service::mdr_keys::KeyRing;
 use crate::service::tokens::LastUsed;
 use crate::state::AppState;
+use portcullis_core::authz;
 use portcullis_core::clock::from_unix_ms;
-use portcullis_core::ids::UserId;
 use portcullis_core::jwt::{Expect, JwtError, MdrClaims, Purpose};
 use portcullis_core::mdr::{self, ConnectionStatus, Role};
 use portcullis_core::principal::{AuthVia, Connection, Principal};
@@ -177,19 +177,27 @@ pub fn jti_prefix(jti: &str) -> String {
     jti.chars().take(8).collect()
 }
 
-/// Who performs a console operation (for the activity stream).
-#[derive(Debug, Clone, Copy)]
-pub struct Actor(pub Option<UserId>);
+/// Who performs a console operation: a console caller, or `None` for the operator on the
+/// host (`portcullis mdr …`), who is trusted like any local administrator command.
+pub type Actor<'a> = Option<&'a Principal>;
+
+/// The authorization policy for connection management ([`authz::may_manage_mdr`]).
+fn authorize(actor: Actor<'_>) -> ServiceResult<()> {
+    match actor {
+        Some(p) if !authz::may_manage_mdr(&p.user) => Err(ServiceError::not_permitted()),
+        _ => Ok(()),
+    }
+}
 
 fn activity(
-    actor: Actor,
+    actor: Actor<'_>,
     now: OffsetDateTime,
     op: &str,
     changes: serde_json::Value,
 ) -> NewActivity {
     NewActivity {
         timestamp: now,
-        actor: actor.0,
+        actor: actor.map(|p| p.user.id),
         operation: op.to_owned(),
         object1: "mdr_connection".into(),
         object1_id: None,
@@ -345,10 +353,11 @@ fn from_unix_s(s: i64) -> OffsetDateTime {
 /// "Generate": creates a connection in Pending activation with its bootstrap token.
 pub async fn create_connection(
     state: &AppState,
-    actor: Actor,
+    actor: Actor<'_>,
     client_id: &str,
     input: ConnectionInput,
 ) -> ServiceResult<Bootstrap> {
+    authorize(actor)?;
     let name = input
         .name
         .clone()
@@ -413,11 +422,12 @@ pub async fn connection(
 /// "Edit".
 pub async fn update_connection(
     state: &AppState,
-    actor: Actor,
+    actor: Actor<'_>,
     client_id: &str,
     connection_id: &str,
     input: ConnectionInput,
 ) -> ServiceResult<ConnectionRecord> {
+    authorize(actor)?;
     connection(state, client_id, connection_id).await?;
     check_input(state, client_id, &input).await?;
     let patch = ConnectionPatch {
@@ -449,10 +459,11 @@ pub async fn update_connection(
 /// "Refresh": a new bootstrap token, the previous family revoked (Pending activation only).
 pub async fn refresh_connection(
     state: &AppState,
-    actor: Actor,
+    actor: Actor<'_>,
     client_id: &str,
     connection_id: &str,
 ) -> ServiceResult<Bootstrap> {
+    authorize(actor)?;
     connection(state, client_id, connection_id).await?;
     let (family, token) = new_family(state, client_id, connection_id)?;
     let now = state.clock.now();
@@ -485,10 +496,11 @@ pub async fn refresh_connection(
 /// "Revoke" (Active or Idle only): every token of the connection dies.
 pub async fn revoke_connection(
     state: &AppState,
-    actor: Actor,
+    actor: Actor<'_>,
     client_id: &str,
     connection_id: &str,
 ) -> ServiceResult<ConnectionRecord> {
+    authorize(actor)?;
     connection(state, client_id, connection_id).await?;
     let now = state.clock.now();
     let entry = activity(
@@ -515,10 +527,11 @@ pub async fn revoke_connection(
 /// "Delete".
 pub async fn delete_connection(
     state: &AppState,
-    actor: Actor,
+    actor: Actor<'_>,
     client_id: &str,
     connection_id: &str,
 ) -> ServiceResult<()> {
+    authorize(actor)?;
     connection(state, client_id, connection_id).await?;
     let now = state.clock.now();
     let entry = activity(
@@ -558,7 +571,7 @@ fn refresh_refused(why: Refusal) -> ServiceError {
     ServiceError::CredentialRefused(Credential::MdrRefresh, why)
 }
 
-/// Check 0 of `mdr-api.md` §4, before anything else is read.
+/// Check 0 of `docs/mdr-api.md`, "Token exchange", before anything else is read.
 pub fn exchange_throttled(state: &AppState, source: IpAddr) -> ServiceResult<()> {
     match state
         .mdr

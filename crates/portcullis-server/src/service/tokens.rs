@@ -41,7 +41,7 @@ pub struct Issued {
     pub refresh: Option<PlainToken>,
 }
 
-/// The external-user rule (`awx-api.md` §8.7), checked by every minting path at minting time.
+/// The external-user rule (`docs/awx-compat.md`, "External users"), checked by every minting path at minting time.
 /// The refusal names the user's source; each surface renders it in its own dialect.
 pub fn may_mint(state: &AppState, user: &User) -> ServiceResult<()> {
     match &user.external_account {
@@ -54,7 +54,7 @@ pub fn may_mint(state: &AppState, user: &User) -> ServiceResult<()> {
     }
 }
 
-/// Validates a scope string as `awx-api.md` §8.5 wants it; the value is kept as given.
+/// Validates a scope string as `docs/awx-compat.md`, "Scopes" wants it; the value is kept as given.
 pub fn validate_scope(s: &str) -> ServiceResult<String> {
     Scope::parse(s)
         .map(|_| s.to_owned())
@@ -182,19 +182,14 @@ pub fn activity(
     id: Option<TokenId>,
     changes: Value,
 ) -> Option<NewActivity> {
-    state
-        .settings
-        .get()
-        .auth
-        .activity_stream_enabled
-        .then(|| NewActivity {
-            timestamp: state.clock.now(),
-            actor: actor.map(|u| u.id),
-            operation: operation.into(),
-            object1: TOKEN_OBJECT.into(),
-            object1_id: id.map(|t| t.0),
-            changes,
-        })
+    super::activity_entry(
+        state,
+        actor.map(|u| u.id),
+        operation,
+        TOKEN_OBJECT,
+        id.map(|t| t.0),
+        changes,
+    )
 }
 
 /// Whose tokens a bulk revocation covers.

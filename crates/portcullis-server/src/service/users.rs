@@ -166,19 +166,14 @@ fn activity(
     id: i64,
     changes: Value,
 ) -> Option<NewActivity> {
-    state
-        .settings
-        .get()
-        .auth
-        .activity_stream_enabled
-        .then(|| NewActivity {
-            timestamp: state.clock.now(),
-            actor: actor.map(|p| p.user.id),
-            operation: op.into(),
-            object1: "user".into(),
-            object1_id: Some(id),
-            changes,
-        })
+    super::activity_entry(
+        state,
+        actor.map(|p| p.user.id),
+        op,
+        "user",
+        Some(id),
+        changes,
+    )
 }
 
 /// `POST /api/v2/users/`: superusers only.

@@ -2,7 +2,7 @@
 //! an access token per connection, resource calls, and the SOC-side console API.
 
 use super::{PASSWORD, Resp, TestApp};
-use crate::service::mdr_session::{self, Actor, ConnectionInput};
+use crate::service::mdr_session::{self, ConnectionInput};
 use axum::http::StatusCode;
 use serde_json::Value;
 
@@ -65,7 +65,7 @@ impl TestApp {
     ) -> MdrConn {
         let b = mdr_session::create_connection(
             &self.state,
-            Actor(None),
+            None,
             client_id,
             ConnectionInput {
                 name: Some(name.into()),

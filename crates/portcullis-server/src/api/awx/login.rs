@@ -240,7 +240,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-/// `GET`/`POST /api/logout/` (POST needs CSRF; GET works as in AWX, D13).
+/// `GET`/`POST /api/logout/` (POST needs CSRF; GET works as in AWX).
 #[utoipa::path(method(get, post), path = "/api/logout/", tag = "session",
     responses((status = 302, description = "Logged out; cookies cleared"),
               (status = 403, description = "POST without a valid CSRF token", content_type = "text/html")))]

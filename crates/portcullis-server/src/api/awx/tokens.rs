@@ -21,7 +21,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::authz;
+use portcullis_core::authz::{self, RevokeTarget};
 use portcullis_core::principal::Principal;
 use portcullis_store::{AccessTokenRecord, TokenField, TokenKindFilter, TokenQuery};
 use serde_json::{Map, Value, json};
@@ -403,7 +403,7 @@ pub async fn revoke_tokens(
     let activity_stream = state.settings.get().auth.activity_stream_enabled;
     let all = matches!(body.get("all"), Some(Value::Bool(true)));
     let count = if all {
-        if !p.user.is_superuser {
+        if !authz::may_revoke_for(&p.user, RevokeTarget::Everyone) {
             return Err(ApiError::PermissionDenied);
         }
         let n = tokens::revoke_bulk(
@@ -425,7 +425,7 @@ pub async fn revoke_tokens(
             Some(_) => return Err(crate::error::field_error("user", "Incorrect type.")),
         };
         let target = resolve(&state, &p, &segment).await?;
-        if target.id != p.user.id && !p.user.is_superuser {
+        if !authz::may_revoke_for(&p.user, RevokeTarget::User(target.id)) {
             return Err(ApiError::PermissionDenied);
         }
         let target_named = tokens::BulkTarget::User {

@@ -67,8 +67,8 @@ fn with_token(state: &AppState, b: &Bootstrap, status: StatusCode) -> Response {
     r
 }
 
-fn actor(a: &ConsoleAdmin) -> Actor {
-    Actor(Some(a.0.user.id))
+fn actor(a: &ConsoleAdmin) -> Actor<'_> {
+    Some(&a.0)
 }
 
 /// Creates a customer.

@@ -949,7 +949,36 @@ async fn console_api_is_for_superusers_and_validates(app: TestApp) {
     assert_error(&r, StatusCode::NOT_FOUND, "connection not found");
 }
 
+/// One Bearer verifier chain, two surfaces: an MDR access token never authenticates an AWX
+/// view, and an AWX personal token never an MDR resource call — each is refused as an invalid
+/// token in the dialect of the surface it was presented to.
+async fn bearer_tokens_work_only_on_their_own_surface(app: TestApp) {
+    let f = fixture(&app).await;
+    let (access, _) = pair(&confirm(&app, &f.client_id, &f.bootstrap).await);
+    assert_eq!(
+        call(&app, &f.client_id, "assets/count", &access)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app.get("/api/v2/me/").bearer(&access).send().await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    assert_eq!(
+        r.header("www-authenticate").as_deref(),
+        Some("Bearer realm=api authorization_url=/api/o/authorize/, error=\"invalid_token\"")
+    );
+    let (_, pat) = app.create_pat("admin", PASSWORD, "write").await;
+    assert_eq!(app.get("/api/v2/me/").bearer(&pat).send().await.status, 200);
+    let r = call(&app, &f.client_id, "assets/count", &pat).await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "invalid access token");
+    assert_eq!(
+        r.header("www-authenticate").as_deref(),
+        Some("Bearer realm=\"mdr\", error=\"invalid_token\"")
+    );
+}
+
 on_both_backends!(
+    bearer_tokens_work_only_on_their_own_surface,
     console_create_shows_the_token_once_and_the_exchange_activates,
     exchange_failures_answer_as_the_table_says,
     within_the_grace_period_a_retry_gets_the_same_pair,

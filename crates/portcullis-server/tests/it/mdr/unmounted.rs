@@ -3,7 +3,7 @@
 
 use crate::harness::{Backend, TestApp};
 use axum::http::{Method, StatusCode};
-use portcullis_server::service::mdr_session::{self, Actor, ConnectionInput};
+use portcullis_server::service::mdr_session::{self, ConnectionInput};
 use serde_json::json;
 
 async fn exchange_without_resources(backend: Backend) {
@@ -14,7 +14,7 @@ async fn exchange_without_resources(backend: Backend) {
     let client_id = app.mdr_customer("Solo").await;
     let created = mdr_session::create_connection(
         &app.state,
-        Actor(None),
+        None,
         &client_id,
         ConnectionInput {
             name: Some("solo".into()),

@@ -74,7 +74,7 @@ impl Stub {
     }
 }
 
-/// AWX's built-in organization (§13.1). Portcullis stores no organizations, so its
+/// AWX's built-in organization (`docs/awx-compat.md`, "Default organization"). Portcullis stores no organizations, so its
 /// timestamps are a fixed instant rather than an install date.
 fn default_organization() -> Vec<Value> {
     let epoch = awx_time(OffsetDateTime::UNIX_EPOCH);
