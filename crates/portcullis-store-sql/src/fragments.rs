@@ -40,7 +40,7 @@ macro_rules! app_columns {
 
 /// The token half of a token row, prefixed `t_` (and the application name as `a_name`), as
 /// [`crate::TokenRow`] reads it. Needs `oauth_access_tokens t` and `oauth_applications a` in
-/// the `FROM` (see [`token_from!`]).
+/// the `FROM` (see `token_from!`).
 #[macro_export]
 macro_rules! token_columns {
     () => {

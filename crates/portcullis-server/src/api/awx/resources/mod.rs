@@ -9,7 +9,7 @@
 //!
 //! Inventories and hosts share one generic handler set too, parameterised by a `Registry`
 //! implementation. Bodies are validated from the resource's field table in
-//! [`options`] (types, `required`, `max_length`, defaults on
+//! [`options`](crate::api::awx::options) (types, `required`, `max_length`, defaults on
 //! create and `PUT`), so OPTIONS metadata, filters and validation cannot disagree. Reads are
 //! open to every authenticated caller; writes to administrators only (`authz`; others get the generic
 //! 403; read-scope tokens never get this far, `Authed` refuses their unsafe methods).
