@@ -28,8 +28,10 @@ super::json_action!(
     request_body(content = Object, content_type = "application/json"),
     responses(
         (status = 200, description = "the stored bytes", content_type = "application/octet-stream"),
+        (status = 400, description = "invalid body or value"),
         (status = 401, description = "no valid access token"),
-        (status = 404, description = "unknown attachment"),
+        (status = 403, description = "token of another client, revoked, or role not permitted"),
+        (status = 404, description = "unknown customer or attachment"),
     ),
     security(("mdr_access_token" = []))
 )]
@@ -61,7 +63,10 @@ pub async fn download(
         description = "parts `file` (the bytes, with a file name) and `meta` (a JSON object)"),
     responses(
         (status = 200, description = "the created attachment", content_type = "application/json"),
+        (status = 400, description = "invalid part or value"),
         (status = 401, description = "no valid access token"),
+        (status = 403, description = "token of another client, revoked, or role not permitted"),
+        (status = 404, description = "unknown customer or incident"),
         (status = 413, description = "attachment too large"),
         (status = 415, description = "not multipart/form-data"),
     ),
