@@ -408,7 +408,39 @@ async fn a_wrong_password_leaves_a_django_hash_alone(app: TestApp) {
     );
 }
 
+/// An `Authed` view registered outside the chain layer (a routing mistake) still
+/// authenticates: the extractor runs the chain itself instead of answering 500 or letting
+/// the caller through.
+async fn a_view_outside_the_chain_layer_still_authenticates(app: TestApp) {
+    use axum::body::Body;
+    use portcullis_server::auth::check::Authed;
+    use tower::ServiceExt as _;
+    app.admin().await;
+    let router = axum::Router::new()
+        .route(
+            "/outside",
+            axum::routing::get(|Authed(p): Authed| async move { p.user.username }),
+        )
+        .with_state(app.state.clone());
+    let send = |auth: Option<String>| {
+        let mut req = axum::http::Request::get("/outside");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        router.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let basic = format!("Basic {}", STANDARD.encode(format!("admin:{PASSWORD}")));
+    let ok = send(Some(basic)).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let body = axum::body::to_bytes(ok.into_body(), 1024).await.unwrap();
+    assert_eq!(&body[..], b"admin");
+    assert_eq!(send(None).await.unwrap().status(), 401);
+    let wrong = format!("Basic {}", STANDARD.encode("admin:wrong"));
+    assert_eq!(send(Some(wrong)).await.unwrap().status(), 401);
+}
+
 on_both_backends!(
+    a_view_outside_the_chain_layer_still_authenticates,
     basic_authenticates_every_endpoint_without_a_session,
     a_wrong_password_gets_the_generic_401,
     unknown_and_inactive_users_get_the_generic_401,
