@@ -221,7 +221,7 @@ impl ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => Self::NotFound("object"),
+            StoreError::NotFound => Self::NotFound(UNNAMED_OBJECT),
             StoreError::Conflict(field) => Self::field(
                 &field,
                 format!("A record with this {field} already exists."),
@@ -231,6 +231,10 @@ impl From<StoreError> for ServiceError {
         }
     }
 }
+
+/// The kind a store `NotFound` gets when the service did not name the object: surfaces whose
+/// message names the kind answer their plain "not found" for it.
+pub const UNNAMED_OBJECT: &str = "object";
 
 /// Result of a service call.
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -264,7 +268,7 @@ mod tests {
     fn store_errors_keep_their_meaning() {
         assert_eq!(
             ServiceError::from(StoreError::NotFound),
-            ServiceError::NotFound("object")
+            ServiceError::NotFound(UNNAMED_OBJECT)
         );
         assert_eq!(
             ServiceError::from(StoreError::Unavailable("down".into())),

@@ -3,7 +3,9 @@
 //! no-store`, and the `WWW-Authenticate` / `Retry-After` headers `docs/mdr-api.md`, "Errors" fixes.
 
 use crate::error::{ApiError, ErrorCause};
-use crate::service::error::{Credential, Forbidden, Problem, Refusal, ServiceError};
+use crate::service::error::{
+    Credential, Forbidden, Problem, Refusal, ServiceError, UNNAMED_OBJECT,
+};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_store::StoreError;
@@ -184,7 +186,7 @@ impl From<ServiceError> for MdrError {
     fn from(e: ServiceError) -> Self {
         match e {
             // A store `NotFound` nobody named: the MDR surface's plain 404.
-            ServiceError::NotFound("object") => Self::no_route(),
+            ServiceError::NotFound(UNNAMED_OBJECT) => Self::no_route(),
             ServiceError::NotFound(kind) => Self::not_found(kind),
             ServiceError::Forbidden(Forbidden::RoleNotAllowed) => Self::not_permitted(),
             ServiceError::Forbidden(Forbidden::InsufficientScope) => Self::new(
