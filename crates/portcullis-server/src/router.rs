@@ -630,5 +630,5 @@ fn table(
         .merge(others)
         .split_for_parts();
     doc.fill(openapi::finish(api));
-    router
+    router.merge(crate::console::router(state))
 }

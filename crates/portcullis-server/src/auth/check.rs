@@ -37,7 +37,7 @@ pub struct MaybeAuthed(pub Arc<AuthContext>);
 /// The chain's verdict: the one the chain layer left, or — on a route registered outside
 /// the chain layer by mistake — the verdict of running the chain here, so moving a route
 /// between routers can never turn into an unauthenticated view or a 500.
-async fn context(parts: &mut Parts, state: &AppState) -> Arc<AuthContext> {
+pub(crate) async fn context(parts: &mut Parts, state: &AppState) -> Arc<AuthContext> {
     if let Some(ctx) = parts.extensions.get::<Arc<AuthContext>>() {
         return ctx.clone();
     }

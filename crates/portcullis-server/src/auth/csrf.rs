@@ -129,6 +129,25 @@ pub fn check(
     Ok(())
 }
 
+/// Checks a login form's CSRF: the token may be unbound (from the login page of a browser
+/// without a session) or bound to a session the browser still carries. Shared by the API's
+/// `/api/login/` and the console's login.
+pub fn check_login_form(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    form_token: Option<&str>,
+) -> Result<(), String> {
+    let origin = crate::extract::client_ip::request_origin(state, parts);
+    let first = check(state, &parts.headers, &origin, None, form_token);
+    match (
+        first,
+        crate::auth::session::cookie_hash(state, &parts.headers),
+    ) {
+        (Err(_), Some(bound)) => check(state, &parts.headers, &origin, Some(&bound), form_token),
+        (r, _) => r,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

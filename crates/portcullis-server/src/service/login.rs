@@ -21,6 +21,8 @@ use time::Duration;
 pub enum PasswordVia<'a> {
     /// `POST /api/login/`.
     Form,
+    /// The console's login form (`POST /console/login/`).
+    Console,
     /// `Authorization: Basic` on an API request (uses the verified-credential cache).
     Basic,
     /// `grant_type=password` at `/api/o/token/`, by the application with this `client_id`.
@@ -31,6 +33,7 @@ impl PasswordVia<'_> {
     fn as_str(self) -> &'static str {
         match self {
             Self::Form => "form",
+            Self::Console => "console",
             Self::Basic => "basic",
             Self::PasswordGrant(_) => "password_grant",
         }
@@ -39,7 +42,7 @@ impl PasswordVia<'_> {
     fn failure_event(self) -> &'static str {
         match self {
             Self::Basic => "basic_failure",
-            Self::Form | Self::PasswordGrant(_) => "login_failure",
+            Self::Form | Self::Console | Self::PasswordGrant(_) => "login_failure",
         }
     }
 }

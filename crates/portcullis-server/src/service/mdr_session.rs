@@ -149,14 +149,7 @@ impl MdrNode {
 /// The console's view of a connection (`docs/mdr-api.md`, "Customers, tenants and connections"),
 /// never with a token.
 pub fn connection_view(state: &AppState, c: &ConnectionRecord) -> serde_json::Value {
-    let now = state.clock.now();
-    let status = ConnectionStatus::derive(
-        c.live_family.is_some(),
-        c.activated,
-        c.last_used_at,
-        now,
-        Duration::seconds(state.config.mdr.idle_after),
-    );
+    let status = connection_status(state, c);
     let ms = |t: Option<OffsetDateTime>| t.map(portcullis_core::clock::unix_ms);
     serde_json::json!({
         "connection_id": c.connection_id,
@@ -170,6 +163,17 @@ pub fn connection_view(state: &AppState, c: &ConnectionRecord) -> serde_json::Va
         "refresh_token_expires_at": ms(c.refresh_expires_at),
         "refresh_token_jti_prefix": c.refresh_jti.as_deref().map(jti_prefix),
     })
+}
+
+/// A connection's status now (derived on read: `Idle` after `mdr.idle_after` unused).
+pub fn connection_status(state: &AppState, c: &ConnectionRecord) -> ConnectionStatus {
+    ConnectionStatus::derive(
+        c.live_family.is_some(),
+        c.activated,
+        c.last_used_at,
+        state.clock.now(),
+        Duration::seconds(state.config.mdr.idle_after),
+    )
 }
 
 /// The first 8 characters of a `jti`: enough to tell tokens apart in logs and the console.

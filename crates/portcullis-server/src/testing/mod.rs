@@ -681,6 +681,59 @@ impl Session<'_> {
         self.req(Method::GET, path).send().await
     }
 
+    /// A console form post as a browser sends it: the cookies, the `Origin`, and the form
+    /// with its `csrfmiddlewaretoken` field (no CSRF header).
+    pub async fn console_post(&self, path: &str, pairs: &[(&str, &str)]) -> Resp {
+        let mut all: Vec<(&str, &str)> = vec![("csrfmiddlewaretoken", self.csrf.as_str())];
+        all.extend_from_slice(pairs);
+        self.req(Method::POST, path)
+            .header("host", "127.0.0.1:8052")
+            .header("origin", "http://127.0.0.1:8052")
+            .form(&all)
+            .send()
+            .await
+    }
+
+    /// An htmx request as the console's pages send it: `HX-Request` and the CSRF header.
+    pub fn htmx(&self, method: Method, path: &str) -> RequestBuilder<'_> {
+        self.req(method, path)
+            .header("hx-request", "true")
+            .header("host", "127.0.0.1:8052")
+            .header("origin", "http://127.0.0.1:8052")
+            .header("x-csrftoken", &self.csrf)
+    }
+
+    /// Logs in through the console's own login form (`/console/login/`).
+    pub async fn console_login<'a>(
+        app: &'a TestApp,
+        username: &str,
+        password: &str,
+    ) -> Session<'a> {
+        let page = app.get("/console/login/").send().await;
+        let csrf = page.cookie("csrftoken").expect("csrftoken cookie");
+        let resp = app
+            .post("/console/login/")
+            .header("cookie", &format!("csrftoken={csrf}"))
+            .header("host", "127.0.0.1:8052")
+            .header("origin", "http://127.0.0.1:8052")
+            .form(&[
+                ("csrfmiddlewaretoken", csrf.as_str()),
+                ("username", username),
+                ("password", password),
+                ("next", "/console/"),
+            ])
+            .send()
+            .await;
+        let session = resp.cookie("awx_sessionid");
+        let csrf = resp.cookie("csrftoken").unwrap_or(csrf);
+        Session {
+            app,
+            session,
+            csrf,
+            last: resp,
+        }
+    }
+
     /// The session id (panics when the session was not established).
     pub fn id(&self) -> &str {
         self.session.as_deref().expect("no session id")

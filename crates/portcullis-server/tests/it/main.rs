@@ -16,5 +16,6 @@ mod harness;
 
 mod awx;
 mod body_limits;
+mod console;
 mod mdr;
 mod openapi;

@@ -26,6 +26,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::policy::next_is_safe;
+use portcullis_core::token::TokenHash;
 use secrecy::SecretString;
 
 /// Where a successful login goes without a safe `next`.
@@ -101,23 +102,6 @@ fn query_next(parts: &Parts) -> Option<String> {
     pairs.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v)
 }
 
-/// Checks login-form CSRF: the token may be unbound (from `GET /api/login/`) or bound to a
-/// session the browser still carries.
-fn check_form_csrf(
-    state: &AppState,
-    parts: &Parts,
-    form_token: Option<&str>,
-) -> Result<(), String> {
-    let origin = request_origin(state, parts);
-    let first = csrf::check(state, &parts.headers, &origin, None, form_token);
-    match (first, session::cookie_hash(state, &parts.headers)) {
-        (Err(_), Some(bound)) => {
-            csrf::check(state, &parts.headers, &origin, Some(&bound), form_token)
-        }
-        (r, _) => r,
-    }
-}
-
 /// `POST /api/login/`
 #[utoipa::path(post, path = "/api/login/", tag = "session",
     request_body(content_type = "application/x-www-form-urlencoded", description = "username, password, next, csrfmiddlewaretoken"),
@@ -131,7 +115,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         // CSRF is checked first (`docs/awx-compat.md`, "Login form"), as Django's middleware does
         // before the view runs: a cross-site post of another type gets the CSRF page, not a 415.
         // Only the header can carry the token here, since the body is not a form.
-        if let Err(reason) = check_form_csrf(&state, &parts, None) {
+        if let Err(reason) = csrf::check_login_form(&state, &parts, None) {
             return csrf_failure(&state, &reason);
         }
         let mut resp = (StatusCode::UNSUPPORTED_MEDIA_TYPE, "").into_response();
@@ -147,7 +131,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     };
     let form = parse_form(&bytes);
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    if let Err(reason) = check_form_csrf(&state, &parts, field("csrfmiddlewaretoken")) {
+    if let Err(reason) = csrf::check_login_form(&state, &parts, field("csrfmiddlewaretoken")) {
         return csrf_failure(&state, &reason);
     }
     if nul::in_pairs(&form) {
@@ -266,31 +250,47 @@ pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
             return csrf_failure(&state, &reason);
         }
     }
-    if let Some(h) = &hash {
-        if let Err(e) = state.store.delete_session(h).await {
-            // The session must not survive a logout we acknowledged: fail closed.
-            return ApiError::from(e).into_response();
-        }
-        state.renewals.forget(h);
-        tracing::info!(event = "logout");
+    if let Err(e) = end_session(&state, hash.as_ref()).await {
+        // The session must not survive a logout we acknowledged: fail closed.
+        return e.into_response();
     }
     let next = query_next(&parts).filter(|n| next_is_safe(n));
     let mut resp = (StatusCode::FOUND, "").into_response();
     set(&mut resp, "content-type", "text/html; charset=utf-8");
     set(&mut resp, "location", next.as_deref().unwrap_or("/api/"));
+    logged_out_cookies(&state, &parts.headers, &mut resp);
+    never_cache(&state, &mut resp);
+    resp
+}
+
+/// Ends the session `hash` names, durably, before any answer says it ended: the one logout
+/// of the API and the console (a session shared by both ends for both).
+pub(crate) async fn end_session(
+    state: &AppState,
+    hash: Option<&TokenHash>,
+) -> Result<(), ApiError> {
+    if let Some(h) = hash {
+        state.store.delete_session(h).await?;
+        state.renewals.forget(h);
+        tracing::info!(event = "logout");
+    }
+    Ok(())
+}
+
+/// The cookies of a logged-out browser: the session cookie deleted (when it sent one),
+/// `userLoggedIn=false` and a fresh unbound CSRF token; marks the session cookie handled.
+pub(crate) fn logged_out_cookies(state: &AppState, headers: &HeaderMap, resp: &mut Response) {
     let secure = state.config.secure_cookies();
-    if !cookies::values(&parts.headers, &state.config.session.cookie_name).is_empty() {
+    if !cookies::values(headers, &state.config.session.cookie_name).is_empty() {
         add_cookie(
-            &mut resp,
+            resp,
             &cookies::session_deleted(&state.config.session.cookie_name),
         );
     }
-    add_cookie(&mut resp, &cookies::logged_in(false, secure));
+    add_cookie(resp, &cookies::logged_in(false, secure));
     let fresh = state.csrf.mint(state.rng.as_ref(), None);
-    add_cookie(&mut resp, &cookies::csrf(&fresh, secure));
-    never_cache(&state, &mut resp);
+    add_cookie(resp, &cookies::csrf(&fresh, secure));
     resp.extensions_mut().insert(SessionCookieHandled);
-    resp
 }
 
 /// `GET /accounts/profile/`: Django's default landing page; AWX clients follow it to the API.

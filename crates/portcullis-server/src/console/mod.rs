@@ -1,0 +1,51 @@
+//! The admin web console under `/console/` (`docs/console.md`): server-rendered askama pages
+//! with htmx for partial updates, a fourth front-end on the same services and the same
+//! authorization policy as the AWX API, `/api/o/` and the MDR API.
+//!
+//! Policy: the console's pages are a user interface, not an API, so they are registered here,
+//! in the console's own route table, and left out of the OpenAPI document (the console's JSON
+//! API under `/console/api/` is documented, in `router.rs`). The pages sit behind the same
+//! authenticator chain as the API, which checks CSRF for every unsafe request and renews the
+//! session; [`form::promote_token`] lets a plain form post present its token to that check.
+
+pub mod assets;
+pub mod form;
+pub mod login;
+pub mod overview;
+pub mod page;
+
+use crate::auth::chain;
+use crate::state::AppState;
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+/// Any other path under `/console/`: the console's 404 page.
+async fn not_found() -> Response {
+    page::ConsoleError::from(crate::service::error::ServiceError::NotFound("page")).respond(false)
+}
+
+async fn to_console() -> Response {
+    Redirect::permanent("/console/").into_response()
+}
+
+/// The pages behind the authenticator chain.
+fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/console/", get(overview::show))
+        .route("/console/logout/", post(login::logout))
+}
+
+/// The console's route table: the login page and the static files (no authentication), and
+/// the pages behind the chain, with the form-token layer outside both.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let authed = pages().route_layer(from_fn_with_state(state.clone(), chain::layer));
+    Router::new()
+        .route("/console", get(to_console))
+        .route("/console/login/", get(login::form).post(login::submit))
+        .route("/console/static/{name}", get(assets::serve))
+        .route("/console/{*rest}", axum::routing::any(not_found))
+        .merge(authed)
+        .layer(from_fn_with_state(state.clone(), form::promote_token))
+}

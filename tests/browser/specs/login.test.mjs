@@ -1,0 +1,99 @@
+// Signing in and out of the console, and the overview (docs/console.md, "Signing in").
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { ADMIN_PASSWORD, api, checkPage, launch, login, newPage, startServer } from "../lib/harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  const r = await api(server.base, "POST", "/api/v2/users/", { body: { username: "carol", password: "carol-password-1" } });
+  assert.equal(r.status, 201, r.text);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("the login page passes the page checks", async () => {
+  const page = await newPage(browser);
+  await page.goto(`${server.base}/console/`);
+  // Anonymous: sent to the login page with the asked-for page as next.
+  assert.match(page.url(), /\/console\/login\/\?next=%2Fconsole%2F$/);
+  await checkPage(page, "login");
+});
+
+test("a wrong password says so and keeps the username", async () => {
+  const page = await newPage(browser);
+  await login(page, server.base, "admin", "not-the-password");
+  await assert.doesNotReject(page.getByRole("alert").filter({ hasText: "correct username and password" }).waitFor());
+  assert.equal(await page.getByLabel("Username").inputValue(), "admin");
+  await checkPage(page, "login-wrong-password");
+});
+
+test("login goes back to the page that was asked for, and the session works for the API", async () => {
+  const page = await newPage(browser);
+  await page.goto(`${server.base}/console/?page=1`);
+  assert.match(page.url(), /next=%2Fconsole%2F%3Fpage%3D1/);
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await Promise.all([page.waitForURL(/\/console\/\?page=1$/), page.getByRole("button", { name: "Log in" }).click()]);
+  // The same session logs the browser into the AWX API.
+  const me = await page.evaluate(async () => (await fetch("/api/v2/me/")).json());
+  assert.equal(me.results[0].username, "admin");
+});
+
+test("an off-site next is ignored", async () => {
+  const page = await newPage(browser);
+  await login(page, server.base, "admin", ADMIN_PASSWORD, "//evil.example/x");
+  assert.equal(new URL(page.url()).pathname, "/console/");
+});
+
+test("the overview shows counts and recent activity", async () => {
+  const page = await newPage(browser);
+  await login(page, server.base, "admin", ADMIN_PASSWORD);
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  const users = await page.locator(".tile").filter({ hasText: "users" }).locator(".count").textContent();
+  assert.equal(users.trim(), "2");
+  await page.getByRole("heading", { name: "Recent activity" }).waitFor();
+  // Times are shown in local time with the UTC instant on hover.
+  const title = await page.locator("time").first().getAttribute("title");
+  assert.match(title, /UTC$/);
+  await checkPage(page, "overview");
+});
+
+test("logout ends the session for the console and the API", async () => {
+  const page = await newPage(browser);
+  await login(page, server.base, "admin", ADMIN_PASSWORD);
+  await Promise.all([page.waitForURL(/logged_out=1/), page.getByRole("button", { name: "Log out" }).click()]);
+  await page.getByText("You have been logged out.").waitFor();
+  const status = await page.evaluate(async () => (await fetch("/api/v2/me/")).status);
+  assert.equal(status, 401);
+  await page.goto(`${server.base}/console/`);
+  assert.match(page.url(), /\/console\/login\//);
+});
+
+test("an expired session is named on the login page", async () => {
+  const page = await newPage(browser);
+  await login(page, server.base, "carol", "carol-password-1");
+  // The administrator ends carol's sessions: her cookie now names no live session.
+  const users = await api(server.base, "GET", "/api/v2/users/?username=carol");
+  const id = users.json.results[0].id;
+  const r = await api(server.base, "PATCH", `/api/v2/users/${id}/`, { body: { password: "carol-password-2" } });
+  assert.equal(r.status, 200, r.text);
+  await page.goto(`${server.base}/console/`);
+  await page.getByText("Your session has expired").waitFor();
+});
+
+test("a locked account is told when to retry", async () => {
+  const page = await newPage(browser);
+  for (let i = 0; i < 12; i++) {
+    await login(page, server.base, "carol", `wrong-${i}`);
+    if (await page.getByText("Try again in").count()) { break; }
+  }
+  await page.getByRole("alert").filter({ hasText: "Try again in" }).waitFor();
+  await checkPage(page, "login-locked");
+});
