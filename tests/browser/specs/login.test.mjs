@@ -97,3 +97,22 @@ test("a locked account is told when to retry", async () => {
   await page.getByRole("alert").filter({ hasText: "Try again in" }).waitFor();
   await checkPage(page, "login-locked");
 });
+
+test("the login works from the keyboard alone, with a visible focus ring", async () => {
+  const page = await newPage(browser);
+  await page.goto(`${server.base}/console/login/`);
+  // The username field has focus on load (autofocus); Tab moves to the password, Enter submits.
+  assert.equal(await page.evaluate(() => document.activeElement.id), "username");
+  await page.keyboard.type("admin");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "password");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, "none", "focused field shows no focus ring");
+  await page.keyboard.type(ADMIN_PASSWORD);
+  await Promise.all([page.waitForURL(/\/console\/$/), page.keyboard.press("Enter")]);
+  // The first Tab on a console page reaches the skip link, which is then visible.
+  await page.keyboard.press("Tab");
+  const skip = await page.evaluate(() => ({ text: document.activeElement.textContent, left: document.activeElement.getBoundingClientRect().left }));
+  assert.equal(skip.text, "Skip to content");
+  assert.ok(skip.left >= 0, "skip link stays off-screen when focused");
+});
