@@ -89,6 +89,11 @@ fn form_page(
 pub async fn form(State(state): State<AppState>, parts: Parts) -> Response {
     let q: LoginQuery = crate::console::page::query(&parts);
     let next = safe_next(q.next.as_deref());
+    // Already signed in (a live session): straight on to the page asked for. A storage
+    // failure here is not fatal: the form is shown and the login itself will say so.
+    if let Ok(Some(_)) = session::load(&state, &parts.headers).await {
+        return see_other(false, &next);
+    }
     let notice = if q.expired.is_some() {
         Some("Your session has expired. Please log in again.")
     } else if q.logged_out.is_some() {

@@ -53,6 +53,10 @@ async fn console_login_shares_the_api_session_and_logout_ends_both(app: TestApp)
     assert_eq!(s.last.status, StatusCode::SEE_OTHER, "{}", s.last.text());
     assert_eq!(s.last.header("location").as_deref(), Some("/console/"));
     assert_eq!(s.get("/api/v2/me/").await.status, StatusCode::OK);
+    // The login page sends a signed-in browser on to its `next`.
+    let r = s.get("/console/login/?next=/console/tokens/").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location").as_deref(), Some("/console/tokens/"));
     let page = s.get("/console/").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_console_html(&page);
