@@ -60,7 +60,7 @@ SELECT now() - (g || ' seconds')::interval, 1, 'update', 'user', 2 + (g % $USERS
 FROM generate_series(1, $ACTIVITY) g;
 SQL
 else
-    "${SQL[@]}" <<SQL
+    "${SQL[@]}" >/dev/null <<SQL
 PRAGMA busy_timeout = 10000;
 BEGIN;
 WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $USERS)
