@@ -22,6 +22,7 @@ use portcullis_core::authz;
 use portcullis_core::ids::UserId;
 use portcullis_core::token::PlainToken;
 use portcullis_core::user::User;
+use portcullis_store::filter::search_terms;
 use portcullis_store::{Filter, UserOrder, UserQuery};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -175,10 +176,12 @@ pub async fn list(State(state): State<AppState>, c: Console, parts: Parts) -> Re
         .take(MAX_SEARCH_CHARS)
         .collect();
     let asked = q.page.and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
-    let mut filter = Filter::default();
-    if !search.is_empty() {
-        filter.search.push(search.clone());
-    }
+    // The API's reading of `search`: terms split on spaces and commas, each matched
+    // without regard to case.
+    let filter = Filter {
+        search: search_terms(&search),
+        ..Filter::default()
+    };
     let query = |page: i64| UserQuery {
         filter: filter.clone(),
         order: UserOrder::default(),
