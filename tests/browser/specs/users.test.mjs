@@ -53,7 +53,7 @@ test("an administrator creates a user through the form, finds it in the list and
   await page.getByRole("link", { name: "wendy" }).waitFor();
   await page.getByLabel("Search users").fill("darling");
   await page.getByRole("button", { name: "Search" }).click();
-  await page.getByText("1 users · page 1 of 1").waitFor();
+  await page.getByText("1 user · page 1 of 1").waitFor();
   assert.equal(await page.getByRole("link", { name: "nora" }).count(), 0);
   await page.getByRole("link", { name: "wendy" }).waitFor();
   assert.match(page.url(), /search=darling/);

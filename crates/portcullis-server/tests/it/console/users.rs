@@ -81,7 +81,7 @@ async fn list_searches_and_pages(app: TestApp) {
     let body = r.text();
     assert!(body.starts_with("<div id=\"users-table\">"), "{body}");
     assert!(!body.contains("<html"));
-    assert!(body.contains("1 users") && body.contains(">dirk</a>"));
+    assert!(body.contains("1 user ·") && body.contains(">dirk</a>"));
     let r = s.get("/console/users/?search=nobody-at-all").await;
     assert!(r.text().contains("No user matches."));
 }
