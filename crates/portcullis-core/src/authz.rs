@@ -70,6 +70,43 @@ pub fn may_delete_user(actor: &User, target: &User, active_superusers: i64) -> D
     }
 }
 
+/// Why switching a user's `is_active` flag is refused (the console's deactivate and
+/// reactivate; the same guards as [`may_delete_user`], since a deactivated superuser can no
+/// more administer the server than a deleted one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetActive {
+    /// Allowed.
+    Allowed,
+    /// Nobody deactivates themselves (it would end the caller's own session mid-action).
+    Self_,
+    /// Only superusers activate or deactivate users.
+    NotPermitted,
+    /// The last active superuser stays active.
+    LastSuperuser,
+}
+
+/// May `actor` set `target`'s `is_active` to `active`, given how many active superusers
+/// exist? Reactivation is never the last-superuser case; deactivation mirrors deletion.
+pub fn may_set_user_active(
+    actor: &User,
+    target: &User,
+    active: bool,
+    active_superusers: i64,
+) -> SetActive {
+    if !actor.is_superuser {
+        SetActive::NotPermitted
+    } else if active {
+        SetActive::Allowed
+    } else {
+        match may_delete_user(actor, target, active_superusers) {
+            DeleteUser::Allowed => SetActive::Allowed,
+            DeleteUser::Self_ => SetActive::Self_,
+            DeleteUser::NotPermitted => SetActive::NotPermitted,
+            DeleteUser::LastSuperuser => SetActive::LastSuperuser,
+        }
+    }
+}
+
 /// May `viewer` see a token owned by `owner`? Its owner, superusers and system auditors.
 pub fn may_read_token(viewer: &User, owner: UserId) -> bool {
     viewer.can_read_all() || viewer.id == owner
@@ -202,6 +239,41 @@ mod tests {
             DeleteUser::Allowed
         );
         assert_eq!(may_delete_user(&admin, &alice, 1), DeleteUser::Allowed);
+    }
+
+    #[test]
+    fn deactivation_refuses_self_non_superusers_and_the_last_superuser() {
+        let (admin, other_admin, alice) = (user(1, true), user(4, true), user(2, false));
+        assert_eq!(
+            may_set_user_active(&admin, &admin, false, 2),
+            SetActive::Self_
+        );
+        assert_eq!(
+            may_set_user_active(&alice, &admin, false, 2),
+            SetActive::NotPermitted
+        );
+        assert_eq!(
+            may_set_user_active(&alice, &alice, true, 2),
+            SetActive::NotPermitted
+        );
+        assert_eq!(
+            may_set_user_active(&admin, &other_admin, false, 1),
+            SetActive::LastSuperuser
+        );
+        assert_eq!(
+            may_set_user_active(&admin, &other_admin, false, 2),
+            SetActive::Allowed
+        );
+        assert_eq!(
+            may_set_user_active(&admin, &alice, false, 1),
+            SetActive::Allowed
+        );
+        let mut gone = other_admin.clone();
+        gone.is_active = false;
+        assert_eq!(
+            may_set_user_active(&admin, &gone, true, 1),
+            SetActive::Allowed
+        );
     }
 
     #[test]

@@ -125,6 +125,9 @@ impl From<ServiceError> for ApiError {
                 Forbidden::NotPermitted | Forbidden::RoleNotAllowed => Self::PermissionDenied,
                 Forbidden::InsufficientScope => Self::InsufficientScope,
                 Forbidden::CannotDeleteUser => Self::Forbidden("Cannot delete user.".into()),
+                Forbidden::CannotDeactivateUser => {
+                    Self::Forbidden("Cannot deactivate user.".into())
+                }
                 Forbidden::CannotChangeUsername => {
                     Self::Forbidden("Cannot change username.".into())
                 }

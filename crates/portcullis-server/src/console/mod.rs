@@ -13,6 +13,8 @@ pub mod form;
 pub mod login;
 pub mod overview;
 pub mod page;
+pub mod profile;
+pub mod users;
 
 use crate::auth::chain;
 use crate::state::AppState;
@@ -35,6 +37,20 @@ fn pages() -> Router<AppState> {
     Router::new()
         .route("/console/", get(overview::show))
         .route("/console/logout/", post(login::logout))
+        .route("/console/users/", get(users::list))
+        .route(
+            "/console/users/new/",
+            get(users::new_form).post(users::create),
+        )
+        .route("/console/users/{id}/", get(users::show).post(users::update))
+        .route("/console/users/{id}/password/", post(users::reset_password))
+        .route("/console/users/{id}/active/", post(users::set_active))
+        .route("/console/users/{id}/delete/", post(users::delete))
+        .route(
+            "/console/profile/",
+            get(profile::show).post(profile::update),
+        )
+        .route("/console/profile/password/", post(profile::password))
 }
 
 /// The console's route table: the login page and the static files (no authentication), and

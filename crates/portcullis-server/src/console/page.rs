@@ -578,6 +578,10 @@ fn forbidden_text(f: &Forbidden) -> String {
         Forbidden::CannotDeleteUser => {
             "This account cannot be deleted (it is your own, or the last superuser).".into()
         }
+        Forbidden::CannotDeactivateUser => {
+            "This account cannot be deactivated (it is your own, or the last active superuser)."
+                .into()
+        }
         Forbidden::CannotChangeUsername => "You cannot change your own username.".into(),
         Forbidden::CannotChangeFields(f) => {
             format!("You cannot change these fields: {}.", f.join(", "))

@@ -19,6 +19,9 @@ pub enum Forbidden {
     InsufficientScope,
     /// A user may not delete this account (themselves, or the last superuser).
     CannotDeleteUser,
+    /// A superuser may not deactivate this account (their own, or the last active
+    /// superuser).
+    CannotDeactivateUser,
     /// A non-superuser tried to change their own username.
     CannotChangeUsername,
     /// A non-superuser tried to change fields only a superuser may set (`is_superuser`, …).

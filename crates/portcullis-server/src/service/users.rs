@@ -4,14 +4,17 @@
 
 use crate::service::error::{FieldErrors, Forbidden, ServiceError, ServiceResult};
 use crate::state::AppState;
-use portcullis_core::authz::{self, DeleteUser};
+use portcullis_core::authz::{self, DeleteUser, SetActive};
+use portcullis_core::ids::UserId;
 use portcullis_core::password::{MAX_PASSWORD_BYTES, MIN_NEW_PASSWORD_CHARS};
 use portcullis_core::policy::{self, PasswordPolicy};
 use portcullis_core::principal::Principal;
 use portcullis_core::settings::ENCRYPTED;
 use portcullis_core::token::{PlainToken, TokenKind};
 use portcullis_core::user::User;
-use portcullis_store::{NewActivity, NewUser, SessionRekey, StoreError, UserPatch};
+use portcullis_store::{
+    NewActivity, NewUser, Page, SessionRekey, StoreError, UserPatch, UserQuery,
+};
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
@@ -398,4 +401,72 @@ pub async fn delete(state: &AppState, actor: &Principal, target: &User) -> Servi
     let act = activity(state, Some(actor), "delete", target.id.0, recorded(target));
     state.store.delete_user(target.id, act).await?;
     Ok(())
+}
+
+/// A page of the users `actor` may see: everyone for superusers and system auditors, only
+/// themselves for anyone else (the visibility rule of `/api/v2/users/` and the console).
+pub async fn list(
+    state: &AppState,
+    actor: &Principal,
+    mut query: UserQuery,
+) -> ServiceResult<Page<User>> {
+    if !authz::may_read_everything(&actor.user) {
+        query.only = Some(actor.user.id);
+    }
+    Ok(state.store.list_users(&query).await?)
+}
+
+/// The user `id` as `actor` may see it; a user the caller may not see is "not found".
+pub async fn get(state: &AppState, actor: &Principal, id: UserId) -> ServiceResult<User> {
+    match state.store.user_by_id(id).await? {
+        Some(u) if authz::may_read_everything(&actor.user) || actor.user.id == u.id => Ok(u),
+        _ => Err(ServiceError::NotFound("user")),
+    }
+}
+
+/// Deactivates (`active` false) or reactivates a user: superusers only, never oneself nor
+/// the last active superuser ([`authz::may_set_user_active`]). Deactivating bumps the user's
+/// `auth_generation` in the store, so their sessions, cached Basic credentials and tokens
+/// stop working at their next use; the activity entry is written in the same transaction.
+pub async fn set_active(
+    state: &AppState,
+    actor: &Principal,
+    target: &User,
+    active: bool,
+) -> ServiceResult<User> {
+    // The count is read only when it can matter (as for deletion).
+    let superusers =
+        if !active && target.is_superuser && target.is_active && actor.user.id != target.id {
+            state.store.count_active_superusers().await?
+        } else {
+            i64::MAX
+        };
+    match authz::may_set_user_active(&actor.user, target, active, superusers) {
+        SetActive::Allowed => {}
+        SetActive::Self_ | SetActive::LastSuperuser => {
+            return Err(ServiceError::Forbidden(Forbidden::CannotDeactivateUser));
+        }
+        SetActive::NotPermitted => return Err(ServiceError::not_permitted()),
+    }
+    if target.is_active == active {
+        return Ok(target.clone());
+    }
+    let act = activity(
+        state,
+        Some(actor),
+        "update",
+        target.id.0,
+        json!({"is_active": [target.is_active, active]}),
+    );
+    let patch = UserPatch {
+        is_active: Some(active),
+        ..UserPatch::default()
+    };
+    let user = state.store.update_user(target.id, patch, act).await?;
+    tracing::info!(
+        event = if active { "user_reactivated" } else { "user_deactivated" },
+        user_id = %target.id,
+        by = %actor.user.id
+    );
+    Ok(user)
 }

@@ -99,12 +99,12 @@ pub(crate) async fn list_page(
     let query = UserQuery {
         filter: user_filter(&params)?,
         order,
-        only: (!p.user.can_read_all()).then_some(p.user.id),
+        only: None,
         member_of,
         limit: params.page_size,
         offset: params.offset(),
     };
-    let page = state.store.list_users(&query).await?;
+    let page = users::list(state, p, query).await?;
     let results = page
         .items
         .iter()
