@@ -8,11 +8,13 @@
 //! authenticator chain as the API, which checks CSRF for every unsafe request and renews the
 //! session; [`form::promote_token`] lets a plain form post present its token to that check.
 
+pub mod activity;
 pub mod assets;
 pub mod form;
 pub mod login;
 pub mod overview;
 pub mod page;
+pub mod settings;
 
 use crate::auth::chain;
 use crate::state::AppState;
@@ -35,6 +37,11 @@ fn pages() -> Router<AppState> {
     Router::new()
         .route("/console/", get(overview::show))
         .route("/console/logout/", post(login::logout))
+        .route(
+            "/console/settings/",
+            get(settings::show).post(settings::save),
+        )
+        .route("/console/activity/", get(activity::show))
 }
 
 /// The console's route table: the login page and the static files (no authentication), and
