@@ -27,7 +27,7 @@ const rows = (page) => page.locator("#activity table.rows tbody tr");
 test("filters narrow the list", async () => {
   const page = await newPage(browser);
   await login(page, server.base, "admin", ADMIN_PASSWORD);
-  await page.getByRole("link", { name: "Activity" }).click();
+  await page.getByRole("link", { name: "Activity", exact: true }).click();
   await page.getByRole("heading", { name: "Activity stream" }).waitFor();
   const all = await rows(page).count();
   assert.ok(all >= 3, `${all} entries`);

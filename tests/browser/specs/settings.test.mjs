@@ -21,7 +21,7 @@ after(async () => {
 async function openSettings() {
   const page = await newPage(browser);
   await login(page, server.base, "admin", ADMIN_PASSWORD);
-  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("link", { name: "Settings", exact: true }).click();
   await page.getByRole("heading", { name: "Miscellaneous Authentication" }).waitFor();
   return page;
 }
