@@ -114,7 +114,7 @@ async fn filters_narrow_the_list(app: TestApp) {
     // An unknown user matches nothing; it is not an error.
     let body = s.get("/console/activity/?user=nobody").await.text();
     assert!(body.contains("0 entries."));
-    assert!(body.contains("Nothing recorded yet."));
+    assert!(body.contains("No entries match these filters."));
 
     // htmx gets the form and the results only.
     let r = s
