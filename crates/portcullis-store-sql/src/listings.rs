@@ -147,6 +147,12 @@ where
         if let Some(ts) = query.timestamp {
             qb.push(" AND timestamp = ").push_bind(DbTime(ts));
         }
+        if let Some(since) = query.since {
+            qb.push(" AND timestamp >= ").push_bind(DbTime(since));
+        }
+        if let Some(until) = query.until {
+            qb.push(" AND timestamp < ").push_bind(DbTime(until));
+        }
         if let Some(user) = query.involving {
             qb.push(" AND (actor_id = ")
                 .push_bind(user.0)

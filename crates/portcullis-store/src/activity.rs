@@ -81,6 +81,11 @@ pub struct ActivityQuery {
     pub operation: Option<String>,
     /// Only entries written at exactly this instant (millisecond precision, as stored).
     pub timestamp: Option<OffsetDateTime>,
+    /// Only entries written at or after this instant (inclusive).
+    pub since: Option<OffsetDateTime>,
+    /// Only entries written before this instant (exclusive, so consecutive ranges never
+    /// list an entry twice).
+    pub until: Option<OffsetDateTime>,
     /// Only entries that involve this user: those it is the actor of, and those whose object
     /// is that user (`object1` `user` with its id).
     pub involving: Option<UserId>,

@@ -156,6 +156,13 @@ export async function checkPage(page, name) {
   await fitsWidth(page, name);
   await page.screenshot({ path: join(shots, `${name}-phone.png`), fullPage: false });
   await page.setViewportSize(size);
+  // Playwright's screenshots hide the caret with an inline style on text inputs and leave an
+  // empty `style` attribute behind; htmx's settle step would copy it onto swapped-in elements
+  // with the same id, which the CSP then reports. Remove it so later swaps are judged on the
+  // console's own markup.
+  await page.evaluate(() => {
+    for (const el of document.querySelectorAll('[style=""]')) { el.removeAttribute("style"); }
+  });
 }
 
 /** A JSON API call with HTTP Basic. */

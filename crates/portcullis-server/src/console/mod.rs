@@ -8,6 +8,7 @@
 //! authenticator chain as the API, which checks CSRF for every unsafe request and renews the
 //! session; [`form::promote_token`] lets a plain form post present its token to that check.
 
+pub mod activity;
 pub mod assets;
 pub mod form;
 pub mod login;
@@ -15,6 +16,7 @@ pub mod overview;
 pub mod page;
 pub mod profile;
 pub mod users;
+pub mod settings;
 
 use crate::auth::chain;
 use crate::state::AppState;
@@ -51,6 +53,11 @@ fn pages() -> Router<AppState> {
             get(profile::show).post(profile::update),
         )
         .route("/console/profile/password/", post(profile::password))
+        .route(
+            "/console/settings/",
+            get(settings::show).post(settings::save),
+        )
+        .route("/console/activity/", get(activity::show))
 }
 
 /// The console's route table: the login page and the static files (no authentication), and

@@ -141,6 +141,8 @@ async fn gather(state: &AppState, c: &Console) -> ServiceResult<OverviewPage> {
             id: None,
             operation: None,
             timestamp: None,
+            since: None,
+            until: None,
             involving: (!admin).then_some(me.id),
             order: None,
             limit: 10,

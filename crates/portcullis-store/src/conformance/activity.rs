@@ -1,6 +1,6 @@
 //! Checks of the activity stream: entries are written in the same transaction as the change
 //! they record (and not at all when the change fails), and listing filters them (object,
-//! actor, operation, instant, id, "involving a user"), orders them (newest first unless told
+//! actor, operation, instant, time range, id, "involving a user"), orders them (newest first unless told
 //! otherwise) and pages them.
 
 use super::{activity, at, create, new_user};
@@ -342,7 +342,63 @@ pub async fn list_activity_filters_and_pages(store: Arc<dyn Store>) {
         .await
         .expect("page");
     assert_eq!((beyond.total, beyond.items.len()), (6, 0));
+    list_activity_by_time_range(&store, a).await;
     list_activity_by_operation_instant_id_and_order(&store, a, b).await;
+}
+
+/// Continues [`list_activity_filters_and_pages`] on its six rows (written at 3 s, 1 s, 1 s,
+/// 5 s, 0 s and 2 s): `since` is inclusive, `until` exclusive, and both combine with the
+/// other filters and with paging.
+async fn list_activity_by_time_range(store: &Arc<dyn Store>, a: UserId) {
+    let q = ActivityQuery::default;
+    let range = |since: Option<i64>, until: Option<i64>| ActivityQuery {
+        since: since.map(at),
+        until: until.map(at),
+        ..q()
+    };
+    assert_eq!(
+        markers(store, range(Some(1_000), None)).await,
+        (5, vec![5, 3, 2, 1, 0])
+    );
+    assert_eq!(markers(store, range(None, Some(1_000))).await, (1, vec![4]));
+    assert_eq!(
+        markers(store, range(Some(1_000), Some(3_000))).await,
+        (3, vec![5, 2, 1])
+    );
+    assert_eq!(
+        markers(store, range(Some(3_000), Some(3_000))).await,
+        (0, vec![])
+    );
+    assert_eq!(
+        markers(store, range(Some(3_001), Some(1_000))).await,
+        (0, vec![]),
+        "an inverted range matches nothing"
+    );
+    assert_eq!(
+        markers(
+            store,
+            ActivityQuery {
+                actor: Some(a),
+                ..range(Some(2_000), None)
+            }
+        )
+        .await,
+        (3, vec![5, 3, 0])
+    );
+    let page = store
+        .list_activity(&ActivityQuery {
+            limit: 2,
+            offset: 2,
+            ..range(Some(1_000), None)
+        })
+        .await
+        .expect("page");
+    let ns: Vec<i64> = page
+        .items
+        .iter()
+        .filter_map(|e| e.entry.changes.get("n").and_then(serde_json::Value::as_i64))
+        .collect();
+    assert_eq!((page.total, ns), (5, vec![2, 1]));
 }
 
 /// The `n` markers of the entries matching `query` (limit 100), and their total.

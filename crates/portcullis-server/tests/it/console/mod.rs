@@ -2,8 +2,10 @@
 //! PostgreSQL. The browser tests (`tests/browser/`) drive the same pages in Chromium; these
 //! check the server's side of each rule: who reaches what, CSRF, headers, status codes.
 
+mod activity;
 mod pages;
 mod users;
+mod settings;
 
 use crate::harness::Resp;
 
