@@ -15,8 +15,8 @@ pub mod login;
 pub mod overview;
 pub mod page;
 pub mod profile;
-pub mod users;
 pub mod settings;
+pub mod users;
 
 use crate::auth::chain;
 use crate::state::AppState;

@@ -135,18 +135,9 @@ async fn gather(state: &AppState, c: &Console) -> ServiceResult<OverviewPage> {
     let entries = state
         .store
         .list_activity(&ActivityQuery {
-            object1: None,
-            object1_id: None,
-            actor: None,
-            id: None,
-            operation: None,
-            timestamp: None,
-            since: None,
-            until: None,
             involving: (!admin).then_some(me.id),
-            order: None,
             limit: 10,
-            offset: 0,
+            ..ActivityQuery::default()
         })
         .await?;
     Ok(OverviewPage {

@@ -4,8 +4,8 @@
 
 mod activity;
 mod pages;
-mod users;
 mod settings;
+mod users;
 
 use crate::harness::Resp;
 

@@ -321,14 +321,9 @@ async fn deactivation_ends_sessions_basic_and_login(app: TestApp) {
         .list_activity(&ActivityQuery {
             object1: Some("user".into()),
             object1_id: Some(alice.id.0),
-            actor: None,
-            id: None,
             operation: Some("update".into()),
-            timestamp: None,
-            involving: None,
-            order: None,
             limit: 10,
-            offset: 0,
+            ..ActivityQuery::default()
         })
         .await
         .unwrap();
