@@ -475,8 +475,7 @@ pub async fn grant_administrator(
     form: FormData,
 ) -> Response {
     let username = form.text("username");
-    match mdr_admins::grant_administrator(&state, Some(&c.principal), &client_id, &username).await
-    {
+    match mdr_admins::grant_administrator(&state, Some(&c.principal), &client_id, &username).await {
         Ok(_) => c.see_other(&customer_url(&client_id)),
         Err(e) => {
             let forms = Forms {
@@ -503,13 +502,8 @@ pub async fn remove_administrator(
     c: Console,
     Path((client_id, user_id)): Path<(String, i64)>,
 ) -> Response {
-    match mdr_admins::revoke_administrator(
-        &state,
-        Some(&c.principal),
-        &client_id,
-        UserId(user_id),
-    )
-    .await
+    match mdr_admins::revoke_administrator(&state, Some(&c.principal), &client_id, UserId(user_id))
+        .await
     {
         Ok(()) => c.see_other(&customer_url(&client_id)),
         Err(e) => c.error(e),

@@ -40,7 +40,10 @@ fn pages() -> Router<AppState> {
             "/console/connections/",
             get(connections::list).post(connections::create_customer),
         )
-        .route("/console/connections/{client_id}/", get(connections::customer))
+        .route(
+            "/console/connections/{client_id}/",
+            get(connections::customer),
+        )
         .route(
             "/console/connections/{client_id}/tenants/",
             post(connections::create_tenant),

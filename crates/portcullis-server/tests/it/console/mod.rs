@@ -2,6 +2,7 @@
 //! PostgreSQL. The browser tests (`tests/browser/`) drive the same pages in Chromium; these
 //! check the server's side of each rule: who reaches what, CSRF, headers, status codes.
 
+mod connections;
 mod pages;
 
 use crate::harness::Resp;
