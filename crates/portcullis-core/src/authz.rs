@@ -158,6 +158,14 @@ pub fn may_manage_mdr(actor: &User) -> bool {
     is_administrator(actor)
 }
 
+/// May `actor` manage one customer's tenants and API connections (create, Refresh, Revoke,
+/// Delete, view, exchange audit)? Superusers always; otherwise only the customer's MDR
+/// administrators (`administers_customer`: `actor` holds that customer's role). The role
+/// grants nothing else: creating customers and granting the role stay [`may_manage_mdr`].
+pub fn may_manage_customer(actor: &User, administers_customer: bool) -> bool {
+    may_manage_mdr(actor) || (actor.is_active && administers_customer)
+}
+
 /// May this caller change anything at all? False for `read`-scope tokens.
 pub fn may_write(p: &Principal) -> bool {
     p.scope.allows_write()
@@ -302,6 +310,21 @@ mod tests {
         assert_eq!(user_capabilities(&p(Scope::READ), &alice), (false, false));
         assert_eq!(user_capabilities(&p(Scope::WRITE), &alice), (true, true));
         assert_eq!(user_capabilities(&p(Scope::WRITE), &admin), (true, false));
+    }
+
+    #[test]
+    fn customers_are_managed_by_superusers_and_their_mdr_administrators() {
+        let (admin, alice) = (user(1, true), user(2, false));
+        assert!(may_manage_customer(&admin, false));
+        assert!(may_manage_customer(&alice, true));
+        assert!(!may_manage_customer(&alice, false));
+        // The role is per customer only: it never reaches customer creation or granting.
+        assert!(!may_manage_mdr(&alice));
+        let disabled = User {
+            is_active: false,
+            ..alice
+        };
+        assert!(!may_manage_customer(&disabled, true));
     }
 
     #[test]

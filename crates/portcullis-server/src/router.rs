@@ -145,14 +145,14 @@ const FORM_REFUSALS: [(&str, &str); 4] = [
     ("503", "Unavailable; retry later"),
 ];
 
-/// What [`ConsoleAdmin`](crate::api::console::ConsoleAdmin) answers before a console
+/// What [`ConsoleCaller`](crate::api::console::ConsoleCaller) and the services answer before a console
 /// handler runs, and what every console operation may answer (an unknown customer).
 const CONSOLE_REFUSALS: [(&str, &str); 5] = [
     ("404", "No such customer or object"),
     ("401", "Not authenticated"),
     (
         "403",
-        "Not a superuser, CSRF check failed, or a read-scope token",
+        "Not permitted (not a superuser, nor for a customer's routes its MDR administrator), CSRF check failed, or a read-scope token",
     ),
     ("429", "Too many failed logins from this source"),
     (
@@ -542,6 +542,14 @@ fn chain_views() -> OpenApiRouter<AppState> {
     );
     let r = console(r, routes!(console_mdr::refresh_connection));
     let r = console(r, routes!(console_mdr::revoke_connection));
+    let r = console(
+        r,
+        routes!(
+            console_mdr::list_administrators,
+            console_mdr::grant_administrator
+        ),
+    );
+    let r = console(r, routes!(console_mdr::revoke_administrator));
     console(r, routes!(console_mdr::exchange_audit))
 }
 

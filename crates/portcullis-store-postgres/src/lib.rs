@@ -14,6 +14,7 @@ mod connect;
 mod error;
 mod filter;
 mod mdr;
+mod mdr_admins;
 mod mdr_objects;
 mod resources;
 mod sessions;

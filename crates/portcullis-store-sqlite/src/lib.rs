@@ -15,6 +15,7 @@ mod error;
 mod exchange_batch;
 mod filter;
 mod mdr;
+mod mdr_admins;
 mod mdr_objects;
 mod resources;
 mod sessions;

@@ -13,6 +13,7 @@ pub mod apps;
 pub mod error;
 pub mod filter;
 pub mod mdr;
+pub mod mdr_admins;
 pub mod resources;
 pub mod sessions;
 pub mod settings;
@@ -35,6 +36,7 @@ pub use mdr::{
     ExchangeOutcome, FamilyChange, IssuedPair, KeyState, MdrObject, MdrObjectStore, MdrStore,
     NewConnection, NewFamily, NewRefreshRecord, SigningKeyRecord, SigningKeyStore, TenantRecord,
 };
+pub use mdr_admins::{CustomerAdministrator, MdrAdminStore};
 pub use resources::{
     HostPatch, HostRecord, InventoryPatch, InventoryRecord, NewHost, NewInventory, ResourceQuery,
     ResourceStore,
@@ -69,6 +71,7 @@ pub trait Store:
     + ResourceStore
     + ThrottleStore
     + MdrStore
+    + MdrAdminStore
     + SigningKeyStore
     + MdrObjectStore
     + Send

@@ -183,7 +183,7 @@ pub async fn run(config: Config, cmd: MdrCommand) -> Result<ExitCode> {
     match cmd {
         MdrCommand::Customer(CustomerCommand::Create { name }) => {
             let st = state(config).await?;
-            match svc::create_customer(&st, &name).await {
+            match svc::create_customer(&st, None, &name).await {
                 Ok(c) => {
                     println!("{}  {}", c.client_id, c.name);
                     Ok(ExitCode::SUCCESS)
@@ -203,7 +203,7 @@ pub async fn run(config: Config, cmd: MdrCommand) -> Result<ExitCode> {
             if let Err(e) = svc::customer(&st, &client_id).await {
                 return Ok(fail(e));
             }
-            match svc::create_tenant(&st, &client_id, &name).await {
+            match svc::create_tenant(&st, None, &client_id, &name).await {
                 Ok(t) => {
                     println!("{}  {}", t.tenant_id, t.tenant_name);
                     Ok(ExitCode::SUCCESS)

@@ -10,6 +10,7 @@
 
 pub mod activity;
 pub mod assets;
+pub mod connections;
 pub mod form;
 pub mod login;
 pub mod overview;
@@ -58,6 +59,42 @@ fn pages() -> Router<AppState> {
             get(settings::show).post(settings::save),
         )
         .route("/console/activity/", get(activity::show))
+        .route(
+            "/console/connections/",
+            get(connections::list).post(connections::create_customer),
+        )
+        .route(
+            "/console/connections/{client_id}/",
+            get(connections::customer),
+        )
+        .route(
+            "/console/connections/{client_id}/tenants/",
+            post(connections::create_tenant),
+        )
+        .route(
+            "/console/connections/{client_id}/connections/",
+            post(connections::create_connection),
+        )
+        .route(
+            "/console/connections/{client_id}/connections/{connection_id}/refresh",
+            post(connections::refresh),
+        )
+        .route(
+            "/console/connections/{client_id}/connections/{connection_id}/revoke",
+            post(connections::revoke),
+        )
+        .route(
+            "/console/connections/{client_id}/connections/{connection_id}/delete",
+            post(connections::delete),
+        )
+        .route(
+            "/console/connections/{client_id}/administrators/",
+            post(connections::grant_administrator),
+        )
+        .route(
+            "/console/connections/{client_id}/administrators/{user_id}/remove",
+            post(connections::remove_administrator),
+        )
 }
 
 /// The console's route table: the login page and the static files (no authentication), and

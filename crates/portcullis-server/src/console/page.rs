@@ -61,6 +61,9 @@ pub struct Console {
     pub htmx: bool,
     /// The request's path and query (a safe `next` for forms that come back here).
     pub here: String,
+    /// The Client IDs of the customers a non-superuser is an MDR administrator of (read once
+    /// per page, for the navigation; always empty for superusers, who manage every customer).
+    pub administers: Vec<String>,
 }
 
 impl Console {
@@ -78,6 +81,10 @@ impl Console {
             csrf_header: format!("{{\"X-CSRFToken\": \"{}\"}}", self.csrf_token),
             section,
             admin: self.is_admin(),
+            connections: authz::may_manage_customer(
+                &self.principal.user,
+                !self.administers.is_empty(),
+            ),
         }
     }
 
@@ -144,6 +151,8 @@ pub struct Layout {
     pub section: Section,
     /// Whether administrative sections are linked.
     pub admin: bool,
+    /// Whether "API connections" is linked: superusers and MDR administrators of a customer.
+    pub connections: bool,
 }
 
 impl Layout {
@@ -246,7 +255,17 @@ impl FromRequestParts<AppState> for Console {
             let binding = ctx.session.as_ref().map(|s| s.hash);
             let presented = cookies::single(&parts.headers, cookies::CSRF_COOKIE);
             let (token, cookie) = csrf_cookie_for(state, &parts.headers, binding.as_ref());
+            // One indexed read, non-superusers only; a failed read just hides the link (the
+            // connections pages ask the store again and report an outage themselves).
+            let administers = if authz::is_administrator(&p.user) {
+                Vec::new()
+            } else {
+                crate::service::mdr_admins::administered_customers(state, p.user.id)
+                    .await
+                    .unwrap_or_default()
+            };
             return Ok(Self {
+                administers,
                 principal: p.clone(),
                 new_csrf_cookie: (presented != Some(token.as_str())).then_some(cookie),
                 csrf_token: token,

@@ -185,11 +185,39 @@ pub fn jti_prefix(jti: &str) -> String {
 /// host (`portcullis mdr …`), who is trusted like any local administrator command.
 pub type Actor<'a> = Option<&'a Principal>;
 
-/// The authorization policy for connection management ([`authz::may_manage_mdr`]).
-fn authorize(actor: Actor<'_>) -> ServiceResult<()> {
+/// The authorization policy for what is not one customer's business: creating customers,
+/// granting the MDR administrator role ([`authz::may_manage_mdr`], superusers only).
+pub(crate) fn authorize(actor: Actor<'_>) -> ServiceResult<()> {
     match actor {
         Some(p) if !authz::may_manage_mdr(&p.user) => Err(ServiceError::not_permitted()),
         _ => Ok(()),
+    }
+}
+
+/// The authorization policy for one customer's tenants and connections
+/// ([`authz::may_manage_customer`]): superusers and that customer's MDR administrators. Asked
+/// before the customer is looked up, so a refused caller learns nothing about which Client
+/// IDs exist.
+pub async fn authorize_customer(
+    state: &AppState,
+    actor: Actor<'_>,
+    client_id: &str,
+) -> ServiceResult<()> {
+    let Some(p) = actor else {
+        return Ok(());
+    };
+    // Superusers need no read; everyone else is asked about this customer only.
+    let administers = !authz::may_manage_mdr(&p.user)
+        && state
+            .store
+            .administered_customers(p.user.id)
+            .await?
+            .iter()
+            .any(|c| c == client_id);
+    if authz::may_manage_customer(&p.user, administers) {
+        Ok(())
+    } else {
+        Err(ServiceError::not_permitted())
     }
 }
 
@@ -227,8 +255,13 @@ impl std::fmt::Debug for Bootstrap {
     }
 }
 
-/// Creates a customer with a generated Client ID.
-pub async fn create_customer(state: &AppState, name: &str) -> ServiceResult<CustomerRecord> {
+/// Creates a customer with a generated Client ID (superusers only).
+pub async fn create_customer(
+    state: &AppState,
+    actor: Actor<'_>,
+    name: &str,
+) -> ServiceResult<CustomerRecord> {
+    authorize(actor)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(ServiceError::invalid("name"));
@@ -254,9 +287,11 @@ pub async fn customer(state: &AppState, client_id: &str) -> ServiceResult<Custom
 /// Creates a tenant of a customer.
 pub async fn create_tenant(
     state: &AppState,
+    actor: Actor<'_>,
     client_id: &str,
     tenant_name: &str,
 ) -> ServiceResult<TenantRecord> {
+    authorize_customer(state, actor, client_id).await?;
     let name = tenant_name.trim();
     if name.is_empty()
         || name.chars().count() > 128
@@ -361,7 +396,7 @@ pub async fn create_connection(
     client_id: &str,
     input: ConnectionInput,
 ) -> ServiceResult<Bootstrap> {
-    authorize(actor)?;
+    authorize_customer(state, actor, client_id).await?;
     let name = input
         .name
         .clone()
@@ -431,7 +466,7 @@ pub async fn update_connection(
     connection_id: &str,
     input: ConnectionInput,
 ) -> ServiceResult<ConnectionRecord> {
-    authorize(actor)?;
+    authorize_customer(state, actor, client_id).await?;
     connection(state, client_id, connection_id).await?;
     check_input(state, client_id, &input).await?;
     let patch = ConnectionPatch {
@@ -467,7 +502,7 @@ pub async fn refresh_connection(
     client_id: &str,
     connection_id: &str,
 ) -> ServiceResult<Bootstrap> {
-    authorize(actor)?;
+    authorize_customer(state, actor, client_id).await?;
     connection(state, client_id, connection_id).await?;
     let (family, token) = new_family(state, client_id, connection_id)?;
     let now = state.clock.now();
@@ -504,7 +539,7 @@ pub async fn revoke_connection(
     client_id: &str,
     connection_id: &str,
 ) -> ServiceResult<ConnectionRecord> {
-    authorize(actor)?;
+    authorize_customer(state, actor, client_id).await?;
     connection(state, client_id, connection_id).await?;
     let now = state.clock.now();
     let entry = activity(
@@ -535,7 +570,7 @@ pub async fn delete_connection(
     client_id: &str,
     connection_id: &str,
 ) -> ServiceResult<()> {
-    authorize(actor)?;
+    authorize_customer(state, actor, client_id).await?;
     connection(state, client_id, connection_id).await?;
     let now = state.clock.now();
     let entry = activity(

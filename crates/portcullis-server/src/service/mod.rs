@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod error;
 pub mod login;
+pub mod mdr_admins;
 pub mod mdr_keys;
 pub mod mdr_session;
 pub mod oauth;

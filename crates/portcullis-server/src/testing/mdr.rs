@@ -41,7 +41,7 @@ pub fn multipart(boundary: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u
 impl TestApp {
     /// A customer created through the service; its Client ID.
     pub async fn mdr_customer(&self, name: &str) -> String {
-        mdr_session::create_customer(&self.state, name)
+        mdr_session::create_customer(&self.state, None, name)
             .await
             .expect("create customer")
             .client_id
@@ -49,7 +49,7 @@ impl TestApp {
 
     /// A tenant of `client_id`; its id.
     pub async fn mdr_tenant(&self, client_id: &str, name: &str) -> String {
-        mdr_session::create_tenant(&self.state, client_id, name)
+        mdr_session::create_tenant(&self.state, None, client_id, name)
             .await
             .expect("create tenant")
             .tenant_id

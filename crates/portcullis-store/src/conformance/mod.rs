@@ -17,6 +17,7 @@
 pub mod activity;
 pub mod apps;
 pub mod mdr;
+pub mod mdr_admins;
 pub mod mdr_objects;
 pub mod resources;
 pub mod sessions;
@@ -185,6 +186,11 @@ macro_rules! conformance_tests {
                 touch_connections_keeps_the_later_instant,
                 exchange_audit_is_newest_first_per_customer,
                 purge_removes_only_dead_records_past_their_deadline,
+            }
+            mdr_admins {
+                grants_round_trip_and_revoke,
+                grant_for_missing_customer_or_user_is_not_found,
+                deleting_the_user_removes_the_grant,
             }
             signing_keys {
                 first_key_is_inserted_once,

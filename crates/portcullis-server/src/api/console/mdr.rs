@@ -1,15 +1,17 @@
 //! `/console/api/mdr/`: customers, tenants and API connections (`docs/mdr-api.md`, "Customers,
 //! tenants and connections").
 
-use super::ConsoleAdmin;
+use super::ConsoleCaller;
 use crate::api::mdr::body::MdrBytes;
 use crate::api::mdr::error::{MdrError, MdrResult};
 use crate::api::mdr::json_ok;
+use crate::service::mdr_admins;
 use crate::service::mdr_session::{self as svc, Actor, Bootstrap, ConnectionInput};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use portcullis_core::ids::UserId;
 
 fn object(body: &[u8]) -> MdrResult<serde_json::Map<String, serde_json::Value>> {
     crate::api::mdr::body::json_object(body)
@@ -67,7 +69,7 @@ fn with_token(state: &AppState, b: &Bootstrap, status: StatusCode) -> Response {
     r
 }
 
-fn actor(a: &ConsoleAdmin) -> Actor<'_> {
+fn actor(a: &ConsoleCaller) -> Actor<'_> {
     Some(&a.0)
 }
 
@@ -77,25 +79,26 @@ fn actor(a: &ConsoleAdmin) -> Actor<'_> {
     responses((status = 201, description = "The customer: client_id, name"), (status = 400, description = "Invalid body"), (status = 409, description = "Name taken")))]
 pub async fn create_customer(
     State(state): State<AppState>,
-    _admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let name = string(&obj, "name")?.ok_or_else(|| MdrError::required("name"))?;
-    let c = svc::create_customer(&state, &name).await?;
+    let c = svc::create_customer(&state, actor(&admin), &name).await?;
     Ok(created(
         &serde_json::json!({"client_id": c.client_id, "name": c.name}),
     ))
 }
 
-/// Lists the customers.
+/// Lists the customers the caller may manage: all for superusers, those they are an MDR
+/// administrator of for everyone else (possibly none).
 #[utoipa::path(get, path = "/console/api/mdr/customers", tag = "console",
     responses((status = 200, description = "Array of customers")))]
 pub async fn list_customers(
     State(state): State<AppState>,
-    _admin: ConsoleAdmin,
+    admin: ConsoleCaller,
 ) -> MdrResult<Response> {
-    let list = state.store.list_customers().await?;
+    let list = mdr_admins::visible_customers(&state, actor(&admin)).await?;
     let out: Vec<serde_json::Value> = list
         .iter()
         .map(|c| serde_json::json!({"client_id": c.client_id, "name": c.name}))
@@ -110,14 +113,13 @@ pub async fn list_customers(
     responses((status = 201, description = "The tenant: tenant_id, tenant_name"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer"), (status = 409, description = "Name taken")))]
 pub async fn create_tenant(
     State(state): State<AppState>,
-    _admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path(client_id): Path<String>,
     MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let name = string(&obj, "tenant_name")?.ok_or_else(|| MdrError::required("tenant_name"))?;
-    svc::customer(&state, &client_id).await?;
-    let t = svc::create_tenant(&state, &client_id, &name).await?;
+    let t = svc::create_tenant(&state, actor(&admin), &client_id, &name).await?;
     Ok(created(
         &serde_json::json!({"tenant_id": t.tenant_id, "tenant_name": t.tenant_name}),
     ))
@@ -129,11 +131,10 @@ pub async fn create_tenant(
     responses((status = 200, description = "Array of tenants"), (status = 404, description = "No such customer")))]
 pub async fn list_tenants(
     State(state): State<AppState>,
-    _admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path(client_id): Path<String>,
 ) -> MdrResult<Response> {
-    svc::customer(&state, &client_id).await?;
-    let list = state.store.tenants(&client_id).await?;
+    let list = mdr_admins::tenants(&state, actor(&admin), &client_id).await?;
     let out: Vec<serde_json::Value> = list
         .iter()
         .map(|t| serde_json::json!({"tenant_id": t.tenant_id, "tenant_name": t.tenant_name}))
@@ -147,11 +148,10 @@ pub async fn list_tenants(
     responses((status = 200, description = "Array of connections"), (status = 404, description = "No such customer")))]
 pub async fn list_connections(
     State(state): State<AppState>,
-    _admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path(client_id): Path<String>,
 ) -> MdrResult<Response> {
-    svc::customer(&state, &client_id).await?;
-    let list = state.store.list_connections(&client_id).await?;
+    let list = mdr_admins::connections(&state, actor(&admin), &client_id).await?;
     let out: Vec<serde_json::Value> = list
         .iter()
         .map(|c| svc::connection_view(&state, c))
@@ -166,13 +166,13 @@ pub async fn list_connections(
     responses((status = 201, description = "The connection with refresh_token"), (status = 400, description = "Invalid body"), (status = 404, description = "No such customer or tenant"), (status = 409, description = "Conflict")))]
 pub async fn create_connection(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path(client_id): Path<String>,
     MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
     let obj = object(&body)?;
     let input = input(&obj)?;
-    svc::customer(&state, &client_id).await?;
+    mdr_admins::customer(&state, actor(&admin), &client_id).await?;
     let b = svc::create_connection(&state, actor(&admin), &client_id, input).await?;
     Ok(with_token(&state, &b, StatusCode::CREATED))
 }
@@ -183,10 +183,10 @@ pub async fn create_connection(
     responses((status = 200, description = "The connection"), (status = 404, description = "Not found")))]
 pub async fn get_connection(
     State(state): State<AppState>,
-    _admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path((client_id, connection_id)): Path<(String, String)>,
 ) -> MdrResult<Response> {
-    let c = svc::connection(&state, &client_id, &connection_id).await?;
+    let c = mdr_admins::connection(&state, actor(&admin), &client_id, &connection_id).await?;
     Ok(json_ok(&svc::connection_view(&state, &c)))
 }
 
@@ -197,7 +197,7 @@ pub async fn get_connection(
     responses((status = 200, description = "The connection"), (status = 400, description = "Invalid body"), (status = 404, description = "Not found"), (status = 409, description = "Conflict")))]
 pub async fn update_connection(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path((client_id, connection_id)): Path<(String, String)>,
     MdrBytes(body): MdrBytes,
 ) -> MdrResult<Response> {
@@ -214,7 +214,7 @@ pub async fn update_connection(
     responses((status = 200, description = "The connection with refresh_token"), (status = 404, description = "Not found"), (status = 409, description = "Revoked")))]
 pub async fn refresh_connection(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path((client_id, connection_id)): Path<(String, String)>,
 ) -> MdrResult<Response> {
     let b = svc::refresh_connection(&state, actor(&admin), &client_id, &connection_id).await?;
@@ -227,7 +227,7 @@ pub async fn refresh_connection(
     responses((status = 200, description = "The connection"), (status = 404, description = "Not found")))]
 pub async fn revoke_connection(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path((client_id, connection_id)): Path<(String, String)>,
 ) -> MdrResult<Response> {
     let c = svc::revoke_connection(&state, actor(&admin), &client_id, &connection_id).await?;
@@ -240,7 +240,7 @@ pub async fn revoke_connection(
     responses((status = 204, description = "Deleted"), (status = 404, description = "Not found")))]
 pub async fn delete_connection(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path((client_id, connection_id)): Path<(String, String)>,
 ) -> MdrResult<Response> {
     svc::delete_connection(&state, actor(&admin), &client_id, &connection_id).await?;
@@ -253,15 +253,10 @@ pub async fn delete_connection(
     responses((status = 200, description = "Array of audit entries"), (status = 404, description = "No such customer")))]
 pub async fn exchange_audit(
     State(state): State<AppState>,
-    _admin: ConsoleAdmin,
+    admin: ConsoleCaller,
     Path(client_id): Path<String>,
 ) -> MdrResult<Response> {
-    svc::customer(&state, &client_id).await?;
-    // Flush this node's buffer first so an operator sees what just happened here.
-    if let Err(e) = state.mdr.flush_audit(&state).await {
-        tracing::warn!(error = %e, "exchange audit flush failed");
-    }
-    let list = state.store.exchange_audit(&client_id, 200).await?;
+    let list = mdr_admins::exchange_audit(&state, actor(&admin), &client_id, 200).await?;
     let out: Vec<serde_json::Value> = list
         .iter()
         .map(|a| {
@@ -275,4 +270,57 @@ pub async fn exchange_audit(
         })
         .collect();
     Ok(json_ok(&serde_json::Value::Array(out)))
+}
+
+fn administrator_json(a: &portcullis_store::CustomerAdministrator) -> serde_json::Value {
+    serde_json::json!({
+        "user_id": a.user_id.0,
+        "username": a.username,
+        "granted_at": portcullis_core::clock::unix_ms(a.granted_at),
+    })
+}
+
+/// Lists the customer's MDR administrators (superusers only).
+#[utoipa::path(get, path = "/console/api/mdr/customers/{client_id}/administrators", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID")),
+    responses((status = 200, description = "Array of administrators: user_id, username, granted_at"), (status = 404, description = "No such customer")))]
+pub async fn list_administrators(
+    State(state): State<AppState>,
+    admin: ConsoleCaller,
+    Path(client_id): Path<String>,
+) -> MdrResult<Response> {
+    let list = mdr_admins::administrators(&state, actor(&admin), &client_id).await?;
+    let out: Vec<serde_json::Value> = list.iter().map(administrator_json).collect();
+    Ok(json_ok(&serde_json::Value::Array(out)))
+}
+
+/// Makes a user an MDR administrator of the customer (superusers only); granting it twice
+/// is no change.
+#[utoipa::path(post, path = "/console/api/mdr/customers/{client_id}/administrators", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID")),
+    request_body(content = Object, description = "A JSON object: username", content_type = "application/json"),
+    responses((status = 201, description = "The administrator: user_id, username, granted_at"), (status = 400, description = "Invalid body or no such user"), (status = 404, description = "No such customer")))]
+pub async fn grant_administrator(
+    State(state): State<AppState>,
+    admin: ConsoleCaller,
+    Path(client_id): Path<String>,
+    MdrBytes(body): MdrBytes,
+) -> MdrResult<Response> {
+    let obj = object(&body)?;
+    let username = string(&obj, "username")?.ok_or_else(|| MdrError::required("username"))?;
+    let a = mdr_admins::grant_administrator(&state, actor(&admin), &client_id, &username).await?;
+    Ok(created(&administrator_json(&a)))
+}
+
+/// Takes the MDR administrator role of the customer away from a user (superusers only).
+#[utoipa::path(delete, path = "/console/api/mdr/customers/{client_id}/administrators/{user_id}", tag = "console",
+    params(("client_id" = String, Path, description = "Customer Client ID"), ("user_id" = i64, Path, description = "User id")),
+    responses((status = 204, description = "Revoked"), (status = 404, description = "No such customer, or the user does not hold the role")))]
+pub async fn revoke_administrator(
+    State(state): State<AppState>,
+    admin: ConsoleCaller,
+    Path((client_id, user_id)): Path<(String, i64)>,
+) -> MdrResult<Response> {
+    mdr_admins::revoke_administrator(&state, actor(&admin), &client_id, UserId(user_id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -35,6 +35,22 @@ impl FromRequestParts<AppState> for ConsoleAdmin {
     }
 }
 
+/// Any authenticated caller of the console API; the service called decides what they may do
+/// (the per-customer MDR administrator role, `docs/mdr-api.md`, "MDR administrators").
+#[derive(Debug, Clone)]
+pub struct ConsoleCaller(pub Principal);
+
+impl FromRequestParts<AppState> for ConsoleCaller {
+    type Rejection = MdrError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, MdrError> {
+        let Authed(p) = Authed::from_request_parts(parts, state)
+            .await
+            .map_err(console_error)?;
+        Ok(Self(p))
+    }
+}
+
 /// The chain's verdict in the console's dialect.
 fn console_error(e: ApiError) -> MdrError {
     match e {

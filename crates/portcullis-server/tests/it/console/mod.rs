@@ -3,6 +3,7 @@
 //! check the server's side of each rule: who reaches what, CSRF, headers, status codes.
 
 mod activity;
+mod connections;
 mod pages;
 mod settings;
 mod users;
