@@ -8,11 +8,13 @@
 //! authenticator chain as the API, which checks CSRF for every unsafe request and renews the
 //! session; [`form::promote_token`] lets a plain form post present its token to that check.
 
+pub mod applications;
 pub mod assets;
 pub mod form;
 pub mod login;
 pub mod overview;
 pub mod page;
+pub mod tokens;
 
 use crate::auth::chain;
 use crate::state::AppState;
@@ -35,6 +37,27 @@ fn pages() -> Router<AppState> {
     Router::new()
         .route("/console/", get(overview::show))
         .route("/console/logout/", post(login::logout))
+        .route("/console/tokens/", get(tokens::list).post(tokens::create))
+        .route("/console/tokens/all/", get(tokens::all))
+        .route(
+            "/console/tokens/revoke/",
+            get(tokens::confirm).post(tokens::revoke_bulk),
+        )
+        .route("/console/tokens/{id}/revoke/", post(tokens::revoke_one))
+        .route(
+            "/console/applications/",
+            get(applications::list).post(applications::create),
+        )
+        .route("/console/applications/new/", get(applications::new))
+        .route(
+            "/console/applications/{id}/",
+            get(applications::show).post(applications::update),
+        )
+        .route("/console/applications/{id}/edit/", get(applications::edit))
+        .route(
+            "/console/applications/{id}/delete/",
+            post(applications::delete),
+        )
 }
 
 /// The console's route table: the login page and the static files (no authentication), and

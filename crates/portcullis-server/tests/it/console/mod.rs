@@ -2,7 +2,9 @@
 //! PostgreSQL. The browser tests (`tests/browser/`) drive the same pages in Chromium; these
 //! check the server's side of each rule: who reaches what, CSRF, headers, status codes.
 
+mod applications;
 mod pages;
+mod tokens;
 
 use crate::harness::Resp;
 
