@@ -301,7 +301,7 @@ async fn revocation(state: &AppState, target: &str, user: &str) -> ServiceResult
                 .ok_or(ServiceError::NotFound("user"))?;
             Ok(Revocation::User {
                 named: serde_json::Value::from(u.username.clone()),
-                user: u,
+                user: Box::new(u),
             })
         }
         _ => Err(ServiceError::field(

@@ -249,8 +249,8 @@ pub enum Revocation {
     All,
     /// Every access token of `user`; `named` is how the caller named them (recorded).
     User {
-        /// The user.
-        user: User,
+        /// The user (boxed: the other targets carry nothing).
+        user: Box<User>,
         /// An id or a name, as given.
         named: Value,
     },

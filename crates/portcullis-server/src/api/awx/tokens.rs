@@ -415,7 +415,7 @@ pub async fn revoke_tokens(
                 .get("user")
                 .cloned()
                 .unwrap_or(Value::from(p.user.id.0)),
-            user: target,
+            user: Box::new(target),
         }
     };
     let count = tokens::revoke(&state, &p, what, include_refresh).await?;
