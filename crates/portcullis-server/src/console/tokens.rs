@@ -97,6 +97,14 @@ struct ListQuery {
     revoked: Option<u64>,
 }
 
+/// "1 token revoked." / "3 tokens revoked." after a revocation.
+fn revoked_text(n: Option<u64>) -> Option<String> {
+    n.map(|n| match n {
+        1 => "1 token revoked.".to_owned(),
+        n => format!("{n} tokens revoked."),
+    })
+}
+
 #[derive(Template)]
 #[template(path = "console/tokens.html")]
 struct MinePage {
@@ -107,7 +115,7 @@ struct MinePage {
     errors: Errors,
     description: String,
     scope: String,
-    revoked: Option<u64>,
+    revoked: Option<String>,
 }
 
 /// The values a create form comes back with after a refusal.
@@ -133,7 +141,7 @@ async fn mine(
         errors: draft.errors,
         description: draft.description,
         scope: draft.scope,
-        revoked,
+        revoked: revoked_text(revoked),
     })
 }
 
@@ -203,8 +211,8 @@ fn parse_id(raw: &str) -> ServiceResult<i64> {
 
 /// Where a form sends the browser back to: a token list (the caller's, every token, an
 /// application's), else the caller's own.
-fn back(form: &FormData) -> &str {
-    match form.get("next") {
+fn back(next: Option<&str>) -> &str {
+    match next {
         Some(n)
             if (n.starts_with("/console/tokens/") || n.starts_with("/console/applications/"))
                 && !n.contains("//") =>
@@ -228,7 +236,7 @@ pub async fn revoke_one(
         tokens::delete(&state, &c.principal, &t).await
     };
     match done.await {
-        Ok(()) => c.see_other(back(&form)),
+        Ok(()) => c.see_other(back(form.get("next"))),
         Err(e) => c.error(e),
     }
 }
@@ -242,7 +250,7 @@ struct AllPage {
     user: String,
     /// The user the filter named, when it names one.
     found: Option<String>,
-    revoked: Option<u64>,
+    revoked: Option<String>,
     here: String,
 }
 
@@ -270,7 +278,7 @@ pub async fn all(State(state): State<AppState>, c: Console, parts: Parts) -> Res
             pager,
             found: owner.flatten().map(|u| u.username),
             user: user.clone(),
-            revoked: q.revoked,
+            revoked: revoked_text(q.revoked),
             here: c.here.clone(),
         })
     };
@@ -367,5 +375,36 @@ pub async fn revoke_bulk(State(state): State<AppState>, c: Console, form: FormDa
     match done.await {
         Ok(n) => c.see_other(&format!("/console/tokens/all/?revoked={n}")),
         Err(e) => c.error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_goes_only_to_token_lists() {
+        assert_eq!(
+            back(Some("/console/tokens/all/?user=a")),
+            "/console/tokens/all/?user=a"
+        );
+        assert_eq!(
+            back(Some("/console/applications/3/")),
+            "/console/applications/3/"
+        );
+        assert_eq!(back(Some("https://evil.example/")), "/console/tokens/");
+        assert_eq!(
+            back(Some("/console/tokens//evil.example")),
+            "/console/tokens/"
+        );
+        assert_eq!(back(Some("/console/users/")), "/console/tokens/");
+        assert_eq!(back(None), "/console/tokens/");
+    }
+
+    #[test]
+    fn revoked_counts_read_naturally() {
+        assert_eq!(revoked_text(None), None);
+        assert_eq!(revoked_text(Some(1)).as_deref(), Some("1 token revoked."));
+        assert_eq!(revoked_text(Some(0)).as_deref(), Some("0 tokens revoked."));
     }
 }
