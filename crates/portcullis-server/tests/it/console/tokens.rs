@@ -92,6 +92,16 @@ async fn a_console_token_works_is_shown_once_and_revokes(app: TestApp) {
             .contains("No tokens.")
     );
 
+    // The form as htmx sends it gets the same page (htmx swaps its `main` in place).
+    let r = s
+        .htmx(Method::POST, "/console/tokens/")
+        .form(&[("description", "via htmx"), ("scope", "write")])
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_console_html(&r);
+    assert_eq!(me(&app, &shown_token(&r.text())).await, StatusCode::OK);
+
     // An htmx revoke of a token that is gone is a 404 message in place.
     let r = s
         .htmx(Method::POST, &format!("/console/tokens/{id}/revoke/"))
@@ -158,6 +168,15 @@ async fn external_users_get_the_services_refusal(app: TestApp) {
         r.text()
     );
     assert!(!r.text().contains("class=\"secret\""));
+    // Sent by htmx, the refusal is a fragment for the page's message area.
+    let r = s
+        .htmx(Method::POST, "/console/tokens/")
+        .form(&[("scope", "write")])
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!r.text().contains("<html"), "{}", r.text());
+    assert!(r.text().contains("may not create tokens"));
 
     app.set(json!({"ALLOW_OAUTH2_FOR_EXTERNAL_USERS": true}))
         .await;
