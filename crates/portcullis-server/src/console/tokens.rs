@@ -279,7 +279,15 @@ pub async fn all(State(state): State<AppState>, c: Console, parts: Parts) -> Res
             found: owner.flatten().map(|u| u.username),
             user: user.clone(),
             revoked: revoked_text(q.revoked),
-            here: c.here.clone(),
+            // Back to this filter after a revocation, without a stale "revoked" notice.
+            here: if user.is_empty() {
+                "/console/tokens/all/".to_owned()
+            } else {
+                format!(
+                    "/console/tokens/all/?{}",
+                    serde_urlencoded::to_string([("user", &user)]).unwrap_or_default()
+                )
+            },
         })
     };
     match gathered.await {

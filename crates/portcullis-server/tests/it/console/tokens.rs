@@ -271,6 +271,13 @@ async fn bulk_revocations_confirm_the_count_then_revoke(app: TestApp) {
     assert_console_html(&only);
     assert_eq!(only.text().matches("aria-label=\"Revoke token ").count(), 3);
     assert!(only.text().contains("Revoke all tokens of alice"));
+    // A row's revoke comes back to the same filter.
+    assert!(
+        only.text()
+            .contains("name=\"next\" value=\"/console/tokens/all/?user=alice\""),
+        "{}",
+        only.text()
+    );
     let none = s.get("/console/tokens/all/?user=nobody").await;
     assert!(none.text().contains("There is no user named"));
 
