@@ -136,6 +136,14 @@ pub fn may_revoke_for(actor: &User, target: RevokeTarget) -> bool {
     }
 }
 
+/// May `actor` use the console's bulk-revocation tools (every token, another user's tokens,
+/// external users' tokens)? Administrators only: an ordinary user revokes their own tokens one
+/// at a time there (the API's `POST /api/v2/tokens/revoke/` still lets them revoke all of
+/// their own, by [`may_revoke_for`]).
+pub fn may_revoke_in_bulk(actor: &User) -> bool {
+    is_administrator(actor)
+}
+
 /// May `actor` create, change or delete OAuth2 applications?
 pub fn may_manage_applications(actor: &User) -> bool {
     is_administrator(actor)
@@ -221,6 +229,15 @@ mod tests {
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             last_login: None,
         }
+    }
+
+    #[test]
+    fn only_administrators_revoke_in_bulk() {
+        let (admin, alice) = (user(1, true), user(2, false));
+        assert!(may_revoke_in_bulk(&admin));
+        assert!(!may_revoke_in_bulk(&alice));
+        assert!(may_revoke_for(&alice, RevokeTarget::User(alice.id)));
+        assert!(!may_revoke_for(&alice, RevokeTarget::Everyone));
     }
 
     #[test]

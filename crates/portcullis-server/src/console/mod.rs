@@ -9,6 +9,7 @@
 //! session; [`form::promote_token`] lets a plain form post present its token to that check.
 
 pub mod activity;
+pub mod applications;
 pub mod assets;
 pub mod connections;
 pub mod form;
@@ -18,6 +19,7 @@ pub mod page;
 pub mod profile;
 pub mod settings;
 pub mod users;
+pub mod tokens;
 
 use crate::auth::chain;
 use crate::state::AppState;
@@ -94,6 +96,26 @@ fn pages() -> Router<AppState> {
         .route(
             "/console/connections/{client_id}/administrators/{user_id}/remove",
             post(connections::remove_administrator),
+        .route("/console/tokens/", get(tokens::list).post(tokens::create))
+        .route("/console/tokens/all/", get(tokens::all))
+        .route(
+            "/console/tokens/revoke/",
+            get(tokens::confirm).post(tokens::revoke_bulk),
+        )
+        .route("/console/tokens/{id}/revoke/", post(tokens::revoke_one))
+        .route(
+            "/console/applications/",
+            get(applications::list).post(applications::create),
+        )
+        .route("/console/applications/new/", get(applications::new))
+        .route(
+            "/console/applications/{id}/",
+            get(applications::show).post(applications::update),
+        )
+        .route("/console/applications/{id}/edit/", get(applications::edit))
+        .route(
+            "/console/applications/{id}/delete/",
+            post(applications::delete),
         )
 }
 

@@ -242,6 +242,152 @@ pub async fn revoke_bulk(
     }
 }
 
+/// What a caller's bulk revocation covers, as the API and the console name it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Revocation {
+    /// Every token that exists now.
+    All,
+    /// Every access token of `user`; `named` is how the caller named them (recorded).
+    User {
+        /// The user (boxed: the other targets carry nothing).
+        user: Box<User>,
+        /// An id or a name, as given.
+        named: Value,
+    },
+    /// The access tokens of every user with an external account (what goes with switching
+    /// `ALLOW_OAUTH2_FOR_EXTERNAL_USERS` off, `docs/security.md`, "Revocation bounds").
+    ExternalUsers,
+}
+
+impl Revocation {
+    fn target(&self) -> authz::RevokeTarget {
+        match self {
+            Self::User { user, .. } => authz::RevokeTarget::User(user.id),
+            Self::All | Self::ExternalUsers => authz::RevokeTarget::Everyone,
+        }
+    }
+}
+
+fn may_revoke(caller: &Principal, what: &Revocation) -> ServiceResult<()> {
+    if authz::may_revoke_for(&caller.user, what.target()) {
+        Ok(())
+    } else {
+        Err(ServiceError::not_permitted())
+    }
+}
+
+fn count_query(user: Option<UserId>) -> portcullis_store::TokenQuery {
+    portcullis_store::TokenQuery {
+        user,
+        application: None,
+        kind: portcullis_store::TokenKindFilter::All,
+        filters: Vec::new(),
+        order: None,
+        limit: 1,
+        offset: 0,
+    }
+}
+
+/// How many live access tokens `what` would revoke now (for a confirmation step that names
+/// the count before the caller commits). Same authorization as [`revoke`].
+pub async fn revocation_count(
+    state: &AppState,
+    caller: &Principal,
+    what: &Revocation,
+) -> ServiceResult<i64> {
+    may_revoke(caller, what)?;
+    Ok(match what {
+        Revocation::All => state.store.list_tokens(&count_query(None)).await?.total,
+        Revocation::User { user, .. } => {
+            state
+                .store
+                .list_tokens(&count_query(Some(user.id)))
+                .await?
+                .total
+        }
+        Revocation::ExternalUsers => {
+            // The store has no count of external users' tokens; walk the users a page at a
+            // time (an administrator's rare action) and count each external user's tokens.
+            const PAGE: i64 = 200;
+            let mut total = 0;
+            let mut offset = 0;
+            loop {
+                let page = state
+                    .store
+                    .list_users(&portcullis_store::UserQuery {
+                        filter: Default::default(),
+                        order: Default::default(),
+                        only: None,
+                        member_of: None,
+                        limit: PAGE,
+                        offset,
+                    })
+                    .await?;
+                let n = page.items.len() as i64;
+                for u in page.items.iter().filter(|u| u.external_account.is_some()) {
+                    total += state
+                        .store
+                        .list_tokens(&count_query(Some(u.id)))
+                        .await?
+                        .total;
+                }
+                offset += PAGE;
+                if n < PAGE || offset >= page.total {
+                    break total;
+                }
+            }
+        }
+    })
+}
+
+/// Bulk revocation on behalf of `caller`, after the policy's [`authz::may_revoke_for`]:
+/// the one path of `POST /api/v2/tokens/revoke/` and the console's revocation pages.
+/// Returns the number of access tokens revoked; never a value.
+pub async fn revoke(
+    state: &AppState,
+    caller: &Principal,
+    what: Revocation,
+    include_refresh: bool,
+) -> ServiceResult<u64> {
+    may_revoke(caller, &what)?;
+    let now = state.clock.now();
+    let activity_stream = state.settings.get().auth.activity_stream_enabled;
+    let actor = caller.user.username.escape_debug().to_string();
+    Ok(match what {
+        Revocation::All => {
+            let n = revoke_bulk(
+                &*state.store,
+                BulkTarget::All,
+                include_refresh,
+                Some(caller.user.id),
+                activity_stream,
+                now,
+            )
+            .await?;
+            tracing::warn!(event = "tokens_revoked_bulk", scope = "all", count = n, actor = %actor);
+            n
+        }
+        Revocation::User { user, named } => {
+            let n = revoke_bulk(
+                &*state.store,
+                BulkTarget::User { id: user.id, named },
+                include_refresh,
+                Some(caller.user.id),
+                activity_stream,
+                now,
+            )
+            .await?;
+            tracing::warn!(event = "tokens_revoked_bulk", user = %user.username.escape_debug(), count = n, actor = %actor);
+            n
+        }
+        Revocation::ExternalUsers => {
+            let n = state.store.revoke_external_users_tokens(now).await?;
+            tracing::warn!(event = "tokens_revoked_bulk", scope = "external_users", count = n, actor = %actor);
+            n
+        }
+    })
+}
+
 /// Mints a token for `owner`: a PAT when `application` is `None`, else an application token
 /// with a refresh token. Applies the external-user rule (as
 /// [`Forbidden::ExternalUserTokens`]) and the lifetimes in force now. `actor` is recorded in the activity stream.

@@ -21,7 +21,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::authz::{self, RevokeTarget};
+use portcullis_core::authz;
 use portcullis_core::principal::Principal;
 use portcullis_store::{AccessTokenRecord, TokenField, TokenKindFilter, TokenQuery};
 use serde_json::{Map, Value, json};
@@ -399,24 +399,9 @@ pub async fn revoke_tokens(
             ));
         }
     };
-    let now = state.clock.now();
-    let activity_stream = state.settings.get().auth.activity_stream_enabled;
     let all = matches!(body.get("all"), Some(Value::Bool(true)));
-    let count = if all {
-        if !authz::may_revoke_for(&p.user, RevokeTarget::Everyone) {
-            return Err(ApiError::PermissionDenied);
-        }
-        let n = tokens::revoke_bulk(
-            &*state.store,
-            tokens::BulkTarget::All,
-            include_refresh,
-            Some(p.user.id),
-            activity_stream,
-            now,
-        )
-        .await?;
-        tracing::warn!(event = "tokens_revoked_bulk", scope = "all", count = n, actor = %p.user.username.escape_debug());
-        n
+    let what = if all {
+        tokens::Revocation::All
     } else {
         let segment = match body.get("user") {
             Some(Value::String(s)) => s.clone(),
@@ -425,28 +410,15 @@ pub async fn revoke_tokens(
             Some(_) => return Err(crate::error::field_error("user", "Incorrect type.")),
         };
         let target = resolve(&state, &p, &segment).await?;
-        if !authz::may_revoke_for(&p.user, RevokeTarget::User(target.id)) {
-            return Err(ApiError::PermissionDenied);
-        }
-        let target_named = tokens::BulkTarget::User {
-            id: target.id,
+        tokens::Revocation::User {
             named: body
                 .get("user")
                 .cloned()
                 .unwrap_or(Value::from(p.user.id.0)),
-        };
-        let n = tokens::revoke_bulk(
-            &*state.store,
-            target_named,
-            include_refresh,
-            Some(p.user.id),
-            activity_stream,
-            now,
-        )
-        .await?;
-        tracing::warn!(event = "tokens_revoked_bulk", user = %target.username.escape_debug(), count = n, actor = %p.user.username.escape_debug());
-        n
+            user: Box::new(target),
+        }
     };
+    let count = tokens::revoke(&state, &p, what, include_refresh).await?;
     Ok(Json(json!({ "revoked": count })))
 }
 

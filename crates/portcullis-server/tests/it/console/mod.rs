@@ -3,9 +3,11 @@
 //! check the server's side of each rule: who reaches what, CSRF, headers, status codes.
 
 mod activity;
+mod applications;
 mod connections;
 mod pages;
 mod settings;
+mod tokens;
 mod users;
 
 use crate::harness::Resp;
