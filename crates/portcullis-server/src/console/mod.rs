@@ -18,8 +18,8 @@ pub mod overview;
 pub mod page;
 pub mod profile;
 pub mod settings;
-pub mod users;
 pub mod tokens;
+pub mod users;
 
 use crate::auth::chain;
 use crate::state::AppState;
@@ -96,6 +96,7 @@ fn pages() -> Router<AppState> {
         .route(
             "/console/connections/{client_id}/administrators/{user_id}/remove",
             post(connections::remove_administrator),
+        )
         .route("/console/tokens/", get(tokens::list).post(tokens::create))
         .route("/console/tokens/all/", get(tokens::all))
         .route(
