@@ -277,12 +277,7 @@ async fn an_mdr_administrator_manages_only_their_customer(app: TestApp) {
         "/console/applications/",
     ] {
         assert!(!home.text().contains(other), "{other} linked");
-        // 403 once those pages exist; until then the console's 404.
-        let status = s.get(other).await.status;
-        assert!(
-            status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
-            "{other}: {status}"
-        );
+        assert_eq!(s.get(other).await.status, StatusCode::FORBIDDEN, "{other}");
     }
 
     // The console JSON API answers the same.
