@@ -116,3 +116,24 @@ test("the login works from the keyboard alone, with a visible focus ring", async
   assert.equal(skip.text, "Skip to content");
   assert.ok(skip.left >= 0, "skip link stays off-screen when focused");
 });
+
+test("an htmx request that fails shows its message in place, not a blank page", async () => {
+  const page = await newPage(browser);
+  await login(page, server.base, "admin", ADMIN_PASSWORD);
+  await page.goto(`${server.base}/console/tokens/`);
+  await page.getByRole("heading", { name: "My tokens" }).waitFor();
+  // A token that no longer matches the cookie (as after a logout in another tab): the
+  // server refuses the htmx post with 403, and the page shows why where the user is.
+  await page.evaluate(() => {
+    document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRFToken": "x".repeat(64) }));
+    for (const f of document.querySelectorAll('input[name="csrfmiddlewaretoken"]')) { f.value = "x".repeat(64); }
+  });
+  await page.getByLabel("Description").fill("never made");
+  await page.getByRole("button", { name: "Create token" }).click();
+  await page.locator("#flash .alert").filter({ hasText: "This form has expired" }).waitFor();
+  // The page itself is still there.
+  await page.getByRole("heading", { name: "My tokens" }).waitFor();
+  assert.deepEqual(page.problems, []);
+  const list = await api(server.base, "GET", "/api/v2/tokens/");
+  assert.ok(!list.text.includes("never made"), "the refused request created a token");
+});

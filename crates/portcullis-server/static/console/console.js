@@ -79,6 +79,9 @@
       ev.detail.isError = false;
       ev.detail.target = box;
       ev.detail.swapOverride = "innerHTML";
+      // A form that picks part of its answer (hx-select) must not pick from the error
+      // fragment: take the fragment's message itself.
+      ev.detail.selectOverride = ".console-error";
     }
   });
 
