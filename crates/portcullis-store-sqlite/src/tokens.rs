@@ -872,6 +872,17 @@ impl TokenStore for SqliteStore {
         Ok(self.revoke_external(now).await?)
     }
 
+    async fn count_external_users_tokens(&self) -> StoreResult<i64> {
+        sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM oauth_access_tokens t \
+             WHERE t.user_id IN (SELECT id FROM users WHERE external_account IS NOT NULL) AND ",
+            live_token!()
+        ))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(crate::error::map_db_error)
+    }
+
     async fn purge_expired_tokens(&self, now: OffsetDateTime) -> StoreResult<u64> {
         Ok(self.purge(now).await?)
     }

@@ -286,6 +286,9 @@ pub trait TokenStore: Send + Sync {
     /// goes with switching `ALLOW_OAUTH2_FOR_EXTERNAL_USERS` off, `docs/security.md`, "Revocation
     /// bounds"). Returns how many.
     async fn revoke_external_users_tokens(&self, now: OffsetDateTime) -> StoreResult<u64>;
+    /// How many live access tokens [`TokenStore::revoke_external_users_tokens`] would revoke
+    /// now (the console's confirmation step names the count before the revocation).
+    async fn count_external_users_tokens(&self) -> StoreResult<i64>;
     /// Removes access tokens past their deadline or revoked, refresh tokens past their
     /// deadline or revoked, and used or expired authorization codes. Returns rows removed.
     async fn purge_expired_tokens(&self, now: OffsetDateTime) -> StoreResult<u64>;

@@ -66,7 +66,9 @@ pub async fn page_of(
     page: i64,
     pager_query: &[(&str, &str)],
 ) -> ServiceResult<(Vec<TokenRow>, Pager)> {
-    q.order = Some((TokenField::Created, true));
+    // Newest first by id: ids only grow (AUTOINCREMENT, identity), so id order is creation
+    // order, and it walks the primary key instead of sorting every live token.
+    q.order = Some((TokenField::Id, true));
     q.limit = PAGE_SIZE;
     q.offset = Pager::offset(page);
     let found = state.store.list_tokens(&q).await?;

@@ -305,38 +305,7 @@ pub async fn revocation_count(
                 .await?
                 .total
         }
-        Revocation::ExternalUsers => {
-            // The store has no count of external users' tokens; walk the users a page at a
-            // time (an administrator's rare action) and count each external user's tokens.
-            const PAGE: i64 = 200;
-            let mut total = 0;
-            let mut offset = 0;
-            loop {
-                let page = state
-                    .store
-                    .list_users(&portcullis_store::UserQuery {
-                        filter: Default::default(),
-                        order: Default::default(),
-                        only: None,
-                        member_of: None,
-                        limit: PAGE,
-                        offset,
-                    })
-                    .await?;
-                let n = page.items.len() as i64;
-                for u in page.items.iter().filter(|u| u.external_account.is_some()) {
-                    total += state
-                        .store
-                        .list_tokens(&count_query(Some(u.id)))
-                        .await?
-                        .total;
-                }
-                offset += PAGE;
-                if n < PAGE || offset >= page.total {
-                    break total;
-                }
-            }
-        }
+        Revocation::ExternalUsers => state.store.count_external_users_tokens().await?,
     })
 }
 
