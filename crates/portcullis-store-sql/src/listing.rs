@@ -110,18 +110,14 @@ where
     }
 }
 
-/// Appends `ORDER BY <column> [DESC], <id> ASC`, `LIMIT` and `OFFSET`. A `nullable` column
-/// spells out PostgreSQL's default NULL placement (last ascending, first descending) on both
-/// engines, so both backends page identically.
-pub fn push_order_and_page<DB: Database>(
+/// Appends `ORDER BY <column> [DESC], <id> ASC`. A `nullable` column spells out
+/// PostgreSQL's default NULL placement (last ascending, first descending) on both engines, so
+/// both backends order identically.
+pub fn push_order<DB: Database>(
     qb: &mut QueryBuilder<DB>,
     order: Option<(&'static str, bool, bool)>,
     id_column: &'static str,
-    limit: i64,
-    offset: i64,
-) where
-    i64: Bind<DB>,
-{
+) {
     qb.push(" ORDER BY ");
     if let Some((column, descending, nullable)) = order {
         qb.push(column)
@@ -140,6 +136,19 @@ pub fn push_order_and_page<DB: Database>(
     if order.is_none_or(|(column, _, _)| column != id_column) {
         qb.push(id_column).push(" ASC");
     }
+}
+
+/// Appends [`push_order`]'s `ORDER BY`, then `LIMIT` and `OFFSET`.
+pub fn push_order_and_page<DB: Database>(
+    qb: &mut QueryBuilder<DB>,
+    order: Option<(&'static str, bool, bool)>,
+    id_column: &'static str,
+    limit: i64,
+    offset: i64,
+) where
+    i64: Bind<DB>,
+{
+    push_order(qb, order, id_column);
     qb.push(" LIMIT ")
         .push_bind(limit.max(0))
         .push(" OFFSET ")

@@ -4,7 +4,7 @@
 //! backend answers with an empty page without asking the database.
 
 use crate::filter::{Bind, Dialect, push_filter};
-use crate::listing::{Cell, ColumnKind, push_match, push_order_and_page};
+use crate::listing::{Cell, ColumnKind, push_match, push_order, push_order_and_page};
 use crate::{DbTime, FieldTable};
 use portcullis_store::activity::ActivityField;
 use portcullis_store::filter::ValueKind;
@@ -247,23 +247,29 @@ where
             push_match(qb, column, cell);
         }
     };
+    // The page's ids are chosen from the token table alone, then joined: the rows an OFFSET
+    // skips are never joined to their owner and application, which keeps a deep page of
+    // 100 000 tokens as cheap as the count (`bench/console.sh`).
     let select = concat!(
         "SELECT ",
         crate::token_columns!(),
         ", ",
         crate::owner_columns!(),
-        crate::token_from!()
+        crate::token_from!(),
+        " WHERE t.id IN (SELECT t.id FROM oauth_access_tokens t"
     );
+    let order = query.order.map(|(field, descending)| {
+        let (column, _, nullable) = token_column(field);
+        (column, descending, nullable)
+    });
     Some(listing(
         "SELECT COUNT(*) FROM oauth_access_tokens t",
         select,
         push_where,
         |qb| {
-            let order = query.order.map(|(field, descending)| {
-                let (column, _, nullable) = token_column(field);
-                (column, descending, nullable)
-            });
             push_order_and_page(qb, order, "t.id", query.limit, query.offset);
+            qb.push(")");
+            push_order(qb, order, "t.id");
         },
     ))
 }
