@@ -58,6 +58,8 @@ FROM generate_series(1, $TOKENS) g;
 INSERT INTO activity_stream (timestamp, actor_id, operation, object1, object1_id, changes)
 SELECT now() - (g || ' seconds')::interval, 1, 'update', 'user', 2 + (g % $USERS), '{"email": ["a", "b"]}'::jsonb
 FROM generate_series(1, $ACTIVITY) g;
+-- Statistics, as a database in service has them (autovacuum would gather them later).
+ANALYZE;
 SQL
 else
     "${SQL[@]}" >/dev/null <<SQL
