@@ -170,10 +170,10 @@ async fn serve(config: Config) -> Result<()> {
     {
         Bootstrap::AlreadyInitialised => {}
         Bootstrap::CreatedWithConfiguredPassword => tracing::info!(
-            "created superuser 'admin' with the password from PORTCULLIS_ADMIN_PASSWORD; log in at http://{listen}/api/login/"
+            "created superuser 'admin' with the password from PORTCULLIS_ADMIN_PASSWORD; log in at http://{listen}/console/ (web console) or http://{listen}/api/login/"
         ),
         Bootstrap::CreatedWithGeneratedPassword(pw) => tracing::warn!(
-            "created superuser 'admin' with generated password {pw} (shown once): log in at http://{listen}/api/login/ or `curl -u admin:{pw} http://{listen}/api/v2/me/`, then change it"
+            "created superuser 'admin' with generated password {pw} (shown once): log in at http://{listen}/console/ (web console) or `curl -u admin:{pw} http://{listen}/api/v2/me/`, then change it"
         ),
     }
     let listener = tokio::net::TcpListener::bind(listen)
