@@ -5,6 +5,7 @@ use super::ConsoleCaller;
 use crate::api::mdr::body::MdrBytes;
 use crate::api::mdr::error::{MdrError, MdrResult};
 use crate::api::mdr::json_ok;
+use crate::service::error::ServiceError;
 use crate::service::mdr_admins;
 use crate::service::mdr_session::{self as svc, Actor, Bootstrap, ConnectionInput};
 use crate::state::AppState;
@@ -319,8 +320,14 @@ pub async fn grant_administrator(
 pub async fn revoke_administrator(
     State(state): State<AppState>,
     admin: ConsoleCaller,
-    Path((client_id, user_id)): Path<(String, i64)>,
+    Path((client_id, user_id)): Path<(String, String)>,
 ) -> MdrResult<Response> {
+    let Ok(user_id) = user_id.parse::<i64>() else {
+        // Not an id, so no user holds the role under it: the 404 of an unknown id, after the
+        // same checks (superuser, the customer exists), so the answer says nothing more.
+        mdr_admins::administrators(&state, actor(&admin), &client_id).await?;
+        return Err(ServiceError::NotFound("administrator").into());
+    };
     mdr_admins::revoke_administrator(&state, actor(&admin), &client_id, UserId(user_id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
