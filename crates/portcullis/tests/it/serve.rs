@@ -11,7 +11,10 @@ async fn first_start_creates_admin_and_prints_how_to_log_in_once() {
     let pw = s
         .generated_password()
         .expect("generated password in the log");
-    assert!(s.log().contains("/api/login/"), "log says how to log in");
+    assert!(
+        s.log().contains("/console/") && s.log().contains("/api/v2/me/"),
+        "log says how to log in: the web console, or Basic on the API"
+    );
     assert!(
         dir.path().join("portcullis.db").exists(),
         "default SQLite file in the working directory"
