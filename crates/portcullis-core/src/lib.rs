@@ -13,6 +13,7 @@ pub mod csrf;
 pub mod error;
 pub mod ids;
 pub mod jwt;
+pub mod ldap;
 pub mod mdr;
 pub mod password;
 pub mod policy;

@@ -6,6 +6,7 @@
 //! is stored; read-only keys are ignored on write; secret values read back as `$encrypted$`
 //! and writing `$encrypted$` keeps the stored value.
 
+use crate::ldap;
 use crate::policy::PasswordPolicy;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -83,6 +84,30 @@ pub enum Kind {
     OAuth2,
     /// Computed, never written.
     ReadOnlyList,
+    /// `AUTH_LDAP_SERVER_URI`: `ldap://`/`ldaps://` URIs.
+    LdapUri,
+    /// A DN (`null` allowed when `null`).
+    LdapDn {
+        /// `null` is a value of its own (no group), not the empty string.
+        null: bool,
+    },
+    /// `USER_DN_TEMPLATE`: a DN with `%(user)s`, or `null`.
+    LdapDnTemplate,
+    /// `[base, scope, filter]` (or, for the user search, a list of them).
+    LdapSearch {
+        /// The filter must hold `%(user)s`.
+        user: bool,
+    },
+    /// `USER_ATTR_MAP`.
+    LdapAttrMap,
+    /// `GROUP_TYPE`.
+    LdapGroupType,
+    /// `GROUP_TYPE_PARAMS`.
+    LdapGroupParams,
+    /// `USER_FLAGS_BY_GROUP`.
+    LdapUserFlags,
+    /// `CONNECTION_OPTIONS`.
+    LdapOptions,
 }
 
 /// One setting's definition.
@@ -103,7 +128,7 @@ pub struct SettingDef {
 }
 
 macro_rules! def {
-    ($key:literal, $cat:ident, $kind:expr, $secret:literal, $label:literal, $help:literal) => {
+    ($key:expr, $cat:ident, $kind:expr, $secret:literal, $label:expr, $help:expr) => {
         SettingDef {
             key: $key,
             category: Category::$cat,
@@ -115,8 +140,145 @@ macro_rules! def {
     };
 }
 
-/// Every setting Portcullis knows, in the order AWX lists them.
-pub const SETTINGS: &[SettingDef] = &[
+/// The `AUTH_LDAP_*` keys of one directory server slot (AWX's first server has the prefix
+/// `AUTH_LDAP_`, the additional ones `AUTH_LDAP_1_` … `AUTH_LDAP_5_`); `docs/ldap.md`.
+macro_rules! ldap_slot {
+    ($p:literal, $n:literal) => {
+        [
+            def!(
+                concat!($p, "SERVER_URI"),
+                Ldap,
+                Kind::LdapUri,
+                false,
+                concat!("LDAP ", $n, "Server URI"),
+                "URIs of the LDAP servers (ldap:// or ldaps://), separated by spaces or commas, tried in order. Empty disables this server."
+            ),
+            def!(
+                concat!($p, "BIND_DN"),
+                Ldap,
+                Kind::LdapDn { null: false },
+                false,
+                concat!("LDAP ", $n, "Bind DN"),
+                "DN of the service account used to search for users and groups."
+            ),
+            def!(
+                concat!($p, "BIND_PASSWORD"),
+                Ldap,
+                Kind::Str,
+                true,
+                concat!("LDAP ", $n, "Bind Password"),
+                "Password of the service account (write-only)."
+            ),
+            def!(
+                concat!($p, "START_TLS"),
+                Ldap,
+                Kind::Bool,
+                false,
+                concat!("LDAP ", $n, "Start TLS"),
+                "Whether to enable TLS when the LDAP connection is not using SSL."
+            ),
+            def!(
+                concat!($p, "CONNECTION_OPTIONS"),
+                Ldap,
+                Kind::LdapOptions,
+                false,
+                concat!("LDAP ", $n, "Connection Options"),
+                "Options of the LDAP connection. OPT_NETWORK_TIMEOUT (seconds) bounds connecting and every operation; OPT_REFERRALS is accepted (referrals are never followed)."
+            ),
+            def!(
+                concat!($p, "USER_SEARCH"),
+                Ldap,
+                Kind::LdapSearch { user: true },
+                false,
+                concat!("LDAP ", $n, "User Search"),
+                "[base DN, scope, filter] locating a user; the filter holds %(user)s. A list of such searches is tried in order."
+            ),
+            def!(
+                concat!($p, "USER_DN_TEMPLATE"),
+                Ldap,
+                Kind::LdapDnTemplate,
+                false,
+                concat!("LDAP ", $n, "User DN Template"),
+                "Alternative to user search, if user DNs are all of the same format, e.g. uid=%(user)s,ou=people,dc=example,dc=org."
+            ),
+            def!(
+                concat!($p, "USER_ATTR_MAP"),
+                Ldap,
+                Kind::LdapAttrMap,
+                false,
+                concat!("LDAP ", $n, "User Attribute Map"),
+                "Maps first_name, last_name and email to directory attributes."
+            ),
+            def!(
+                concat!($p, "GROUP_SEARCH"),
+                Ldap,
+                Kind::LdapSearch { user: false },
+                false,
+                concat!("LDAP ", $n, "Group Search"),
+                "[base DN, scope, filter] finding the groups a user belongs to."
+            ),
+            def!(
+                concat!($p, "GROUP_TYPE"),
+                Ldap,
+                Kind::LdapGroupType,
+                false,
+                concat!("LDAP ", $n, "Group Type"),
+                "Class of the groups: MemberDNGroupType, GroupOfNamesType, GroupOfUniqueNamesType, ActiveDirectoryGroupType, OrganizationalRoleGroupType, PosixGroupType or PosixUIDGroupType."
+            ),
+            def!(
+                concat!($p, "GROUP_TYPE_PARAMS"),
+                Ldap,
+                Kind::LdapGroupParams,
+                false,
+                concat!("LDAP ", $n, "Group Type Parameters"),
+                "Parameters of the group type, e.g. {\"member_attr\": \"member\", \"name_attr\": \"cn\"}."
+            ),
+            def!(
+                concat!($p, "REQUIRE_GROUP"),
+                Ldap,
+                Kind::LdapDn { null: true },
+                false,
+                concat!("LDAP ", $n, "Require Group"),
+                "Group DN required to log in; null lets every directory user in."
+            ),
+            def!(
+                concat!($p, "DENY_GROUP"),
+                Ldap,
+                Kind::LdapDn { null: true },
+                false,
+                concat!("LDAP ", $n, "Deny Group"),
+                "Group DN whose members may not log in."
+            ),
+            def!(
+                concat!($p, "USER_FLAGS_BY_GROUP"),
+                Ldap,
+                Kind::LdapUserFlags,
+                false,
+                concat!("LDAP ", $n, "User Flags By Group"),
+                "Group DNs that make a user superuser or system auditor, set at every login."
+            ),
+            def!(
+                concat!($p, "ORGANIZATION_MAP"),
+                Ldap,
+                Kind::ObjectOrNull,
+                false,
+                concat!("LDAP ", $n, "Organization Map"),
+                "Stored for compatibility; no effect."
+            ),
+            def!(
+                concat!($p, "TEAM_MAP"),
+                Ldap,
+                Kind::ObjectOrNull,
+                false,
+                concat!("LDAP ", $n, "Team Map"),
+                "Stored for compatibility; no effect."
+            ),
+        ]
+    };
+}
+
+/// The settings other than the directory slots, in the order AWX lists them.
+const BASE_SETTINGS: &[SettingDef] = &[
     def!(
         "SESSION_COOKIE_AGE",
         Authentication,
@@ -303,51 +465,47 @@ pub const SETTINGS: &[SettingDef] = &[
         "Proxy IP Allowed List",
         "Stored for compatibility; trusted proxies are configuration."
     ),
-    def!(
-        "AUTH_LDAP_SERVER_URI",
-        Ldap,
-        Kind::Str,
-        false,
-        "LDAP Server URI",
-        "URI to connect to LDAP server, such as \"ldaps://ldap.example.com:636\"."
-    ),
-    def!(
-        "AUTH_LDAP_BIND_DN",
-        Ldap,
-        Kind::Str,
-        false,
-        "LDAP Bind DN",
-        "DN of the service account used to search for users."
-    ),
-    def!(
-        "AUTH_LDAP_BIND_PASSWORD",
-        Ldap,
-        Kind::Str,
-        true,
-        "LDAP Bind Password",
-        "Password of the service account."
-    ),
-    def!(
-        "AUTH_LDAP_START_TLS",
-        Ldap,
-        Kind::Bool,
-        false,
-        "LDAP Start TLS",
-        "Whether to enable TLS when the LDAP connection is not using SSL."
-    ),
-    def!(
-        "AUTH_LDAP_USER_DN_TEMPLATE",
-        Ldap,
-        Kind::Str,
-        false,
-        "LDAP User DN Template",
-        "Alternative to user search, if user DNs are all of the same format."
-    ),
 ];
+
+/// The six directory server slots, in the order they are tried.
+const LDAP_SLOTS: [[SettingDef; 16]; 6] = [
+    ldap_slot!("AUTH_LDAP_", ""),
+    ldap_slot!("AUTH_LDAP_1_", "1 "),
+    ldap_slot!("AUTH_LDAP_2_", "2 "),
+    ldap_slot!("AUTH_LDAP_3_", "3 "),
+    ldap_slot!("AUTH_LDAP_4_", "4 "),
+    ldap_slot!("AUTH_LDAP_5_", "5 "),
+];
+
+/// The key prefixes of the directory server slots, in the order they are tried.
+pub const LDAP_PREFIXES: [&str; 6] = [
+    "AUTH_LDAP_",
+    "AUTH_LDAP_1_",
+    "AUTH_LDAP_2_",
+    "AUTH_LDAP_3_",
+    "AUTH_LDAP_4_",
+    "AUTH_LDAP_5_",
+];
+
+/// Every setting Portcullis knows: the base settings, then the directory slots.
+pub static SETTINGS: std::sync::LazyLock<Vec<SettingDef>> = std::sync::LazyLock::new(|| {
+    BASE_SETTINGS
+        .iter()
+        .chain(LDAP_SLOTS.iter().flatten())
+        .copied()
+        .collect()
+});
 
 /// Looks up a definition by key.
 pub fn def(key: &str) -> Option<&'static SettingDef> {
     SETTINGS.iter().find(|d| d.key == key)
+}
+
+/// The part of an `AUTH_LDAP_*` key after its slot prefix (`SERVER_URI` for
+/// `AUTH_LDAP_1_SERVER_URI`), or `None` for other keys.
+pub fn ldap_suffix(key: &str) -> Option<&str> {
+    // Longest prefixes first: `AUTH_LDAP_` is a prefix of the numbered ones.
+    LDAP_PREFIXES.iter().rev().find_map(|p| key.strip_prefix(p))
 }
 
 /// Stored overrides: key → JSON value.
@@ -355,6 +513,9 @@ pub type Stored = BTreeMap<String, Value>;
 
 /// The default value of `d`, given the other stored values (for computed keys).
 pub fn default_value(d: &SettingDef, stored: &Stored) -> Value {
+    if let Some(suffix) = ldap_suffix(d.key) {
+        return ldap::default_value(suffix);
+    }
     match d.key {
         "SESSION_COOKIE_AGE" => json!(1800),
         "SESSIONS_PER_USER" => json!(-1),
@@ -369,15 +530,14 @@ pub fn default_value(d: &SettingDef, stored: &Stored) -> Value {
             Kind::StrList | Kind::ReadOnlyList => json!([]),
             Kind::ObjectOrNull | Kind::ListOrNull => Value::Null,
             Kind::OAuth2 => oauth2_object(&Map::new()),
+            _ => Value::Null,
         },
     }
 }
 
-fn ldap_configured(stored: &Stored) -> bool {
-    stored
-        .get("AUTH_LDAP_SERVER_URI")
-        .and_then(Value::as_str)
-        .is_some_and(|s| !s.is_empty())
+/// True when at least one directory server slot is usable (`docs/ldap.md`).
+pub fn ldap_configured(stored: &Stored) -> bool {
+    !ldap::ServerConfig::all(stored).is_empty()
 }
 
 fn authentication_backends(stored: &Stored) -> Value {
@@ -527,6 +687,15 @@ fn check_value(d: &SettingDef, v: &Value, token_max_lifetime: i64) -> Result<Val
         },
         Kind::OAuth2 => check_oauth2(v, token_max_lifetime),
         Kind::ReadOnlyList => Ok(v.clone()),
+        Kind::LdapUri => ldap::check_uri(v),
+        Kind::LdapDn { null } => ldap::check_dn(v, null),
+        Kind::LdapDnTemplate => ldap::check_dn_template(v),
+        Kind::LdapSearch { user } => ldap::check_search(v, user),
+        Kind::LdapAttrMap => ldap::check_attr_map(v),
+        Kind::LdapGroupType => ldap::check_group_type(v),
+        Kind::LdapGroupParams => ldap::check_group_params(v),
+        Kind::LdapUserFlags => ldap::check_user_flags(v),
+        Kind::LdapOptions => ldap::check_options(v),
     }
 }
 

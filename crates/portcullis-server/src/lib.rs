@@ -9,6 +9,7 @@ pub mod auth;
 pub mod background;
 pub mod config;
 pub mod console;
+pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod listener;

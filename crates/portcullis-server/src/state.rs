@@ -60,6 +60,8 @@ pub struct Inner {
     pub request_ids: crate::middleware::request_id::RequestIds,
     /// MDR signing keys and per-node caches.
     pub mdr: crate::service::mdr_session::MdrNode,
+    /// LDAP directory client: connection pools and TLS (`docs/ldap.md`).
+    pub directory: crate::directory::Directory,
 }
 
 /// The server could not start.
@@ -77,6 +79,9 @@ pub enum StartupError {
     /// MDR signing keys could not be set up.
     #[error("MDR signing keys: {0}")]
     Keys(#[from] crate::service::mdr_keys::KeyError),
+    /// The LDAP TLS set-up (`ldap.ca_file`) is unusable.
+    #[error("LDAP: {0}")]
+    Directory(String),
 }
 
 impl AppState {
@@ -130,6 +135,9 @@ impl AppState {
         let keys =
             crate::service::mdr_keys::KeyRing::start(store.as_ref(), kek, &config.mdr, clock.now())
                 .await?;
+        let directory =
+            crate::directory::Directory::new(config.ldap.ca_file.as_deref(), config.ldap.pool_size)
+                .map_err(StartupError::Directory)?;
         Ok(Self(Arc::new(Inner {
             config,
             store,
@@ -152,6 +160,7 @@ impl AppState {
                 rng_for_ids.as_ref(),
             )),
             mdr: crate::service::mdr_session::MdrNode::new(keys),
+            directory,
         })))
     }
 }

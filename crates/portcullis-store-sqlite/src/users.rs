@@ -7,8 +7,8 @@ use crate::filter::SqliteDialect;
 use portcullis_core::ids::UserId;
 use portcullis_core::user::User;
 use portcullis_store::{
-    NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserPatch, UserQuery,
-    UserStore,
+    DirectorySync, NewActivity, NewUser, Page, SessionRekey, StoreError, StoreResult, UserPatch,
+    UserQuery, UserStore,
 };
 use portcullis_store_sql::{DbTime, UserRow, listings, user_columns};
 use time::OffsetDateTime;
@@ -43,6 +43,50 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(user)
+    }
+
+    /// See [`UserStore::sync_directory_user`].
+    async fn apply_directory_sync(
+        &self,
+        id: UserId,
+        sync: &DirectorySync,
+        activity: Option<&NewActivity>,
+    ) -> Outcome<Option<User>> {
+        let mut tx = self.write().await?;
+        // `password_hash IS NULL` is the guard: a local account keeps its password and is
+        // never turned into a directory user. A source change ends the user's sessions and
+        // cached Basic credentials through the generation.
+        let row = sqlx::query(concat!(
+            "UPDATE users SET \
+               auth_generation = CASE WHEN external_account IS ?2 \
+                 THEN auth_generation ELSE auth_generation + 1 END, \
+               external_account = ?2, ldap_dn = ?3, \
+               first_name = COALESCE(?4, first_name), \
+               last_name = COALESCE(?5, last_name), \
+               email = COALESCE(?6, email), \
+               is_superuser = ?7, is_system_auditor = ?8 \
+             WHERE id = ?1 AND password_hash IS NULL RETURNING ",
+            user_columns!()
+        ))
+        .bind(id.0)
+        .bind(&sync.source)
+        .bind(&sync.ldap_dn)
+        .bind(&sync.first_name)
+        .bind(&sync.last_name)
+        .bind(&sync.email)
+        .bind(sync.is_superuser)
+        .bind(sync.is_system_auditor)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let user = UserRow::decode(&row)?;
+        if let Some(entry) = activity {
+            insert_activity(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(user))
     }
 
     /// See [`UserStore::update_user`].
@@ -276,5 +320,16 @@ impl UserStore for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(map_db_error)
+    }
+
+    async fn sync_directory_user(
+        &self,
+        id: UserId,
+        sync: DirectorySync,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<Option<User>> {
+        Ok(self
+            .apply_directory_sync(id, &sync, activity.as_ref())
+            .await?)
     }
 }

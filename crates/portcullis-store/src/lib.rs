@@ -48,7 +48,7 @@ pub use tokens::{
     AccessTokenRecord, NewAccessToken, NewRefreshToken, RevokeOutcome, RotateOutcome, Rotation,
     TokenField, TokenKindFilter, TokenQuery, TokenStore,
 };
-pub use users::{NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
+pub use users::{DirectorySync, NewUser, UserField, UserOrder, UserPatch, UserQuery, UserStore};
 
 /// One page of a listing plus the total count of matching rows.
 #[derive(Debug, Clone, PartialEq)]

@@ -61,6 +61,25 @@ pub struct UserPatch {
     pub is_active: Option<bool>,
 }
 
+/// What a directory login says about its user (`docs/ldap.md`): applied at every login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectorySync {
+    /// `external_account` (`"ldap"`).
+    pub source: String,
+    /// The user's DN.
+    pub ldap_dn: String,
+    /// Mapped given name; `None` leaves it.
+    pub first_name: Option<String>,
+    /// Mapped family name; `None` leaves it.
+    pub last_name: Option<String>,
+    /// Mapped e-mail; `None` leaves it.
+    pub email: Option<String>,
+    /// Superuser flag from the directory's groups.
+    pub is_superuser: bool,
+    /// Auditor flag from the directory's groups.
+    pub is_system_auditor: bool,
+}
+
 /// Columns users can be filtered and ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserField {
@@ -193,4 +212,15 @@ pub trait UserStore: Send + Sync {
     async fn delete_user(&self, id: UserId, activity: Option<NewActivity>) -> StoreResult<()>;
     /// Number of active superusers.
     async fn count_active_superusers(&self) -> StoreResult<i64>;
+    /// Applies a directory login to user `id`, only while it has no local password (a local
+    /// account is never taken over by a directory entry of the same name). A change of
+    /// `external_account` increments `auth_generation` in the same statement. `Ok(None)`
+    /// when the row is gone or has a password. `activity` (if any) is written in the same
+    /// transaction.
+    async fn sync_directory_user(
+        &self,
+        id: UserId,
+        sync: DirectorySync,
+        activity: Option<NewActivity>,
+    ) -> StoreResult<Option<User>>;
 }

@@ -235,3 +235,22 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
         tracing::info!("shutdown requested");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kid is a base64url SHA-256 thumbprint, so about one in 64 begins with `-`; the CLI
+    /// must take it as the value, not as an unknown option (a CI run once drew such a kid).
+    #[test]
+    fn a_kid_beginning_with_a_hyphen_is_a_value() {
+        let cli = Cli::try_parse_from(["portcullis", "mdr", "keys", "retire", "-jdj5Pr3bkOmDv"])
+            .expect("a leading hyphen is part of the kid");
+        match cli.command {
+            Command::Mdr(mdr::MdrCommand::Keys(mdr::KeysCommand::Retire { kid })) => {
+                assert_eq!(kid, "-jdj5Pr3bkOmDv");
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+}

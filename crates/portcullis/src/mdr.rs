@@ -126,7 +126,9 @@ pub enum KeysCommand {
     },
     /// Retire a key at once: every token it signed fails.
     Retire {
-        /// Key id.
+        /// Key id. A kid is a base64url thumbprint and may begin with `-`, so a leading
+        /// hyphen is taken as part of the value, not as an option.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }

@@ -89,6 +89,9 @@ pub struct Config {
     pub mdr: MdrConfig,
     /// Stopping on SIGTERM / Ctrl-C.
     pub shutdown: ShutdownConfig,
+    /// Connections to LDAP directories (the directories themselves are runtime settings,
+    /// `docs/ldap.md`).
+    pub ldap: LdapConfig,
 }
 
 impl Default for Config {
@@ -110,6 +113,28 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             mdr: MdrConfig::default(),
             shutdown: ShutdownConfig::default(),
+            ldap: LdapConfig::default(),
+        }
+    }
+}
+
+/// How Portcullis connects to LDAP directories (`docs/ldap.md`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LdapConfig {
+    /// PEM file of CA certificates trusted for `ldaps://` and StartTLS, in addition to the
+    /// system's roots (`PORTCULLIS_LDAP__CA_FILE`). Certificates are always verified.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Most connections kept open to one directory server URI; logins beyond it wait for a
+    /// free connection (within the operation timeout).
+    pub pool_size: usize,
+}
+
+impl Default for LdapConfig {
+    fn default() -> Self {
+        Self {
+            ca_file: None,
+            pool_size: 8,
         }
     }
 }
@@ -486,6 +511,11 @@ impl Config {
         if !(1..=3600).contains(&self.shutdown.drain_timeout_seconds) {
             return Err(ConfigError::Invalid(
                 "shutdown.drain_timeout_seconds must be between 1 and 3600".into(),
+            ));
+        }
+        if !(1..=256).contains(&self.ldap.pool_size) {
+            return Err(ConfigError::Invalid(
+                "ldap.pool_size must be between 1 and 256".into(),
             ));
         }
         if self.auth.settings_cache_ttl == 0 || self.auth.settings_cache_ttl > 5 {

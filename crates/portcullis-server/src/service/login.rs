@@ -3,6 +3,7 @@
 //! verified off the executor; a legacy or weaker hash is replaced by Argon2id with a
 //! conditional update that does not end the user's sessions.
 
+use crate::directory::{self, DirectoryUser};
 use crate::service::audit::{self, Outcome};
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::throttle;
@@ -11,8 +12,9 @@ use portcullis_core::password::Verification;
 use portcullis_core::session::SessionTimes;
 use portcullis_core::token::{PlainToken, TokenHash, TokenKind};
 use portcullis_core::user::User;
-use portcullis_store::NewSession;
+use portcullis_store::{DirectorySync, NewActivity, NewSession, NewUser, StoreError};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 use time::Duration;
 
 /// The surface a password arrives on: it names the audit events and decides whether the
@@ -119,13 +121,28 @@ async fn check(
     client: std::net::IpAddr,
 ) -> ServiceResult<Option<User>> {
     let user = state.store.user_by_username(username).await?;
-    let disable_local = state.settings.get().auth.disable_local_auth;
+    let settings = state.settings.get();
+    let disable_local = settings.auth.disable_local_auth;
     let usable = user
         .as_ref()
         .filter(|u| u.is_active && !u.is_external() && !disable_local && u.password_hash.is_some());
+    // The directory is asked only for names it may own: unknown names, its own shadow users,
+    // and local accounts without a password. A local account with a password never is.
+    let directory = !settings.ldap.is_empty()
+        && match &user {
+            None => true,
+            Some(u) => {
+                u.is_active
+                    && u.password_hash.is_none()
+                    && matches!(u.external_account.as_deref(), None | Some(LDAP_SOURCE))
+            }
+        };
     let now = state.clock.now();
     let use_basic_cache = via == PasswordVia::Basic;
-    if let Some(user) = usable
+    let cached = usable.or(user
+        .as_ref()
+        .filter(|u| directory && u.external_account.as_deref() == Some(LDAP_SOURCE)));
+    if let Some(user) = cached
         && use_basic_cache
         && state
             .basic_cache
@@ -138,6 +155,9 @@ async fn check(
     // hash is spent: the lock is keyed by the name whether or not the account exists, so
     // the fast answer tells nothing about existence (`docs/security.md`, "Brute-force limits").
     let attempt = throttle::reserve(state, username, client).await?;
+    if usable.is_none() && directory {
+        return check_directory(state, user, username, password, via, client, &attempt).await;
+    }
     let Some(user) = usable else {
         // Same cost as a real check, so timing does not reveal which case applied.
         state.passwords.verify(None, password.clone()).await?;
@@ -165,21 +185,180 @@ async fn check(
                     .upgrade_password_hash(user.id, &old, &new)
                     .await?;
             }
-            throttle::succeeded(state, &attempt).await?;
-            // Basic is not a login (it authenticates each request); form logins and the
-            // password grant are.
-            if use_basic_cache {
-                state.basic_cache.insert(
-                    user.id,
-                    user.auth_generation,
-                    password.expose_secret(),
-                    now,
-                );
-            } else {
-                record(state, "login", Some(user), username, client).await?;
-            }
+            succeeded(state, user, username, password, via, client, &attempt).await?;
             Ok(Some(user.clone()))
         }
+    }
+}
+
+/// The `external_account` of directory users.
+pub const LDAP_SOURCE: &str = "ldap";
+
+/// The end of a successful check on any source: counters cleared, then the Basic cache
+/// (Basic is not a login: it authenticates each request) or the login record (form logins
+/// and the password grant are).
+async fn succeeded(
+    state: &AppState,
+    user: &User,
+    username: &str,
+    password: &SecretString,
+    via: PasswordVia<'_>,
+    client: std::net::IpAddr,
+    attempt: &throttle::Attempt,
+) -> ServiceResult<()> {
+    throttle::succeeded(state, attempt).await?;
+    if via == PasswordVia::Basic {
+        state.basic_cache.insert(
+            user.id,
+            user.auth_generation,
+            password.expose_secret(),
+            state.clock.now(),
+        );
+    } else {
+        record(state, "login", Some(user), username, client).await?;
+    }
+    Ok(())
+}
+
+/// A password checked by the directory (`docs/ldap.md`): on success the local shadow user is
+/// created or brought up to date (DN, mapped attributes, flags from groups) before the
+/// answer. A refusal counts like a wrong password; an unreachable directory is a failed
+/// login for the client (the normal 401), a warning in the log and an activity entry, and
+/// is not counted against the account.
+async fn check_directory(
+    state: &AppState,
+    existing: Option<User>,
+    username: &str,
+    password: &SecretString,
+    via: PasswordVia<'_>,
+    client: std::net::IpAddr,
+    attempt: &throttle::Attempt,
+) -> ServiceResult<Option<User>> {
+    let servers = &state.settings.get().ldap;
+    match state
+        .directory
+        .authenticate(servers, username, password)
+        .await
+    {
+        directory::Outcome::Authenticated(found) => {
+            let Some(user) = shadow_user(state, existing, username, &found).await? else {
+                throttle::failed(state, attempt).await?;
+                record(state, "login_failed", None, username, client).await?;
+                return Ok(None);
+            };
+            succeeded(state, &user, username, password, via, client, attempt).await?;
+            Ok(Some(user))
+        }
+        directory::Outcome::Refused(why) => {
+            tracing::info!(event = "ldap_refused", user = %username, reason = why.as_str(), "directory refused the login");
+            throttle::failed(state, attempt).await?;
+            record(state, "login_failed", existing.as_ref(), username, client).await?;
+            Ok(None)
+        }
+        directory::Outcome::Unavailable(errors) => {
+            let detail = errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            tracing::error!(event = "ldap_unavailable", user = %username, error = %detail, "no directory server could be asked; login refused");
+            throttle::abandoned(state, attempt).await?;
+            record_unavailable(state, existing.as_ref(), username, client, &detail).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Creates or updates the shadow user of a directory login. `None` when the name now belongs
+/// to a local account with a password (created or given one since the lookup) or the user
+/// was disabled.
+async fn shadow_user(
+    state: &AppState,
+    existing: Option<User>,
+    username: &str,
+    found: &DirectoryUser,
+) -> ServiceResult<Option<User>> {
+    let sync = DirectorySync {
+        source: LDAP_SOURCE.into(),
+        ldap_dn: found.dn.clone(),
+        first_name: found.first_name.clone(),
+        last_name: found.last_name.clone(),
+        email: found.email.clone(),
+        is_superuser: found.flags.is_superuser,
+        is_system_auditor: found.flags.is_system_auditor,
+    };
+    let now = state.clock.now();
+    let activity_on = state.settings.get().auth.activity_stream_enabled;
+    let existing = match existing {
+        Some(u) => Some(u),
+        None => {
+            let new = NewUser {
+                username: username.to_owned(),
+                email: sync.email.clone().unwrap_or_default(),
+                first_name: sync.first_name.clone().unwrap_or_default(),
+                last_name: sync.last_name.clone().unwrap_or_default(),
+                password_hash: None,
+                is_superuser: sync.is_superuser,
+                is_system_auditor: sync.is_system_auditor,
+                external_account: Some(LDAP_SOURCE.into()),
+                ldap_dn: sync.ldap_dn.clone(),
+                created_at: now,
+            };
+            let activity = activity_on.then(|| NewActivity {
+                timestamp: now,
+                actor: None,
+                operation: "create".into(),
+                object1: "user".into(),
+                object1_id: None,
+                changes: json!({
+                    "username": username,
+                    "external_account": LDAP_SOURCE,
+                    "ldap_dn": sync.ldap_dn,
+                    "is_superuser": sync.is_superuser,
+                    "is_system_auditor": sync.is_system_auditor,
+                }),
+            });
+            match state.store.create_user(new, activity).await {
+                Ok(u) => return Ok(Some(u)).filter_active(),
+                // A concurrent first login of the same user made it: update that one.
+                Err(StoreError::Conflict(_)) => state.store.user_by_username(username).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let Some(user) = existing else {
+        return Ok(None);
+    };
+    // Flag changes are recorded: a directory group can make someone a superuser.
+    let flags_changed =
+        user.is_superuser != sync.is_superuser || user.is_system_auditor != sync.is_system_auditor;
+    let activity = (activity_on && flags_changed).then(|| NewActivity {
+        timestamp: now,
+        actor: None,
+        operation: "update".into(),
+        object1: "user".into(),
+        object1_id: Some(user.id.0),
+        changes: json!({
+            "is_superuser": [user.is_superuser, sync.is_superuser],
+            "is_system_auditor": [user.is_system_auditor, sync.is_system_auditor],
+            "source": LDAP_SOURCE,
+        }),
+    });
+    Ok(state
+        .store
+        .sync_directory_user(user.id, sync, activity)
+        .await?)
+    .filter_active()
+}
+
+/// Keeps only active users: a disabled shadow user stays disabled whatever the directory says.
+trait FilterActive {
+    fn filter_active(self) -> Self;
+}
+
+impl FilterActive for ServiceResult<Option<User>> {
+    fn filter_active(self) -> Self {
+        self.map(|u| u.filter(|u| u.is_active))
     }
 }
 
@@ -206,6 +385,35 @@ async fn record(
         changes: serde_json::json!({
             "username": user.map(|_| username),
             "client": client.to_string(),
+        }),
+    };
+    Ok(state.store.record_activity(entry).await?)
+}
+
+/// An activity entry for a login refused because no directory server answered: an operator
+/// reading the stream sees why directory users cannot log in. The detail names servers and
+/// failed steps, never a password.
+async fn record_unavailable(
+    state: &AppState,
+    user: Option<&User>,
+    username: &str,
+    client: std::net::IpAddr,
+    detail: &str,
+) -> ServiceResult<()> {
+    if !state.settings.get().auth.activity_stream_enabled {
+        return Ok(());
+    }
+    let entry = portcullis_store::NewActivity {
+        timestamp: state.clock.now(),
+        actor: None,
+        operation: "login_failed".into(),
+        object1: "user".into(),
+        object1_id: user.map(|u| u.id.0),
+        changes: serde_json::json!({
+            "username": user.map(|_| username),
+            "client": client.to_string(),
+            "reason": "directory unavailable",
+            "detail": detail,
         }),
     };
     Ok(state.store.record_activity(entry).await?)

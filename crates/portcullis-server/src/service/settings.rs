@@ -6,6 +6,7 @@ use crate::service::error::{FieldErrors, ServiceError, ServiceResult};
 use crate::state::AppState;
 use arc_swap::ArcSwap;
 use portcullis_core::ids::UserId;
+use portcullis_core::ldap::ServerConfig;
 use portcullis_core::settings::{self, AuthSettings, Stored};
 use portcullis_store::{NewActivity, Store, StoreResult};
 use serde_json::{Map, Value, json};
@@ -18,12 +19,15 @@ pub struct Snapshot {
     pub stored: Stored,
     /// Typed view for the request path.
     pub auth: AuthSettings,
+    /// The configured directory servers, in the order they are tried (`docs/ldap.md`).
+    pub ldap: Vec<ServerConfig>,
 }
 
 impl Snapshot {
     fn new(stored: Stored) -> Self {
         Self {
             auth: AuthSettings::from_stored(&stored),
+            ldap: ServerConfig::all(&stored),
             stored,
         }
     }

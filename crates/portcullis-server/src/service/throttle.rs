@@ -149,6 +149,14 @@ pub async fn failed(state: &AppState, attempt: &Attempt) -> ServiceResult<()> {
     Ok(())
 }
 
+/// An attempt that could not be evaluated (the directory was unreachable): the hourly-cap
+/// reservation is given back and the source window is not hit. The account counter keeps
+/// its reservation, which is within the free failures of a normal user (`docs/ldap.md`).
+pub async fn abandoned(state: &AppState, attempt: &Attempt) -> ServiceResult<()> {
+    state.store.window_release(attempt.cap_hit).await?;
+    Ok(())
+}
+
 /// Records a successful check: the account counter is cleared, the cap reservation
 /// uncounted and the source remembered. The source window is left alone: one success must
 /// not reset a network spraying many accounts.

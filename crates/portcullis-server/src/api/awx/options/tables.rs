@@ -304,9 +304,20 @@ fn setting_type(kind: Kind) -> FieldType {
     match kind {
         Kind::Bool => FieldType::Boolean,
         Kind::Int { .. } => FieldType::Integer,
-        Kind::Str => FieldType::String,
-        Kind::StrList | Kind::ListOrNull | Kind::ReadOnlyList => FieldType::List,
-        Kind::ObjectOrNull | Kind::OAuth2 => FieldType::NestedObject,
+        Kind::Str
+        | Kind::LdapUri
+        | Kind::LdapDn { .. }
+        | Kind::LdapDnTemplate
+        | Kind::LdapGroupType => FieldType::String,
+        Kind::StrList | Kind::ListOrNull | Kind::ReadOnlyList | Kind::LdapSearch { .. } => {
+            FieldType::List
+        }
+        Kind::ObjectOrNull
+        | Kind::OAuth2
+        | Kind::LdapAttrMap
+        | Kind::LdapGroupParams
+        | Kind::LdapUserFlags
+        | Kind::LdapOptions => FieldType::NestedObject,
     }
 }
 
