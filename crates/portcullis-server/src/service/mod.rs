@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod audit;
 pub mod bootstrap;
+pub mod directory;
 pub mod error;
 pub mod login;
 pub mod mdr_admins;

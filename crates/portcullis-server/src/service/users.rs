@@ -283,6 +283,55 @@ pub async fn update(
                 "Unable to change password on user managed by LDAP.",
             ));
         }
+        // Fields the directory sets at every login would be overwritten at the next one:
+        // refuse to change them here rather than accept a change that silently reverts.
+        let settings = state.settings.get();
+        let managed = |field: &str| {
+            settings.ldap.iter().any(|cfg| match field {
+                "first_name" => cfg.attr_map.first_name.is_some(),
+                "last_name" => cfg.attr_map.last_name.is_some(),
+                "email" => cfg.attr_map.email.is_some(),
+                "is_superuser" => !cfg.superuser_groups.is_empty(),
+                "is_system_auditor" => !cfg.auditor_groups.is_empty(),
+                _ => false,
+            })
+        };
+        let changes = [
+            (
+                "first_name",
+                input
+                    .first_name
+                    .as_ref()
+                    .is_some_and(|v| *v != target.first_name),
+            ),
+            (
+                "last_name",
+                input
+                    .last_name
+                    .as_ref()
+                    .is_some_and(|v| *v != target.last_name),
+            ),
+            (
+                "email",
+                input.email.as_ref().is_some_and(|v| *v != target.email),
+            ),
+            (
+                "is_superuser",
+                input.is_superuser.is_some_and(|v| v != target.is_superuser),
+            ),
+            (
+                "is_system_auditor",
+                input
+                    .is_system_auditor
+                    .is_some_and(|v| v != target.is_system_auditor),
+            ),
+        ];
+        if let Some((field, _)) = changes.iter().find(|(f, changed)| *changed && managed(f)) {
+            return Err(ServiceError::field(
+                field,
+                format!("Unable to change {field} on user managed by LDAP."),
+            ));
+        }
     }
     let patch = UserPatch {
         username: input.username.filter(|u| *u != target.username),
