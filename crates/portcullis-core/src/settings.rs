@@ -535,9 +535,15 @@ pub fn default_value(d: &SettingDef, stored: &Stored) -> Value {
     }
 }
 
-/// True when at least one directory server slot is usable (`docs/ldap.md`).
+/// True when a directory server slot has a `SERVER_URI`, AWX's test for listing the LDAP
+/// backend and for allowing `DISABLE_LOCAL_AUTH` (`docs/ldap.md`).
 pub fn ldap_configured(stored: &Stored) -> bool {
-    !ldap::ServerConfig::all(stored).is_empty()
+    LDAP_PREFIXES.iter().any(|p| {
+        stored
+            .get(&format!("{p}SERVER_URI"))
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    })
 }
 
 fn authentication_backends(stored: &Stored) -> Value {

@@ -68,15 +68,11 @@ pub async fn check_password(
     via: PasswordVia<'_>,
     client: std::net::IpAddr,
 ) -> ServiceResult<Option<User>> {
-    let result = check(state, username, password, via, client).await;
-    let (event, outcome, reason) = match &result {
-        Ok(Some(_)) if via == PasswordVia::Basic => return result,
-        Ok(Some(_)) => ("login_success", Outcome::Success, None),
-        Ok(None) => (
-            via.failure_event(),
-            Outcome::Failure,
-            Some("bad_credentials"),
-        ),
+    let checked = check(state, username, password, via, client).await;
+    let (event, outcome, reason) = match &checked {
+        Ok(Ok(_)) if via == PasswordVia::Basic => return checked.map(Result::ok),
+        Ok(Ok(_)) => ("login_success", Outcome::Success, None),
+        Ok(Err(why)) => (via.failure_event(), Outcome::Failure, Some(*why)),
         Err(ServiceError::Locked { .. }) => ("account_locked", Outcome::Locked, Some("locked")),
         Err(ServiceError::Throttled { .. }) => ("source_rate_limited", Outcome::Throttled, None),
         // Overload and storage failures are refusals like any other, with the user named.
@@ -93,15 +89,21 @@ pub async fn check_password(
     if let Some(r) = reason {
         e = e.reason(r);
     }
-    if let Ok(Some(u)) = &result {
+    if let Ok(Ok(u)) = &checked {
         e = e.user_id(u.id.0);
     }
     if let PasswordVia::PasswordGrant(client_id) = via {
         e = e.client_id(client_id);
     }
     e.emit();
-    result
+    checked.map(Result::ok)
 }
+
+/// A check's answer: the user, or the audit reason of the refusal (`bad_credentials`, or
+/// `directory_unavailable` when no directory server could be asked).
+type Checked = Result<User, &'static str>;
+
+const BAD_CREDENTIALS: &str = "bad_credentials";
 
 fn unavailable_reason(e: &ServiceError) -> &'static str {
     match e {
@@ -119,7 +121,7 @@ async fn check(
     password: &SecretString,
     via: PasswordVia<'_>,
     client: std::net::IpAddr,
-) -> ServiceResult<Option<User>> {
+) -> ServiceResult<Checked> {
     let user = state.store.user_by_username(username).await?;
     let settings = state.settings.get();
     let disable_local = settings.auth.disable_local_auth;
@@ -148,7 +150,7 @@ async fn check(
             .basic_cache
             .hit(user.id, user.auth_generation, password.expose_secret(), now)
     {
-        return Ok(Some(user.clone()));
+        return Ok(Ok(user.clone()));
     }
     // A locked account (or limited source) is refused here, before the attempt waits for a
     // password worker: a flood on a locked account must not queue for the pool. No dummy
@@ -163,7 +165,7 @@ async fn check(
         state.passwords.verify(None, password.clone()).await?;
         throttle::failed(state, &attempt).await?;
         record(state, "login_failed", None, username, client).await?;
-        return Ok(None);
+        return Ok(Err(BAD_CREDENTIALS));
     };
     let stored = user.password_hash.clone();
     match state
@@ -174,7 +176,7 @@ async fn check(
         Verification::Mismatch => {
             throttle::failed(state, &attempt).await?;
             record(state, "login_failed", Some(user), username, client).await?;
-            Ok(None)
+            Ok(Err(BAD_CREDENTIALS))
         }
         Verification::Match { needs_rehash } => {
             if needs_rehash && let Some(old) = stored {
@@ -186,7 +188,7 @@ async fn check(
                     .await?;
             }
             succeeded(state, user, username, password, via, client, &attempt).await?;
-            Ok(Some(user.clone()))
+            Ok(Ok(user.clone()))
         }
     }
 }
@@ -233,7 +235,7 @@ async fn check_directory(
     via: PasswordVia<'_>,
     client: std::net::IpAddr,
     attempt: &throttle::Attempt,
-) -> ServiceResult<Option<User>> {
+) -> ServiceResult<Checked> {
     let servers = &state.settings.get().ldap;
     match state
         .directory
@@ -244,16 +246,16 @@ async fn check_directory(
             let Some(user) = shadow_user(state, existing, username, &found).await? else {
                 throttle::failed(state, attempt).await?;
                 record(state, "login_failed", None, username, client).await?;
-                return Ok(None);
+                return Ok(Err(BAD_CREDENTIALS));
             };
             succeeded(state, &user, username, password, via, client, attempt).await?;
-            Ok(Some(user))
+            Ok(Ok(user))
         }
         directory::Outcome::Refused(why) => {
             tracing::info!(event = "ldap_refused", user = %username, reason = why.as_str(), "directory refused the login");
             throttle::failed(state, attempt).await?;
             record(state, "login_failed", existing.as_ref(), username, client).await?;
-            Ok(None)
+            Ok(Err(BAD_CREDENTIALS))
         }
         directory::Outcome::Unavailable(errors) => {
             let detail = errors
@@ -264,7 +266,7 @@ async fn check_directory(
             tracing::error!(event = "ldap_unavailable", user = %username, error = %detail, "no directory server could be asked; login refused");
             throttle::abandoned(state, attempt).await?;
             record_unavailable(state, existing.as_ref(), username, client, &detail).await?;
-            Ok(None)
+            Ok(Err("directory_unavailable"))
         }
     }
 }

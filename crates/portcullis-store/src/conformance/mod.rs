@@ -68,6 +68,7 @@ macro_rules! conformance_tests {
                 update_user_applies_only_given_fields,
                 rename_onto_a_taken_username_is_a_conflict,
                 disabling_a_user_bumps_the_generation,
+                directory_sync_never_takes_over_a_local_password,
                 delete_user_cascades_to_sessions,
                 count_active_superusers_ignores_disabled_and_plain_users,
                 change_password_bumps_generation_and_rekeys_the_kept_session,

@@ -3,8 +3,8 @@
 
 use super::{at, create, hash, new_session, new_user, t0};
 use crate::{
-    Condition, Filter, Lookup, SessionRekey, Store, StoreError, UserField, UserOrder, UserPatch,
-    UserQuery,
+    Condition, DirectorySync, Filter, Lookup, SessionRekey, Store, StoreError, UserField,
+    UserOrder, UserPatch, UserQuery,
 };
 use portcullis_core::ids::UserId;
 use portcullis_core::user::User;
@@ -429,6 +429,61 @@ pub async fn disabling_a_user_bumps_the_generation(store: Arc<dyn Store>) {
     assert_eq!(
         on.auth_generation, 1,
         "enabling must not bump the generation"
+    );
+}
+
+/// A directory login updates a user without a password (attributes given, flags always,
+/// generation bumped on a source change only) and never touches one with a password.
+pub async fn directory_sync_never_takes_over_a_local_password(store: Arc<dyn Store>) {
+    let local = create(&*store, new_user("local")).await;
+    let mut bare = new_user("bare");
+    bare.password_hash = None;
+    let bare = create(&*store, bare).await;
+    let sync = |dn: &str, superuser: bool| DirectorySync {
+        source: "ldap".into(),
+        ldap_dn: dn.into(),
+        first_name: Some("Dir".into()),
+        last_name: None,
+        email: Some("dir@example.org".into()),
+        is_superuser: superuser,
+        is_system_auditor: false,
+    };
+    let refused = store
+        .sync_directory_user(local.id, sync("uid=local,dc=x", true), None)
+        .await
+        .expect("sync");
+    assert_eq!(refused, None, "a local password is never taken over");
+    assert_eq!(store.user_by_id(local.id).await, Ok(Some(local.clone())));
+
+    let linked = store
+        .sync_directory_user(bare.id, sync("uid=bare,dc=x", true), None)
+        .await
+        .expect("sync")
+        .expect("linked");
+    assert_eq!(linked.external_account.as_deref(), Some("ldap"));
+    assert_eq!(linked.ldap_dn, "uid=bare,dc=x");
+    assert_eq!(linked.first_name, "Dir");
+    assert_eq!(linked.last_name, bare.last_name, "None leaves a field");
+    assert_eq!(linked.email, "dir@example.org");
+    assert!(linked.is_superuser);
+    assert_eq!(linked.auth_generation, bare.auth_generation + 1);
+
+    let again = store
+        .sync_directory_user(bare.id, sync("uid=bare,ou=moved,dc=x", false), None)
+        .await
+        .expect("sync")
+        .expect("still linked");
+    assert!(!again.is_superuser, "flags follow the directory");
+    assert_eq!(again.ldap_dn, "uid=bare,ou=moved,dc=x");
+    assert_eq!(
+        again.auth_generation, linked.auth_generation,
+        "same source: same generation"
+    );
+    assert_eq!(
+        store
+            .sync_directory_user(UserId(999_999), sync("uid=x,dc=x", false), None)
+            .await,
+        Ok(None)
     );
 }
 
