@@ -1,0 +1,3 @@
+//! LDAP against a real OpenLDAP slapd (`portcullis_server::testing::slapd`).
+
+mod harness;
