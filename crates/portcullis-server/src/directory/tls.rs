@@ -3,8 +3,8 @@
 //! Certificates and host names are always verified; there is no switch to turn that off.
 
 use rustls::RootCertStore;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 /// The client configuration shared by every directory connection.
 pub(super) fn client_config(

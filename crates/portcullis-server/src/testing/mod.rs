@@ -18,6 +18,7 @@
 )]
 
 pub mod mdr;
+pub mod slapd;
 
 use crate::{AppState, Config};
 use axum::Router;

@@ -17,5 +17,6 @@ mod harness;
 mod awx;
 mod body_limits;
 mod console;
+mod ldap;
 mod mdr;
 mod openapi;
