@@ -12,7 +12,10 @@ use portcullis_core::password::Verification;
 use portcullis_core::session::SessionTimes;
 use portcullis_core::token::{PlainToken, TokenHash, TokenKind};
 use portcullis_core::user::User;
-use portcullis_store::{DirectorySync, NewActivity, NewSession, NewUser, StoreError};
+use portcullis_store::{
+    DirectorySync, Filter, NewActivity, NewSession, NewUser, StoreError, UserField, UserOrder,
+    UserQuery,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use time::Duration;
@@ -253,6 +256,9 @@ async fn check_directory(
         }
         directory::Outcome::Refused(why) => {
             tracing::info!(event = "ldap_refused", user = %username, reason = why.as_str(), "directory refused the login");
+            // A local user's failure costs a hash; a directory failure costs the same, so the
+            // time of a refusal does not tell a local name from a directory or unknown one.
+            state.passwords.verify(None, password.clone()).await?;
             throttle::failed(state, attempt).await?;
             record(state, "login_failed", existing.as_ref(), username, client).await?;
             Ok(Err(BAD_CREDENTIALS))
@@ -291,6 +297,12 @@ async fn shadow_user(
     };
     let now = state.clock.now();
     let activity_on = state.settings.get().auth.activity_stream_enabled;
+    // The directory matches names without case (`Alice` finds alice's entry): a DN that
+    // already has a shadow user logs in as that user rather than creating a second one.
+    let existing = match existing {
+        Some(u) => Some(u),
+        None => user_with_dn(state, &found.dn).await?,
+    };
     let existing = match existing {
         Some(u) => Some(u),
         None => {
@@ -351,6 +363,23 @@ async fn shadow_user(
         .sync_directory_user(user.id, sync, activity)
         .await?)
     .filter_active()
+}
+
+/// The directory user whose DN is `dn`, if one exists.
+async fn user_with_dn(state: &AppState, dn: &str) -> ServiceResult<Option<User>> {
+    let query = UserQuery {
+        filter: Filter::exact([(UserField::LdapDn, dn)]),
+        order: UserOrder::default(),
+        only: None,
+        member_of: None,
+        limit: 2,
+        offset: 0,
+    };
+    let page = state.store.list_users(&query).await?;
+    Ok(page
+        .items
+        .into_iter()
+        .find(|u| u.external_account.as_deref() == Some(LDAP_SOURCE)))
 }
 
 /// Keeps only active users: a disabled shadow user stays disabled whatever the directory says.

@@ -47,19 +47,28 @@ async fn basic_login_creates_a_shadow_user_with_attributes_and_flags(b: Builder)
     assert_eq!(alice["email"], "alice@example.org");
     assert_eq!(alice["is_superuser"], true, "member of portcullis-admins");
     assert_eq!(alice["is_system_auditor"], false);
-    assert!(alice.get("password").is_none(), "external users show no password");
+    assert!(
+        alice.get("password").is_none(),
+        "external users show no password"
+    );
+    // The directory matches names without case; the same entry is the same shadow user.
+    let (status, again) = me(&app, "ALICE", "alice-pass").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["id"], alice["id"]);
+    assert!(
+        app.store()
+            .user_by_username("ALICE")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let (status, bob) = me(&app, "bob", "bob-pass").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(bob["is_superuser"], false);
     assert_eq!(bob["is_system_auditor"], true, "member of auditors");
     // Stored as an external user without a password; the first login is in the stream.
-    let stored = app
-        .store()
-        .user_by_username("bob")
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.store().user_by_username("bob").await.unwrap().unwrap();
     assert_eq!(stored.password_hash, None);
     assert_eq!(stored.external_account.as_deref(), Some("ldap"));
     let created = activity(&app, "create").await;
@@ -75,7 +84,10 @@ async fn flags_and_attributes_follow_the_directory_at_every_login(b: Builder) {
     let Some((_slapd, app)) = directory_app(b).await else {
         return;
     };
-    assert_eq!(me(&app, "alice", "alice-pass").await.1["is_superuser"], true);
+    assert_eq!(
+        me(&app, "alice", "alice-pass").await.1["is_superuser"],
+        true
+    );
     // The administrator moves the superuser mapping to another group: alice loses the flag at
     // her next login, without a restart, and the change is in the activity stream.
     app.set(json!({"AUTH_LDAP_USER_FLAGS_BY_GROUP": {"is_superuser": [group("ops")]}}))
@@ -117,7 +129,11 @@ async fn wrong_password_unknown_user_and_injection_are_the_generic_401(b: Builde
         assert_generic_401(&r);
     }
     assert!(
-        app.store().user_by_username("nobody").await.unwrap().is_none(),
+        app.store()
+            .user_by_username("nobody")
+            .await
+            .unwrap()
+            .is_none(),
         "no shadow user for a failed login"
     );
     assert!(app.store().user_by_username("*").await.unwrap().is_none());
@@ -176,7 +192,12 @@ async fn external_users_create_tokens_only_when_allowed(b: Builder) {
     let (_, token) = app.create_pat("carol", "carol-pass", "read").await;
     assert_eq!(app.me_with(&token).await, StatusCode::OK);
     // Directory-managed fields and the password cannot be changed locally.
-    let carol = app.store().user_by_username("carol").await.unwrap().unwrap();
+    let carol = app
+        .store()
+        .user_by_username("carol")
+        .await
+        .unwrap()
+        .unwrap();
     for (field, value) in [("first_name", json!("X")), ("email", json!("x@y.z"))] {
         let r = app
             .patch(&format!("/api/v2/users/{}/", carol.id))
@@ -203,8 +224,14 @@ async fn require_and_deny_groups_decide_who_logs_in(b: Builder) {
     .await;
     assert_eq!(me(&app, "alice", "alice-pass").await.0, StatusCode::OK);
     // dave is in no group; carol is a user but also blocked (deny wins).
-    assert_eq!(me(&app, "dave", "dave-pass").await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(me(&app, "carol", "carol-pass").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, "dave", "dave-pass").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(&app, "carol", "carol-pass").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // Lifting the rules applies to the next login.
     app.set(json!({"AUTH_LDAP_REQUIRE_GROUP": null, "AUTH_LDAP_DENY_GROUP": null}))
         .await;
@@ -230,7 +257,10 @@ async fn posix_groups_map_flags_and_requirements(b: Builder) {
     let (status, alice) = me(&app, "alice", "alice-pass").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(alice["is_superuser"], false);
-    assert_eq!(me(&app, "dave", "dave-pass").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, "dave", "dave-pass").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn group_rules_work_without_a_group_search(b: Builder) {
@@ -246,7 +276,10 @@ async fn group_rules_work_without_a_group_search(b: Builder) {
     let (status, alice) = me(&app, "alice", "alice-pass").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(alice["is_superuser"], true);
-    assert_eq!(me(&app, "dave", "dave-pass").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, "dave", "dave-pass").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn dn_template_mode_binds_without_a_user_search(b: Builder) {
@@ -265,7 +298,10 @@ async fn dn_template_mode_binds_without_a_user_search(b: Builder) {
     assert_eq!(me(&app, "erin", "bad").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(me(&app, "nobody", "x").await.0, StatusCode::UNAUTHORIZED);
     // A DN-special character is escaped, not interpreted.
-    assert_eq!(me(&app, "erin,ou=people", "erin-pass").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, "erin,ou=people", "erin-pass").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn start_tls_and_ldaps_verify_the_certificate(b: Builder) {
@@ -291,7 +327,10 @@ async fn an_untrusted_certificate_fails_closed_and_is_reported(b: Builder) {
     let mut settings = directory_settings(&slapd.url());
     settings["AUTH_LDAP_START_TLS"] = json!(true);
     app.set(settings).await;
-    assert_eq!(me(&app, "alice", "alice-pass").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, "alice", "alice-pass").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let failed = activity(&app, "login_failed").await;
     let entry = failed
         .iter()
@@ -307,14 +346,20 @@ async fn a_local_account_with_a_password_is_never_taken_over(b: Builder) {
         return;
     };
     // The directory has uid=admin with another password; the local admin keeps its own.
-    assert_eq!(me(&app, "admin", "admin-dir-pass").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, "admin", "admin-dir-pass").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let (status, admin) = me(&app, "admin", PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(admin["external_account"], Value::Null);
     assert_eq!(admin["ldap_dn"], "");
     // Local users keep working while the directory is configured.
     app.user_with("local", "local-password-1", false).await;
-    assert_eq!(me(&app, "local", "local-password-1").await.0, StatusCode::OK);
+    assert_eq!(
+        me(&app, "local", "local-password-1").await.0,
+        StatusCode::OK
+    );
 }
 
 async fn several_servers_are_tried_in_order(b: Builder) {
@@ -353,7 +398,11 @@ async fn bad_service_credentials_fail_closed_without_leaking(b: Builder) {
     };
     app.set(json!({"AUTH_LDAP_BIND_PASSWORD": "not-the-service-password"}))
         .await;
-    let r = app.get("/api/v2/me/").basic("alice", "alice-pass").send().await;
+    let r = app
+        .get("/api/v2/me/")
+        .basic("alice", "alice-pass")
+        .send()
+        .await;
     assert_generic_401(&r);
     let failed = activity(&app, "login_failed").await;
     let detail = failed
@@ -382,10 +431,8 @@ async fn a_silent_directory_times_out_and_local_users_are_unaffected(b: Builder)
         "AUTH_LDAP_CONNECTION_OPTIONS": {"OPT_NETWORK_TIMEOUT": 1},
     }))
     .await;
-    let (directory_login, local_login) = tokio::join!(
-        me(&app, "alice", "alice-pass"),
-        me(&app, "admin", PASSWORD)
-    );
+    let (directory_login, local_login) =
+        tokio::join!(me(&app, "alice", "alice-pass"), me(&app, "admin", PASSWORD));
     assert_eq!(directory_login.0, StatusCode::UNAUTHORIZED);
     assert_eq!(local_login.0, StatusCode::OK);
     let failed = activity(&app, "login_failed").await;
@@ -412,7 +459,10 @@ async fn a_stopped_directory_fails_logins_until_it_is_back(b: Builder) {
     assert_eq!(refused.last.status, StatusCode::UNAUTHORIZED);
     assert!(refused.last.text().contains(BAD_LOGIN));
     assert!(refused.session.is_none());
-    assert_eq!(me(&app, "erin", "erin-pass").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, "erin", "erin-pass").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(me(&app, "admin", PASSWORD).await.0, StatusCode::OK);
     // Existing sessions keep working: they do not depend on the directory.
     assert_eq!(session.get("/api/v2/me/").await.status, StatusCode::OK);
@@ -429,7 +479,10 @@ async fn a_disabled_shadow_user_stays_disabled(b: Builder) {
     assert_eq!(me(&app, "dave", "dave-pass").await.0, StatusCode::OK);
     let dave = app.store().user_by_username("dave").await.unwrap().unwrap();
     app.deactivate(&dave).await;
-    assert_eq!(me(&app, "dave", "dave-pass").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, "dave", "dave-pass").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 on_both_backends_configured!(

@@ -45,7 +45,10 @@ pub fn directory_settings(uri: &str) -> Value {
 pub async fn directory_app(builder: Builder) -> Option<(Slapd, TestApp)> {
     let slapd = Slapd::start().await?;
     let ca = slapd.ca_file().to_owned();
-    let app = builder.config(|c| c.ldap.ca_file = Some(ca)).build().await?;
+    let app = builder
+        .config(|c| c.ldap.ca_file = Some(ca))
+        .build()
+        .await?;
     app.admin().await;
     app.set(directory_settings(&slapd.url())).await;
     Some((slapd, app))

@@ -86,7 +86,10 @@ async fn awx_ldap_settings_are_accepted_unchanged_and_read_back(app: TestApp) {
         .json();
     assert_eq!(
         auth["AUTHENTICATION_BACKENDS"],
-        json!(["awx.sso.backends.LDAPBackend", "awx.main.backends.AWXModelBackend"])
+        json!([
+            "awx.sso.backends.LDAPBackend",
+            "awx.main.backends.AWXModelBackend"
+        ])
     );
     let slots = &app.state.settings.get().ldap;
     assert_eq!(slots.len(), 1);
