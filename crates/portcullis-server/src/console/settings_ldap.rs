@@ -92,7 +92,11 @@ impl SearchText {
             return (Self::default(), 0);
         }
         if items.iter().all(Value::is_array) {
-            let first = items[0].as_array().map(Vec::as_slice).unwrap_or_default();
+            let first = items
+                .first()
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             return (triple(first), items.len());
         }
         (triple(&items), 1)
