@@ -131,7 +131,7 @@ fn valid_escapes(value: &str) -> bool {
     let b = value.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' {
+        if b.get(i) == Some(&b'\\') {
             match b.get(i + 1) {
                 Some(c) if b",+\"\\<>;= #".contains(c) => i += 2,
                 Some(c) if c.is_ascii_hexdigit() => {
@@ -242,27 +242,27 @@ pub fn check_search(v: &Value, user: bool) -> Result<Value, Vec<String>> {
 
 fn check_triple(v: &Value, user: bool) -> Result<(), Vec<String>> {
     let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
-    if items.len() != 3 {
+    let [base, scope, filter] = items else {
         return Err(vec![format!(
             "Expected a list of three items but got {} instead.",
             items.len()
         )]);
-    }
+    };
     let mut errors = Vec::new();
-    match items[0].as_str() {
+    match base.as_str() {
         Some(base) if is_valid_dn(base) => {}
-        _ => errors.push(format!("Invalid DN: {}", display(&items[0]))),
+        _ => errors.push(format!("Invalid DN: {}", display(base))),
     }
-    if Scope::parse(items[1].as_str().unwrap_or_default()).is_none() {
-        errors.push(format!("\"{}\" is not a valid choice.", display(&items[1])));
+    if Scope::parse(scope.as_str().unwrap_or_default()).is_none() {
+        errors.push(format!("\"{}\" is not a valid choice.", display(scope)));
     }
-    match items[2].as_str() {
+    match filter.as_str() {
         Some(f) if !is_valid_filter(f) => errors.push(format!("Invalid filter: {f}")),
         Some(f) if user && !f.contains(USER_PLACEHOLDER) => errors.push(format!(
             "DN must include \"{USER_PLACEHOLDER}\" placeholder for username: {f}"
         )),
         Some(_) => {}
-        None => errors.push(format!("Invalid filter: {}", display(&items[2]))),
+        None => errors.push(format!("Invalid filter: {}", display(filter))),
     }
     if errors.is_empty() {
         Ok(())

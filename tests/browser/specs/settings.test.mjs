@@ -26,13 +26,17 @@ async function openSettings() {
   return page;
 }
 
+// The page has two sections (the LDAP one is in settings-ldap.test.mjs): these tests use the
+// "Miscellaneous Authentication" one.
+const misc = (page) => page.locator("#misc-auth");
+
 async function edit(page) {
-  await page.getByRole("link", { name: "Edit" }).click();
-  await page.getByRole("button", { name: "Save" }).waitFor();
+  await misc(page).getByRole("link", { name: "Edit" }).click();
+  await misc(page).getByRole("button", { name: "Save" }).waitFor();
 }
 
 async function save(page) {
-  await page.getByRole("button", { name: "Save" }).click();
+  await misc(page).getByRole("button", { name: "Save" }).click();
   await page.getByText("The settings were saved.").waitFor();
 }
 
@@ -52,7 +56,7 @@ test("view mode shows the values; Edit opens the form in place; Cancel goes back
   assert.equal(await page.getByLabel("Idle Time Force Log Out (seconds)").inputValue(), "1800");
   await checkPage(page, "settings-edit");
   await page.getByLabel("Idle Time Force Log Out (seconds)").fill("999");
-  await page.getByRole("link", { name: "Cancel" }).click();
+  await misc(page).getByRole("link", { name: "Cancel" }).click();
   await page.locator("#misc-auth dl.view").waitFor();
   assert.match(await page.locator("#misc-auth dl.view").textContent(), /1800 seconds/);
   assert.equal(await page.getByRole("button", { name: "Save" }).count(), 0);
@@ -83,7 +87,7 @@ test("a refused value is shown next to its field and nothing changes", async () 
   await edit(page);
   const age = page.getByLabel("Idle Time Force Log Out (seconds)");
   await age.fill("10");
-  await page.getByRole("button", { name: "Save" }).click();
+  await misc(page).getByRole("button", { name: "Save" }).click();
   const message = page.locator("#SESSION_COOKIE_AGE-error");
   await message.waitFor();
   assert.equal((await message.textContent()).trim(), "Ensure this value is greater than or equal to 60.");

@@ -18,6 +18,7 @@ pub mod overview;
 pub mod page;
 pub mod profile;
 pub mod settings;
+pub mod settings_ldap;
 pub mod tokens;
 pub mod users;
 
@@ -60,6 +61,11 @@ fn pages() -> Router<AppState> {
             "/console/settings/",
             get(settings::show).post(settings::save),
         )
+        .route(
+            "/console/settings/ldap/",
+            get(settings_ldap::show).post(settings_ldap::save),
+        )
+        .route("/console/settings/ldap/test/", post(settings_ldap::test))
         .route("/console/activity/", get(activity::show))
         .route(
             "/console/connections/",

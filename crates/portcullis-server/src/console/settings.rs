@@ -1,6 +1,7 @@
 //! The Settings page (`docs/console.md`, "Settings and activity"): the "Miscellaneous
 //! Authentication" section, shown read-only with an Edit button, edited in place (htmx) or on
-//! `?edit=1` without the script.
+//! `?edit=1` without the script. The page also holds the "LDAP" section
+//! ([`crate::console::settings_ldap`], `?edit=ldap`).
 //!
 //! Policy: superusers only ([`authz::may_manage_settings`]). A save goes through
 //! [`svc::update`] on the `authentication` category, the service behind
@@ -9,6 +10,7 @@
 
 use crate::console::form::FormData;
 use crate::console::page::{self, Console, Errors, Layout, Section};
+use crate::console::settings_ldap::{self, LdapSection};
 use crate::service::error::{FieldErrors, Problem, ServiceError};
 use crate::service::settings as svc;
 use crate::state::AppState;
@@ -22,7 +24,7 @@ use portcullis_core::settings::OAUTH2_KEYS;
 use serde_json::{Map, Value};
 
 /// The settings category the section edits (every key below belongs to it).
-const SLUG: &str = "authentication";
+pub(crate) const SLUG: &str = "authentication";
 
 /// The `OAUTH2_PROVIDER` key, whose three lifetimes are shown as separate fields.
 const OAUTH2: &str = "OAUTH2_PROVIDER";
@@ -57,7 +59,7 @@ fn number(v: Option<&Value>) -> String {
 
 impl MiscAuth {
     /// The values in force, from the category object the API shows.
-    fn of(object: &Map<String, Value>) -> Self {
+    pub(crate) fn of(object: &Map<String, Value>) -> Self {
         let oauth = object.get(OAUTH2);
         let lifetime = |k: &str| number(oauth.and_then(|o| o.get(k)));
         Self {
@@ -247,12 +249,18 @@ const SHOWN: [&str; 8] = [
     OAUTH2_KEYS[2].0,
 ];
 
+/// The whole page: both sections.
 #[derive(Template)]
 #[template(path = "console/settings.html")]
-struct SettingsPage {
-    layout: Layout,
-    csrf_token: String,
-    s: AuthSection,
+pub(crate) struct SettingsPage {
+    /// Layout data.
+    pub(crate) layout: Layout,
+    /// The session's CSRF token for the forms.
+    pub(crate) csrf_token: String,
+    /// "Miscellaneous Authentication".
+    pub(crate) s: AuthSection,
+    /// "LDAP".
+    pub(crate) l: LdapSection,
 }
 
 #[derive(Template)]
@@ -265,13 +273,25 @@ struct SectionFragment {
 /// Query of the settings page.
 #[derive(Debug, Default, serde::Deserialize)]
 struct SettingsQuery {
-    /// `1`: open the section in edit mode (the page without the script).
+    /// `1`: open the section in edit mode (the page without the script); `ldap`: the LDAP
+    /// section.
     edit: Option<String>,
-    /// `1`: a save just succeeded.
+    /// `1`: a save just succeeded (`ldap`: of the LDAP section).
     saved: Option<String>,
 }
 
-fn render(c: &Console, status: StatusCode, s: AuthSection) -> Response {
+fn render(state: &AppState, c: &Console, status: StatusCode, s: AuthSection) -> Response {
+    render_with(state, c, status, s, false, false)
+}
+
+fn render_with(
+    state: &AppState,
+    c: &Console,
+    status: StatusCode,
+    s: AuthSection,
+    ldap_editing: bool,
+    ldap_saved: bool,
+) -> Response {
     if c.htmx {
         c.respond(
             status,
@@ -281,12 +301,17 @@ fn render(c: &Console, status: StatusCode, s: AuthSection) -> Response {
             },
         )
     } else {
+        let l = match settings_ldap::section(state, ldap_editing, ldap_saved) {
+            Ok(l) => l,
+            Err(e) => return c.error(e),
+        };
         c.respond(
             status,
             &SettingsPage {
                 layout: c.layout(Section::Settings, "Settings"),
                 csrf_token: c.csrf_token.clone(),
                 s,
+                l,
             },
         )
     }
@@ -308,7 +333,14 @@ pub async fn show(State(state): State<AppState>, c: Console, parts: Parts) -> Re
         saved: q.saved.as_deref() == Some("1"),
         ..AuthSection::default()
     };
-    render(&c, StatusCode::OK, section)
+    render_with(
+        &state,
+        &c,
+        StatusCode::OK,
+        section,
+        q.edit.as_deref() == Some("ldap"),
+        q.saved.as_deref() == Some("ldap"),
+    )
 }
 
 /// `POST /console/settings/`: saves the section through the settings service. A refused
@@ -326,7 +358,7 @@ pub async fn save(State(state): State<AppState>, c: Console, form: FormData) -> 
                     saved: true,
                     ..AuthSection::default()
                 };
-                render(&c, StatusCode::OK, section)
+                render(&state, &c, StatusCode::OK, section)
             } else {
                 c.see_other("/console/settings/?saved=1")
             }
@@ -340,7 +372,7 @@ pub async fn save(State(state): State<AppState>, c: Console, form: FormData) -> 
                 errors,
                 saved: false,
             };
-            render(&c, StatusCode::UNPROCESSABLE_ENTITY, section)
+            render(&state, &c, StatusCode::UNPROCESSABLE_ENTITY, section)
         }
         Err(e) => c.error(e),
     }

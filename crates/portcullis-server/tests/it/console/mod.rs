@@ -7,6 +7,7 @@ mod applications;
 mod connections;
 mod pages;
 mod settings;
+mod settings_ldap;
 mod tokens;
 mod users;
 
