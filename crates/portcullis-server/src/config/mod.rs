@@ -403,6 +403,10 @@ impl Config {
         Self::load_from(file, std::env::vars())
     }
 
+    /// Keys whose own name ends in `_file` (a path the server reads itself): their variable
+    /// is the path, not a file holding the value (`PORTCULLIS_LDAP__CA_FILE`).
+    const PATH_KEYS: [&'static str; 1] = ["ldap__ca_file"];
+
     /// Like [`Config::load`] with an explicit environment (for tests).
     pub fn load_from(
         file: Option<&Path>,
@@ -419,9 +423,11 @@ impl Config {
             }
             fig = fig.merge(Toml::file_exact(path));
         }
+        let names_a_secret_file =
+            |key: &str| key.ends_with("_file") && !Self::PATH_KEYS.contains(&key);
         // `*_FILE` secrets: read the named file; the key is the name without the suffix.
         for (name, value) in &env {
-            let Some(key) = config_key(name) else {
+            let Some(key) = config_key(name).filter(|k| names_a_secret_file(k)) else {
                 continue;
             };
             let Some(key) = key.strip_suffix("_file") else {
@@ -434,7 +440,7 @@ impl Config {
         }
         let plain: Vec<(String, String)> = env
             .iter()
-            .filter(|(k, _)| config_key(k).is_some_and(|k| !k.ends_with("_file")))
+            .filter(|(k, _)| config_key(k).is_some_and(|k| !names_a_secret_file(&k)))
             .cloned()
             .collect();
         // Plain variables: `__` nests (`PORTCULLIS_SESSION__COOKIE_NAME`), values are parsed
@@ -662,6 +668,19 @@ mod tests {
             "s3cret-from-file"
         );
         assert!(!c.redacted().is_empty());
+    }
+
+    #[test]
+    fn a_path_key_ending_in_file_is_a_path_not_a_secret_file() {
+        let c = Config::load_from(
+            None,
+            env(&[("PORTCULLIS_LDAP__CA_FILE", "/etc/ssl/directory-ca.pem")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.ldap.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ssl/directory-ca.pem"))
+        );
     }
 
     #[test]

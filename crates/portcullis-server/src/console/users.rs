@@ -53,6 +53,8 @@ pub struct UserView {
     pub external: bool,
     /// Date joined.
     pub joined: Shown,
+    /// Directory DN (LDAP users), empty otherwise.
+    pub ldap_dn: String,
     /// Last interactive login.
     pub last_login: Option<Shown>,
 }
@@ -72,6 +74,7 @@ impl UserView {
             active: u.is_active,
             source: source_name(u),
             external: u.is_external(),
+            ldap_dn: u.ldap_dn.clone(),
             joined: Shown::of(u.created_at),
             last_login: Shown::maybe(u.last_login),
         }

@@ -343,6 +343,21 @@ async fn shadow_user(
     let Some(user) = existing else {
         return Ok(None);
     };
+    // Nothing changed since the last login (the usual case): no write.
+    let unchanged = user.external_account.as_deref() == Some(LDAP_SOURCE)
+        && user.ldap_dn == sync.ldap_dn
+        && sync
+            .first_name
+            .as_ref()
+            .is_none_or(|v| *v == user.first_name)
+        && sync.last_name.as_ref().is_none_or(|v| *v == user.last_name)
+        && sync.email.as_ref().is_none_or(|v| *v == user.email)
+        && user.is_superuser == sync.is_superuser
+        && user.is_system_auditor == sync.is_system_auditor
+        && user.password_hash.is_none();
+    if unchanged {
+        return Ok(Some(user)).filter_active();
+    }
     // Flag changes are recorded: a directory group can make someone a superuser.
     let flags_changed =
         user.is_superuser != sync.is_superuser || user.is_system_auditor != sync.is_system_auditor;

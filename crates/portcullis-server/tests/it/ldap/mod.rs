@@ -1,6 +1,7 @@
 //! LDAP directories (`docs/ldap.md`): the `ldap` settings category and logins of directory
 //! users against a real OpenLDAP `slapd` started per test (`portcullis_server::testing::slapd`).
 
+mod console;
 mod harness;
 mod login;
 mod settings;
