@@ -5,7 +5,7 @@
 //! Escaping of user input into filters and DNs is done where the query is built, with the LDAP
 //! client library's escape functions; this module only says what is searched for.
 
-use crate::settings::{LDAP_PREFIXES, Stored};
+use crate::settings::{LDAP_PREFIXES, Stored, type_name};
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 use std::fmt;
@@ -224,7 +224,7 @@ pub fn check_search(v: &Value, user: bool) -> Result<Value, Vec<String>> {
     let Value::Array(items) = v else {
         return Err(vec![format!(
             "Expected an instance of LDAPSearch but got {} instead.",
-            py_type(v)
+            type_name(v)
         )]);
     };
     if items.is_empty() {
@@ -275,18 +275,6 @@ fn display(v: &Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_owned)
 }
 
-fn py_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
 /// `GROUP_TYPE`: one of [`GROUP_TYPES`].
 pub fn check_group_type(v: &Value) -> Result<Value, Vec<String>> {
     match v.as_str() {
@@ -300,52 +288,33 @@ pub fn check_group_type(v: &Value) -> Result<Value, Vec<String>> {
 
 /// `GROUP_TYPE_PARAMS`: an object whose keys are parameters of the group types.
 pub fn check_group_params(v: &Value) -> Result<Value, Vec<String>> {
-    let Value::Object(m) = v else {
-        return Err(vec![format!(
-            "Expected a dictionary of items but got type \"{}\".",
-            py_type(v)
-        )]);
-    };
-    let invalid: Vec<&str> = m
-        .keys()
-        .filter(|k| {
-            !matches!(
-                k.as_str(),
-                "member_attr" | "name_attr" | "ldap_group_user_attr"
-            )
-        })
-        .map(String::as_str)
-        .collect();
-    if !invalid.is_empty() {
-        return Err(vec![format!(
-            "Invalid group_type parameters: {}.",
-            invalid.join(", ")
-        )]);
-    }
-    if m.values().any(|x| !x.is_string()) {
-        return Err(vec!["Not a valid string.".into()]);
-    }
-    Ok(v.clone())
+    check_string_map(
+        v,
+        &["member_attr", "name_attr", "ldap_group_user_attr"],
+        "Invalid group_type parameters",
+    )
 }
 
 /// `USER_ATTR_MAP`: keys `first_name`, `last_name`, `email`; values attribute names.
 pub fn check_attr_map(v: &Value) -> Result<Value, Vec<String>> {
-    let Value::Object(m) = v else {
-        return Err(vec![format!(
-            "Expected a dictionary of items but got type \"{}\".",
-            py_type(v)
-        )]);
-    };
+    check_string_map(
+        v,
+        &["first_name", "last_name", "email"],
+        "Invalid user attribute(s)",
+    )
+}
+
+/// An object whose keys are among `allowed` and whose values are strings; unknown keys are
+/// named after `unknown` (AWX's wording for the setting).
+fn check_string_map(v: &Value, allowed: &[&str], unknown: &str) -> Result<Value, Vec<String>> {
+    let m = object(v)?;
     let invalid: Vec<&str> = m
         .keys()
-        .filter(|k| !matches!(k.as_str(), "first_name" | "last_name" | "email"))
         .map(String::as_str)
+        .filter(|k| !allowed.contains(k))
         .collect();
     if !invalid.is_empty() {
-        return Err(vec![format!(
-            "Invalid user attribute(s): {}.",
-            invalid.join(", ")
-        )]);
+        return Err(vec![format!("{unknown}: {}.", invalid.join(", "))]);
     }
     if m.values().any(|x| !x.is_string()) {
         return Err(vec!["Not a valid string.".into()]);
@@ -353,14 +322,19 @@ pub fn check_attr_map(v: &Value) -> Result<Value, Vec<String>> {
     Ok(v.clone())
 }
 
+/// `v` as an object, or DRF's message for another type.
+fn object(v: &Value) -> Result<&Map<String, Value>, Vec<String>> {
+    v.as_object().ok_or_else(|| {
+        vec![format!(
+            "Expected a dictionary of items but got type \"{}\".",
+            type_name(v)
+        )]
+    })
+}
+
 /// `USER_FLAGS_BY_GROUP`: keys `is_superuser`, `is_system_auditor`; each a DN or a list of DNs.
 pub fn check_user_flags(v: &Value) -> Result<Value, Vec<String>> {
-    let Value::Object(m) = v else {
-        return Err(vec![format!(
-            "Expected a dictionary of items but got type \"{}\".",
-            py_type(v)
-        )]);
-    };
+    let m = object(v)?;
     for (k, dns) in m {
         if !matches!(k.as_str(), "is_superuser" | "is_system_auditor") {
             return Err(vec![format!("Invalid user flag: \"{k}\".")]);
@@ -383,12 +357,7 @@ pub fn check_user_flags(v: &Value) -> Result<Value, Vec<String>> {
 /// integer; the others are stored (AWX passes them to python-ldap; Portcullis has no use for
 /// them, see `docs/ldap.md`).
 pub fn check_options(v: &Value) -> Result<Value, Vec<String>> {
-    let Value::Object(m) = v else {
-        return Err(vec![format!(
-            "Expected a dictionary of items but got type \"{}\".",
-            py_type(v)
-        )]);
-    };
+    let m = object(v)?;
     let invalid: Vec<&str> = m
         .keys()
         .filter(|k| !k.starts_with("OPT_") || k.len() < 5)

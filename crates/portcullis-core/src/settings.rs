@@ -631,7 +631,8 @@ pub fn writable_in(d: &SettingDef, slug: &str) -> bool {
 /// Field errors in AWX's shape: key → messages, in insertion order.
 pub type FieldErrors = Vec<(String, Vec<String>)>;
 
-fn type_name(v: &Value) -> &'static str {
+/// Python's name of a JSON value's type, as DRF's messages show it.
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
