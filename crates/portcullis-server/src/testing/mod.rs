@@ -349,7 +349,7 @@ impl TestApp {
     }
 
     /// A session inserted straight into the store for `user` (for users that cannot log in
-    /// through the form, e.g. LDAP users while no directory is wired in), with a CSRF token
+    /// through the form, e.g. LDAP users when no directory is configured), with a CSRF token
     /// bound to it, as a browser would hold after a login.
     pub async fn session_for(&self, user: &User) -> Session<'_> {
         let token = PlainToken::generate(TokenKind::Session, self.state.rng.as_ref());
