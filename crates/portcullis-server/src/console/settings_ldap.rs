@@ -480,32 +480,21 @@ fn slot_name(prefix: &str) -> String {
 }
 
 impl TestResult {
-    /// The lines of `reports`; `uris` are the URIs of each slot tested, in the same order
-    /// (a successful step's message does not name its URI).
-    fn of(reports: &[TestReport], uris: &[(&'static str, Vec<String>)]) -> Self {
+    /// The lines of `reports`, one per slot and URI.
+    fn of(reports: &[TestReport]) -> Self {
         let mut lines = Vec::new();
         for report in reports {
-            let known = uris
-                .iter()
-                .find(|(p, _)| *p == report.slot)
-                .map(|(_, u)| u.as_slice())
-                .unwrap_or_default();
-            for (i, r) in report.results.iter().enumerate() {
-                let (uri, ok, message) = match r {
-                    Ok(msg) => (
-                        known.get(i).cloned().unwrap_or_default(),
-                        true,
-                        format!("OK: {msg}"),
-                    ),
+            for (uri, r) in &report.results {
+                let (ok, message) = match r {
+                    Ok(msg) => (true, format!("OK: {msg}")),
                     Err(e) => (
-                        e.uri.clone(),
                         false,
                         format!("Failed at {}: {}", e.stage.as_str(), e.detail),
                     ),
                 };
                 lines.push(TestLine {
                     server: slot_name(report.slot),
-                    uri,
+                    uri: uri.clone(),
                     ok,
                     message,
                 });
@@ -917,18 +906,11 @@ pub async fn test(State(state): State<AppState>, c: Console) -> Response {
     if !authz::may_manage_settings(&c.principal.user) {
         return c.forbidden();
     }
-    let uris: Vec<(&'static str, Vec<String>)> = state
-        .settings
-        .get()
-        .ldap
-        .iter()
-        .map(|cfg| (cfg.prefix, cfg.uris.clone()))
-        .collect();
     let reports = match directory_svc::test_connection(&state, &c.principal.user).await {
         Ok(r) => r,
         Err(e) => return c.error(e),
     };
-    let result = TestResult::of(&reports, &uris);
+    let result = TestResult::of(&reports);
     if c.htmx {
         return c.respond(StatusCode::OK, &TestFragment { test: result });
     }
@@ -1079,22 +1061,26 @@ mod tests {
         let reports = vec![
             TestReport {
                 slot: "AUTH_LDAP_",
-                results: vec![Ok("connected, bound as cn=svc".into())],
+                results: vec![("ldap://a".into(), Ok("connected, bound as cn=svc".into()))],
             },
             TestReport {
                 slot: "AUTH_LDAP_2_",
-                results: vec![Err(DirectoryError {
-                    uri: "ldap://b".into(),
-                    stage: Stage::Connect,
-                    detail: "refused".into(),
-                })],
+                results: vec![(
+                    "ldap://b".into(),
+                    Err(DirectoryError {
+                        uri: "ldap://b".into(),
+                        stage: Stage::Connect,
+                        detail: "refused".into(),
+                    }),
+                )],
             },
         ];
-        let r = TestResult::of(&reports, &[("AUTH_LDAP_", vec!["ldap://a".into()])]);
+        let r = TestResult::of(&reports);
         assert_eq!(r.lines[0].server, "LDAP");
         assert_eq!(r.lines[0].uri, "ldap://a");
         assert!(r.lines[0].ok);
         assert_eq!(r.lines[1].server, "LDAP 2");
+        assert_eq!(r.lines[1].uri, "ldap://b");
         assert_eq!(r.lines[1].message, "Failed at connect: refused");
     }
 }

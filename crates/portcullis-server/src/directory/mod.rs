@@ -117,8 +117,8 @@ pub enum Outcome {
 pub struct TestReport {
     /// The server slot tested.
     pub slot: &'static str,
-    /// One line per URI: `Ok(message)` or the error.
-    pub results: Vec<Result<String, DirectoryError>>,
+    /// One line per URI, in order: the URI and `Ok(message)` or the error.
+    pub results: Vec<(String, Result<String, DirectoryError>)>,
 }
 
 /// The per-node directory client: connection pools by URI and TLS set-up.
@@ -341,10 +341,13 @@ impl Directory {
         for uri in &cfg.uris {
             let pool = self.pool(cfg, uri);
             let r = self.with_connection(&pool, Job::Test { cfg }).await;
-            results.push(r.map(|r| match r {
-                JobResult::Test(msg) => msg,
-                JobResult::Login(_) => String::new(),
-            }));
+            results.push((
+                uri.clone(),
+                r.map(|r| match r {
+                    JobResult::Test(msg) => msg,
+                    JobResult::Login(_) => String::new(),
+                }),
+            ));
         }
         TestReport {
             slot: cfg.prefix,

@@ -23,7 +23,7 @@ pub async fn test_connection(state: &AppState, actor: &User) -> ServiceResult<Ve
     let mut reports = Vec::with_capacity(servers.len());
     for cfg in &servers {
         let report = state.directory.test(cfg).await;
-        for r in &report.results {
+        for (_, r) in &report.results {
             if let Err(e) = r {
                 audit::Event::new("ldap_test_failed", Outcome::Failure)
                     .via("console")
