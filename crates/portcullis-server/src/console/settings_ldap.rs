@@ -456,7 +456,7 @@ pub struct TestLine {
     pub uri: String,
     /// True when every step passed.
     pub ok: bool,
-    /// "connected, bound as …", or "Failed at <stage>: <detail>".
+    /// "connected, bound as …", or "Failed at `stage`: `detail`".
     pub message: String,
 }
 
