@@ -483,6 +483,8 @@ async fn login_sequence(
         .with_timeout(t)
         .simple_bind(&entry.dn, password.expose_secret())
         .await
+        // Only a connection failure gets here (a refused bind is an answer): it happened
+        // between two searches of the same sequence, so it is reported with them.
         .map_err(|e| StepError::Failed(Stage::Search, e))?;
     if res.rc != 0 {
         // 49 invalidCredentials; anything else (e.g. 53 unwilling) refuses just the same.
