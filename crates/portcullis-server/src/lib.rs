@@ -20,6 +20,7 @@ pub mod service;
 pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 
 pub use config::Config;
 pub use router::{app, app_with};

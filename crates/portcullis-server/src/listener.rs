@@ -11,8 +11,13 @@
 //! been quiet for a moment. The drain is bounded by the caller's timeout; only connections
 //! still busy then are cut. hyper's own graceful shutdown is not used on its own because it
 //! closes a fresh connection whose request bytes are in the socket but not yet read.
+//!
+//! With TLS (`docs/tls.md`), each connection's task runs the handshake first, under the
+//! handshake timeout, so `accept` never waits on a client; every limit above then applies to
+//! the decrypted stream unchanged. Requests that arrived over TLS carry [`OverTls`].
 
 use crate::config::LimitsConfig;
+use crate::tls::ServerTls;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -43,8 +48,12 @@ pub enum Drain {
     TimedOut(usize),
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then drains (see the module policy)
-/// for at most `drain_timeout` and returns how the drain ended.
+/// Marks a request that reached the server over TLS ended by this listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverTls;
+
+/// Serves `app` in plain HTTP on `listener` until `shutdown` completes, then drains (see
+/// the module policy) for at most `drain_timeout` and returns how the drain ended.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -52,13 +61,26 @@ pub async fn serve(
     drain_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<Drain> {
+    serve_on(listener, app, limits, None, drain_timeout, shutdown).await
+}
+
+/// [`serve`], ending TLS on every connection when `tls` is given.
+pub async fn serve_on(
+    listener: TcpListener,
+    app: Router,
+    limits: &LimitsConfig,
+    tls: Option<ServerTls>,
+    drain_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<Drain> {
     let (draining_tx, draining) = watch::channel(false);
-    let conns = Connections {
+    let conns = Arc::new(Connections {
         app,
         buf: (limits.max_header_bytes + limits.max_uri_bytes).max(8192),
         max_headers: limits.max_headers,
         draining,
-    };
+        tls,
+    });
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -131,11 +153,36 @@ struct Connections {
     buf: usize,
     max_headers: usize,
     draining: watch::Receiver<bool>,
+    tls: Option<ServerTls>,
 }
 
 impl Connections {
-    fn spawn(&self, tasks: &mut JoinSet<()>, stream: TcpStream, peer: SocketAddr) {
+    fn spawn(self: &Arc<Self>, tasks: &mut JoinSet<()>, stream: TcpStream, peer: SocketAddr) {
         let _ = stream.set_nodelay(true);
+        let this = self.clone();
+        match &self.tls {
+            None => {
+                tasks.spawn(async move { this.run(stream, peer, false).await });
+            }
+            Some(tls) => {
+                let tls = tls.clone();
+                tasks.spawn(async move {
+                    match tls.accept(stream).await {
+                        Ok(stream) => this.run(stream, peer, true).await,
+                        // A client's failure, not the server's: scanners and plain-HTTP
+                        // clients end here all day long.
+                        Err(e) => tracing::debug!(%peer, error = %e, "connection closed"),
+                    }
+                });
+            }
+        }
+    }
+
+    /// Serves HTTP/1.1 on an established (plain or decrypted) stream until it closes.
+    async fn run<S>(&self, stream: S, peer: SocketAddr, over_tls: bool)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let track = Arc::new(Track::default());
         let io = TokioIo::new(Counted {
             inner: stream,
@@ -147,6 +194,9 @@ impl Connections {
         let svc_draining = self.draining.clone();
         let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            if over_tls {
+                req.extensions_mut().insert(OverTls);
+            }
             let busy = Busy::enter(svc_track.clone());
             let draining = svc_draining.clone();
             let answer = app.clone().oneshot(req.map(axum::body::Body::new));
@@ -171,17 +221,18 @@ impl Connections {
             .max_headers(self.max_headers)
             .keep_alive(true);
         let conn = builder.serve_connection(io, svc);
-        tasks.spawn(serve_connection(conn, track, draining));
+        serve_connection(conn, track, draining).await;
     }
 }
 
 /// Runs one connection; once the drain begins, lets a request under way (or whose bytes are
 /// arriving) finish, then closes the connection.
-async fn serve_connection<S>(
-    conn: hyper::server::conn::http1::Connection<TokioIo<Counted>, S>,
+async fn serve_connection<I, S>(
+    conn: hyper::server::conn::http1::Connection<TokioIo<Counted<I>>, S>,
     track: Arc<Track>,
     mut draining: watch::Receiver<bool>,
 ) where
+    I: AsyncRead + AsyncWrite + Unpin,
     S: hyper::service::HttpService<Incoming>,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     S::ResBody: 'static,
@@ -245,13 +296,13 @@ impl Drop for Busy {
     }
 }
 
-/// The client socket, counting what is read from it.
-struct Counted {
-    inner: TcpStream,
+/// The client stream (the socket, or the TLS stream over it), counting what is read from it.
+struct Counted<I> {
+    inner: I,
     track: Arc<Track>,
 }
 
-impl AsyncRead for Counted {
+impl<I: AsyncRead + Unpin> AsyncRead for Counted<I> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -269,7 +320,7 @@ impl AsyncRead for Counted {
     }
 }
 
-impl AsyncWrite for Counted {
+impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -11,7 +11,7 @@ use crate::api::awx::{
     settings, tokens, users,
 };
 use crate::api::console::mdr as console_mdr;
-use crate::api::mdr;
+use crate::api::{health, mdr};
 use crate::auth::chain;
 use crate::auth::check::Authed;
 use crate::error::ApiError;
@@ -579,8 +579,32 @@ fn self_authenticating_views(doc: &Document) -> OpenApiRouter<AppState> {
     // The document itself, read from the cell `app_with` fills once the table is complete.
     let r = r.routes(openapi::route(doc));
     // MDR: the exchange (POST only, MDR's 405 otherwise) and the signing keys.
-    r.routes(routes!(mdr::session::session_confirm).map(|mr| mr.fallback(mdr::method_not_allowed)))
-        .routes(routes!(mdr::jwks))
+    let r = r
+        .routes(
+            routes!(mdr::session::session_confirm).map(|mr| mr.fallback(mdr::method_not_allowed)),
+        )
+        .routes(routes!(mdr::jwks));
+    health_views(r)
+}
+
+/// `/healthz` and `/readyz` (GET only, AWX's 405 otherwise).
+fn health_views(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(health::healthz).map(|mr| mr.fallback(method_not_allowed)))
+        .routes(routes!(health::readyz).map(|mr| mr.fallback(method_not_allowed)))
+}
+
+/// What the plain-HTTP health listener beside a TLS listener serves (`tls.health_listen`,
+/// `docs/tls.md`): `/healthz`, `/readyz` and `/api/v2/ping/`, nothing that takes a
+/// credential.
+pub fn health_app(state: AppState) -> Router {
+    let r = health_views(OpenApiRouter::new())
+        .routes(routes!(discovery::ping).map(|mr| mr.fallback(method_not_allowed)));
+    let (router, _) = r.split_for_parts();
+    router
+        .fallback(no_route)
+        .layer(from_fn_with_state(state.clone(), request_id::layer))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -1,12 +1,13 @@
 //! `portcullis`: the authentication server binary.
 //!
 //! Subcommands: `serve` (default listener, migrations at start, first-start `admin`),
-//! `migrate`, `check-config`, `admin …` and `mdr …`. The backend is chosen by the
-//! database URL's scheme.
+//! `migrate`, `check-config`, `admin …`, `mdr …` and `tls dev-cert`. The backend is chosen
+//! by the database URL's scheme.
 
 mod admin;
 mod backend;
 mod mdr;
+mod tls;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -14,6 +15,7 @@ use portcullis_core::clock::SystemClock;
 use portcullis_core::rng::OsRng;
 use portcullis_server::listener::Drain;
 use portcullis_server::service::bootstrap::{self, Bootstrap};
+use portcullis_server::tls::ServerTls;
 use portcullis_server::{AppState, Config};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +51,9 @@ enum Command {
     /// MDR-style API connections, demo data and signing keys.
     #[command(subcommand)]
     Mdr(mdr::MdrCommand),
+    /// HTTPS helpers: a development certificate.
+    #[command(subcommand)]
+    Tls(tls::TlsCommand),
 }
 
 /// Sets up logging from `PORTCULLIS_LOG` (an `EnvFilter`) and `PORTCULLIS_LOG_FORMAT`
@@ -106,10 +111,21 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    // Needs no configuration: it makes the files a configuration will name.
+    if let Command::Tls(cmd) = cli.command {
+        return tls::run(cmd).map(|()| ExitCode::SUCCESS);
+    }
     let config = Config::load(cli.config.as_deref()).context("loading configuration")?;
     match cli.command {
         Command::CheckConfig => {
             println!("{}", config.redacted());
+            if let Some(tls) = ServerTls::from_config(&config.tls).context("TLS")? {
+                let info = tls.info();
+                println!(
+                    "TLS certificate: serial {}, subject {}, valid until {}",
+                    info.serial, info.subject, info.not_after
+                );
+            }
             println!("configuration OK");
             Ok(ExitCode::SUCCESS)
         }
@@ -124,6 +140,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Admin(cmd) => admin::run(config, cmd).await,
         Command::Mdr(cmd) => mdr::run(config, cmd).await,
+        Command::Tls(cmd) => tls::run(cmd).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -147,21 +164,31 @@ fn warn_if_open(path: Option<&std::path::Path>) {
 }
 
 async fn serve(config: Config) -> Result<()> {
-    if config
-        .public_url
-        .as_deref()
-        .is_none_or(|u| u.starts_with("http://"))
-    {
+    // The pair is checked before anything else starts: a bad file stops the start with its
+    // name, not the first client's handshake.
+    let tls = ServerTls::from_config(&config.tls).context("TLS")?;
+    if !config.secure_cookies() {
         tracing::warn!(
-            "public_url is not https: cookies are sent without the Secure flag (development set-up)"
+            "neither TLS nor an https public_url: cookies are sent without the Secure flag (development set-up)"
         );
     }
     let shutdown = shutdown_signal();
+    let clock: Arc<dyn portcullis_core::clock::Clock> = Arc::new(SystemClock);
+    // Installed before the listener binds, like the SIGTERM handler.
+    let reloader = tls.clone().map(|t| {
+        portcullis_server::tls::reload::spawn(
+            t,
+            Duration::from_secs(config.tls.watch_interval_seconds),
+            clock.clone(),
+        )
+    });
     let store = backend::open(config.database_url.expose()).await?;
     let listen = config.listen;
+    let health_listen = config.tls.health_listen;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let limits = config.limits.clone();
     let drain_timeout = Duration::from_secs(config.shutdown.drain_timeout_seconds);
-    let state = AppState::new(config, store, Arc::new(SystemClock), Arc::new(OsRng))
+    let state = AppState::new(config, store, clock, Arc::new(OsRng))
         .await
         .context("starting the server state")?;
     match bootstrap::ensure_admin(&state)
@@ -170,24 +197,70 @@ async fn serve(config: Config) -> Result<()> {
     {
         Bootstrap::AlreadyInitialised => {}
         Bootstrap::CreatedWithConfiguredPassword => tracing::info!(
-            "created superuser 'admin' with the password from PORTCULLIS_ADMIN_PASSWORD; log in at http://{listen}/console/ (web console) or http://{listen}/api/login/"
+            "created superuser 'admin' with the password from PORTCULLIS_ADMIN_PASSWORD; log in at {scheme}://{listen}/console/ (web console) or {scheme}://{listen}/api/login/"
         ),
         Bootstrap::CreatedWithGeneratedPassword(pw) => tracing::warn!(
-            "created superuser 'admin' with generated password {pw} (shown once): log in at http://{listen}/console/ (web console) or `curl -u admin:{pw} http://{listen}/api/v2/me/`, then change it"
+            "created superuser 'admin' with generated password {pw} (shown once): log in at {scheme}://{listen}/console/ (web console) or `curl -u admin:{pw} {scheme}://{listen}/api/v2/me/`, then change it"
         ),
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    tracing::info!(%listen, backend = state.store.backend(), "portcullis listening");
+    let health = match health_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding tls.health_listen {addr}"))?,
+        ),
+        None => None,
+    };
+    tracing::info!(%listen, scheme, backend = state.store.backend(), "portcullis listening");
+    // One signal stops both listeners.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        // An error means the sender is gone, which also means stop.
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let health = health.map(|listener| {
+        if let Some(addr) = health_listen {
+            tracing::info!(listen = %addr, "plain-HTTP health listener (/healthz, /readyz)");
+        }
+        let app = portcullis_server::router::health_app(state.clone());
+        let limits = limits.clone();
+        let stop = stopped(stop_rx.clone());
+        tokio::spawn(async move {
+            portcullis_server::listener::serve(listener, app, &limits, drain_timeout, stop).await
+        })
+    });
     let background = portcullis_server::background::spawn(state.clone());
     // The MDR demo resource server is mounted beside the auth server unless built without it.
     #[cfg(feature = "mdr-demo")]
     let app = portcullis_mdr_demo::app(state.clone());
     #[cfg(not(feature = "mdr-demo"))]
     let app = portcullis_server::app(state.clone());
-    let drain =
-        portcullis_server::listener::serve(listener, app, &limits, drain_timeout, shutdown).await?;
+    let drain = portcullis_server::listener::serve_on(
+        listener,
+        app,
+        &limits,
+        tls,
+        drain_timeout,
+        stopped(stop_rx),
+    )
+    .await?;
+    if let Some(task) = health {
+        match task.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the health listener failed"),
+            Err(e) => tracing::warn!(error = %e, "the health listener task failed"),
+        }
+    }
+    if let Some(task) = reloader {
+        task.abort();
+    }
     // Order matters: the requests under way were answered first (they need the store, the
     // password workers and the caches), then the periodic tasks end between two runs, then
     // what they had coalesced in memory is written.

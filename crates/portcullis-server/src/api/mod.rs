@@ -2,4 +2,5 @@
 
 pub mod awx;
 pub mod console;
+pub mod health;
 pub mod mdr;

@@ -6,6 +6,7 @@
 //! API edits (Basic on/off, lifetimes, …) are NOT here: they live in the store.
 
 pub mod mdr;
+pub mod tls;
 
 use figment::Figment;
 use figment::providers::{Format, Toml};
@@ -15,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+pub use tls::TlsConfig;
 
 /// Longest absolute session lifetime accepted: ten years.
 const MAX_ABSOLUTE_TIMEOUT: i64 = 10 * 365 * 24 * 3600;
@@ -92,6 +94,8 @@ pub struct Config {
     /// Connections to LDAP directories (the directories themselves are runtime settings,
     /// `docs/ldap.md`).
     pub ldap: LdapConfig,
+    /// HTTPS on the listener (`docs/tls.md`).
+    pub tls: TlsConfig,
 }
 
 impl Default for Config {
@@ -114,6 +118,7 @@ impl Default for Config {
             mdr: MdrConfig::default(),
             shutdown: ShutdownConfig::default(),
             ldap: LdapConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -404,8 +409,9 @@ impl Config {
     }
 
     /// Keys whose own name ends in `_file` (a path the server reads itself): their variable
-    /// is the path, not a file holding the value (`PORTCULLIS_LDAP__CA_FILE`).
-    const PATH_KEYS: [&'static str; 1] = ["ldap__ca_file"];
+    /// is the path, not a file holding the value (`PORTCULLIS_LDAP__CA_FILE`,
+    /// `PORTCULLIS_TLS__KEY_FILE`).
+    const PATH_KEYS: [&'static str; 3] = ["ldap__ca_file", "tls__cert_file", "tls__key_file"];
 
     /// Like [`Config::load`] with an explicit environment (for tests).
     pub fn load_from(
@@ -519,6 +525,7 @@ impl Config {
                 "shutdown.drain_timeout_seconds must be between 1 and 3600".into(),
             ));
         }
+        self.tls.validate(self.listen, &self.trusted_proxies)?;
         if !(1..=256).contains(&self.ldap.pool_size) {
             return Err(ConfigError::Invalid(
                 "ldap.pool_size must be between 1 and 256".into(),
@@ -582,8 +589,16 @@ impl Config {
         Some(u.origin().ascii_serialization())
     }
 
-    /// True when cookies must carry `Secure` (public URL is https).
+    /// True when cookies must carry `Secure`: the public URL is https, or the listener ends
+    /// TLS itself (every browser then reaches it over HTTPS).
     pub fn secure_cookies(&self) -> bool {
+        self.hsts() || self.tls.enabled()
+    }
+
+    /// True when responses carry `Strict-Transport-Security`: only with an https public URL.
+    /// A development certificate for `localhost` alone does not pin the browser to HTTPS
+    /// for every other local server (`docs/tls.md`).
+    pub fn hsts(&self) -> bool {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"))

@@ -13,7 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 pub struct RequestOrigin {
     /// Client address (socket peer, or the right-most untrusted `X-Forwarded-For` entry).
     pub client_ip: IpAddr,
-    /// True when a trusted proxy says the client used HTTPS.
+    /// True when the request came over TLS ended by this server, or a trusted proxy says
+    /// the client used HTTPS.
     pub https: bool,
     /// `scheme://host[:port]` browsers must send as `Origin`.
     pub public_origin: String,
@@ -53,7 +54,8 @@ fn client_and_peer(
 pub fn request_origin(state: &AppState, parts: &Parts) -> RequestOrigin {
     let (client_ip, trusted_peer) = client_and_peer(state, &parts.headers, &parts.extensions);
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let https = trusted_peer && header("x-forwarded-proto") == Some("https");
+    let over_tls = parts.extensions.get::<crate::listener::OverTls>().is_some();
+    let https = over_tls || (trusted_peer && header("x-forwarded-proto") == Some("https"));
     let public_origin = match &state.public_origin {
         Some(o) => o.clone(),
         None => {

@@ -121,7 +121,7 @@ pub async fn layer(
             put(h, "vary", "Accept");
         }
     }
-    security_headers::apply(h, state.config.secure_cookies());
+    security_headers::apply(h, state.config.hsts());
     let status = resp.status().as_u16();
     tracing::debug!(request_id = %id, %method, path = %path.escape_debug(), status, elapsed = %elapsed, "request");
     if let Some(cause) = resp.extensions().get::<crate::error::ErrorCause>() {

@@ -19,3 +19,4 @@ mod outage;
 mod serve;
 mod server;
 mod shutdown;
+mod tls;

@@ -58,25 +58,27 @@ fn field(out: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
 }
 
-#[tokio::test]
-async fn the_seed_python_example_works_against_a_connection_made_with_the_cli() {
-    let dir = tempfile::tempdir().unwrap();
-    let env = [("PORTCULLIS_ADMIN_PASSWORD", "first-start-password")];
-    let server = Server::start(dir.path(), &env).await;
-    let run = |args: &[&str]| run_ok(dir.path(), &env, args);
-
-    // Demonstration data (a customer with tenants, assets and incidents), twice: idempotent.
+/// Loads the demonstration data (twice: idempotent) and makes a connection for its customer
+/// with the CLI, as the seed's administrator does; answers the client id, the connection id
+/// and the one-time refresh token.
+pub fn seed_connection(dir: &Path, env: &[(&str, &str)]) -> (String, String, String) {
+    let run = |args: &[&str]| run_ok(dir, env, args);
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/mdr-demo.json");
     let demo = demo.to_str().unwrap();
     run(&["mdr", "load-demo", demo]);
     run(&["mdr", "load-demo", demo]);
     let (customers, _) = run(&["mdr", "customer", "list"]);
-    let client_id = customers
-        .split_whitespace()
-        .next()
-        .expect("the demo customer")
-        .to_owned();
-    assert_eq!(customers.lines().count(), 1, "{customers}");
+    // Rows begin with the 32-hex client id (PostgreSQL's notices may be logged around them).
+    let rows: Vec<&str> = customers
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.len() == 32 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+        .collect();
+    assert_eq!(rows.len(), 1, "{customers}");
+    let client_id = rows[0].split_whitespace().next().unwrap().to_owned();
 
     // "Generate": the token is printed once, with the Client ID.
     let (out, _) = run(&[
@@ -96,21 +98,23 @@ async fn the_seed_python_example_works_against_a_connection_made_with_the_cli() 
     let (list, _) = run(&["mdr", "connection", "list", "--client-id", &client_id]);
     assert!(list.contains("Pending activation"), "{list}");
     assert!(!list.contains(&token));
+    (client_id, connection_id, token)
+}
 
-    // The seed's example, as published, against the running server.
-    let ca = dir.path().join("ca.crt");
-    std::fs::write(&ca, "not used over plain HTTP\n").unwrap();
+/// Runs the seed's Python example, as published, against `api_url` with `ca` as its
+/// `VERIFY_CERT_PATH`; insists that it succeeded and answers its output.
+pub fn run_seed_example(api_url: &str, client_id: &str, token: &str, ca: &Path) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/seed/mdr_example.py");
     let out = Command::new(python())
         .arg(&script)
-        .env("API_URL", server.url("/api/v1"))
-        .env("CLIENT_ID", &client_id)
-        .env("REFRESH_TOKEN", &token)
-        .env("VERIFY_CERT_PATH", &ca)
+        .env("API_URL", api_url)
+        .env("CLIENT_ID", client_id)
+        .env("REFRESH_TOKEN", token)
+        .env("VERIFY_CERT_PATH", ca)
         .env("NO_PROXY", "127.0.0.1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success() && stdout.contains("SEED-OK"),
         "the seed example failed:\n{stdout}\n{}",
@@ -122,6 +126,20 @@ async fn the_seed_python_example_works_against_a_connection_made_with_the_cli() 
         assets, 10,
         "the demo customer has more than 10 assets; page_size 10"
     );
+    stdout
+}
+
+#[tokio::test]
+async fn the_seed_python_example_works_against_a_connection_made_with_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PORTCULLIS_ADMIN_PASSWORD", "first-start-password")];
+    let server = Server::start(dir.path(), &env).await;
+    let run = |args: &[&str]| run_ok(dir.path(), &env, args);
+
+    let (client_id, connection_id, token) = seed_connection(dir.path(), &env);
+    let ca = dir.path().join("ca.crt");
+    std::fs::write(&ca, "not used over plain HTTP\n").unwrap();
+    run_seed_example(&server.url("/api/v1"), &client_id, &token, &ca);
     let (list, _) = run(&["mdr", "connection", "list", "--client-id", &client_id]);
     assert!(list.contains("Active"), "{list}");
 

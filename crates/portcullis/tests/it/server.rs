@@ -32,7 +32,36 @@ impl Server {
     /// Starts `portcullis serve` in `dir` with extra environment, and waits until ping
     /// answers (bounded: 300 × 100 ms).
     pub async fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
-        let port = free_port();
+        Self::start_with(dir, env, "http", client()).await
+    }
+
+    /// [`Server::start`] for a server whose environment configures TLS: `ca` is the CA file
+    /// that signed its certificate; the base URL is `https://127.0.0.1:PORT`.
+    pub async fn start_tls(dir: &Path, env: &[(&str, &str)], ca: &Path) -> Server {
+        Self::start_with(dir, env, "https", tls_client(ca)).await
+    }
+
+    async fn start_with(
+        dir: &Path,
+        env: &[(&str, &str)],
+        scheme: &str,
+        client: reqwest::Client,
+    ) -> Server {
+        let server = Self::spawn(dir, env, free_port(), scheme);
+        for _ in 0..300 {
+            if let Ok(r) = client.get(server.url("/api/v2/ping/")).send().await
+                && r.status() == 200
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("server did not start; log:\n{}", server.log());
+    }
+
+    /// Starts `portcullis serve` on `port` without waiting for it to answer; `scheme` is
+    /// that of [`Server::url`].
+    pub fn spawn(dir: &Path, env: &[(&str, &str)], port: u16, scheme: &str) -> Server {
         let mut cmd = Command::new(exe());
         cmd.arg("serve")
             .current_dir(dir)
@@ -68,22 +97,11 @@ impl Server {
                 }
             });
         }
-        let base = format!("http://127.0.0.1:{port}");
-        let server = Server {
+        Server {
             child,
-            base: base.clone(),
+            base: format!("{scheme}://127.0.0.1:{port}"),
             log,
-        };
-        let client = client();
-        for _ in 0..300 {
-            if let Ok(r) = client.get(format!("{base}/api/v2/ping/")).send().await
-                && r.status() == 200
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("server did not start; log:\n{}", server.log());
     }
 
     pub fn log(&self) -> String {
@@ -116,12 +134,17 @@ impl Server {
 
     /// Sends SIGTERM.
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal named `name` (`HUP`, `TERM`, …).
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{name}"))
             .arg(self.child.id().to_string())
             .status()
             .unwrap();
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     /// The exit status, if the process ends within `bound`.
@@ -152,6 +175,18 @@ pub fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// [`client`] over HTTPS, trusting only the CA in `ca` (a PEM file).
+pub fn tls_client(ca: &Path) -> reqwest::Client {
+    let pem = std::fs::read(ca).unwrap();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .tls_certs_only(reqwest::Certificate::from_pem_bundle(&pem).unwrap())
         .build()
         .unwrap()
 }
