@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// A virtual environment with the seed's two dependencies, made once per test run.
-fn python() -> &'static Path {
+/// A virtual environment with the seed's two dependencies and the `awx` CLI (awxkit, for the
+/// HTTPS tests), made once per test run.
+pub fn python() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
     VENV.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("seed-venv");
@@ -33,12 +34,13 @@ fn python() -> &'static Path {
                 "--disable-pip-version-check",
                 "requests>=2.31",
                 "PyJWT>=2.8",
+                "awxkit==24.6.1",
             ])
             .status()
             .expect("pip install");
         assert!(
             ok.success(),
-            "pip install requests PyJWT failed (PyPI unreachable?)"
+            "pip install requests PyJWT awxkit failed (PyPI unreachable?)"
         );
         py
     })

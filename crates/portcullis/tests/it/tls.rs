@@ -369,6 +369,55 @@ async fn seed_examples_over_https(database_url: Option<&str>) {
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
     assert_eq!(h["name"], "web1.example.org", "{body}");
 
+    // The `awx` CLI (awxkit) has no CA option of its own; it is requests-based, so it takes
+    // `REQUESTS_CA_BUNDLE`. It logs in (a personal token through Basic), lists users with
+    // that token, and lists them again logging in by session (CSRF cookie and an https
+    // Referer, no Origin).
+    let awx = |extra: &[&str], ca: &Path| {
+        let awx = crate::mdr::python().with_file_name("awx");
+        let mut cmd = Command::new(awx);
+        cmd.arg("--conf.host")
+            .arg(&server.base)
+            .args(extra)
+            .env("REQUESTS_CA_BUNDLE", ca)
+            .env_remove("CURL_CA_BUNDLE")
+            .env("NO_PROXY", "127.0.0.1");
+        sh(&mut cmd)
+    };
+    let login = ["--conf.username", "admin", "--conf.password", ADMIN_PW];
+    let (ok, out) = awx(&[&login[..], &["login", "-f", "human"]].concat(), &ca);
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("export CONTROLLER_OAUTH_TOKEN="))
+        .unwrap_or_else(|| panic!("awx login printed no token:\n{out}"))
+        .to_owned();
+    assert!(ok && token.starts_with("pcl_pat_"), "{out}");
+    let (ok, out) = awx(
+        &["--conf.token", &token, "users", "list", "-f", "human"],
+        &ca,
+    );
+    assert!(
+        ok && out
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("admin")),
+        "{out}"
+    );
+    let (ok, out) = awx(
+        &[&login[..], &["users", "list", "-f", "human"]].concat(),
+        &ca,
+    );
+    assert!(
+        ok && out
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("admin")),
+        "{out}"
+    );
+    // Another CA than the one that signed the server's certificate.
+    let other_ca = certs.dir.path().join("other-ca.crt");
+    std::fs::write(&other_ca, DevCa::new(now()).unwrap().pem()).unwrap();
+    let (ok, out) = awx(&[&login[..], &["users", "list"]].concat(), &other_ca);
+    assert!(!ok && out.contains("CERTIFICATE_VERIFY_FAILED"), "{out}");
+
     // Without the CA, curl refuses the server: the certificate really is checked.
     let (ok, text) = sh(Command::new("curl")
         .args(["-sS", "--noproxy", "*"])
