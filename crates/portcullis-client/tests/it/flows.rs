@@ -281,3 +281,37 @@ fn a_409_is_not_answered_by_sending_the_same_token_again() {
     c.run(&["call", "assets/count"]).ok();
     assert_eq!(server.status(&client_id, &cnx), "Active");
 }
+
+/// Over HTTPS with the development CA as the only trust anchor (`--ca-file`), the client
+/// activates a connection and calls the API; without the CA it refuses the server.
+#[test]
+fn the_client_works_over_https_with_its_ca_file() {
+    let server = Server::start_tls();
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let client_id = server.customer("Acme TLS");
+    let (cnx, bootstrap) = server.connection(&client_id, "siem");
+    let c = server.client("tls");
+    c.init(&client_id, &bootstrap).ok();
+    assert_eq!(server.status(&client_id, &cnx), "Active");
+    let out = c.run(&["call", "assets/list"]).ok();
+    let list: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(list.is_array(), "{list}");
+
+    // Without --ca-file the system roots are used, and they do not know the development CA.
+    let mut plain = std::process::Command::new(crate::harness::BIN);
+    plain
+        .env_clear()
+        .env("HOME", &c.home)
+        .arg("--url")
+        .arg(&server.base)
+        .arg("--store")
+        .arg(&c.store)
+        .args(["call", "assets/list"]);
+    let out = plain.output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid peer certificate: UnknownIssuer"),
+        "{stderr}"
+    );
+}

@@ -33,6 +33,8 @@ pub struct Server {
     pub base: String,
     pub clock: FakeClock,
     pub dir: tempfile::TempDir,
+    /// The development CA that signed the server's certificate, when it serves HTTPS.
+    pub ca: Option<PathBuf>,
     http: reqwest::Client,
 }
 
@@ -42,6 +44,16 @@ impl Server {
     }
 
     pub fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_inner(tweak, false)
+    }
+
+    /// The server over HTTPS with a development certificate (`docs/tls.md`); clients get
+    /// `--ca-file` with its CA.
+    pub fn start_tls() -> Self {
+        Self::start_inner(|_| {}, true)
+    }
+
+    fn start_inner(tweak: impl FnOnce(&mut Config), tls: bool) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -57,6 +69,19 @@ impl Server {
         // minute" forever; the rate limit is not what these tests are about.
         config.mdr.exchange_failure_limit = 100_000;
         tweak(&mut config);
+        let ca = tls.then(|| {
+            use portcullis_server::tls::dev_cert::DevCa;
+            let ca = DevCa::new(real_now()).unwrap();
+            let pair = ca.issue_default(&[], real_now()).unwrap();
+            let path = |name: &str| dir.path().join(name);
+            std::fs::write(path("ca.crt"), ca.pem()).unwrap();
+            std::fs::write(path("server.crt"), &pair.cert_pem).unwrap();
+            std::fs::write(path("server.key"), &pair.key_pem).unwrap();
+            config.tls.cert_file = Some(path("server.crt"));
+            config.tls.key_file = Some(path("server.key"));
+            path("ca.crt")
+        });
+        let server_tls = portcullis_server::tls::ServerTls::from_config(&config.tls).unwrap();
         let clock = FakeClock::new(real_now());
         let db = format!("sqlite:{}", dir.path().join("e2e.db").display());
         let (state, listener) = rt.block_on(async {
@@ -85,22 +110,29 @@ impl Server {
             let _ = portcullis_server::background::spawn(state.clone());
         }
         rt.spawn(async move {
-            let _ = portcullis_server::listener::serve(
+            let _ = portcullis_server::listener::serve_on(
                 listener,
                 app,
                 &limits,
+                server_tls,
                 std::time::Duration::from_secs(30),
                 std::future::pending::<()>(),
             )
             .await;
         });
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let mut http = reqwest::Client::builder().no_proxy();
+        if let Some(ca) = &ca {
+            let pem = std::fs::read(ca).unwrap();
+            http = http.tls_certs_only(reqwest::Certificate::from_pem_bundle(&pem).unwrap());
+        }
+        let scheme = if ca.is_some() { "https" } else { "http" };
         Self {
             rt,
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             clock,
             dir,
-            http,
+            ca,
+            http: http.build().unwrap(),
         }
     }
 
@@ -269,8 +301,11 @@ impl Client<'_> {
             .arg("--url")
             .arg(&self.server.base)
             .arg("--store")
-            .arg(&self.store)
-            .args(args);
+            .arg(&self.store);
+        if let Some(ca) = &self.server.ca {
+            c.arg("--ca-file").arg(ca);
+        }
+        c.args(args);
         c
     }
 
