@@ -76,10 +76,12 @@ GROUP="$(grep -m1 -E '^(Server|Peer) Temp Key' <<<"$S_CLIENT" | sed 's/.*Key: //
 
 # 1. Full handshakes.
 c0="$(cpu_ticks "$TLS_PID")"; t0="$(date +%s.%N)"
+STIME_PIDS=()
 for i in 1 2; do
     openssl s_time -connect "127.0.0.1:$TLS_PORT" -new -tls1_3 -time "$SECONDS_PER" >"$WORK/stime.$i" 2>&1 &
+    STIME_PIDS+=($!)
 done
-wait %1 %2 2>/dev/null || wait
+wait "${STIME_PIDS[@]}"
 t1="$(date +%s.%N)"; c1="$(cpu_ticks "$TLS_PID")"
 conns=0
 for i in 1 2; do

@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod router;
 pub mod service;
+pub mod signal;
 pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;

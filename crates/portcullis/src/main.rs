@@ -280,30 +280,16 @@ async fn serve(config: Config) -> Result<()> {
 /// the listener binds), so a signal sent once the server answers is never the default
 /// "terminate at once".
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| tracing::warn!(error = %e, "cannot watch SIGTERM"))
-        .ok();
+    let mut term = portcullis_server::signal::Signal::terminate();
     async move {
         let ctrl_c = async {
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
         };
-        #[cfg(unix)]
-        let term = async {
-            match term.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
         tokio::select! {
             () = ctrl_c => {}
-            () = term => {}
+            () = term.recv() => {}
         }
         tracing::info!("shutdown requested");
     }

@@ -743,4 +743,98 @@ mod tests {
         assert!(!c.redacted().contains("pw@"));
         assert!(!format!("{c:?}").contains("pw@"));
     }
+
+    /// `PORTCULLIS_TLS__CERT_FILE` and `…__KEY_FILE` are paths the server reads itself, not
+    /// the `…_FILE` form of keys `tls.cert` and `tls.key` (which do not exist).
+    #[test]
+    fn tls_file_variables_are_paths() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("PORTCULLIS_TLS__CERT_FILE", "/nonexistent/server.crt"),
+                ("PORTCULLIS_TLS__KEY_FILE", "/nonexistent/server.key"),
+                ("PORTCULLIS_TLS__HEALTH_LISTEN", "127.0.0.1:8053"),
+            ]),
+        )
+        .unwrap();
+        assert!(c.tls.enabled());
+        assert_eq!(
+            c.tls.cert_file.as_deref(),
+            Some(Path::new("/nonexistent/server.crt"))
+        );
+        assert!(c.secure_cookies(), "a TLS listener sets Secure cookies");
+        assert!(!c.hsts(), "HSTS only with an https public_url");
+    }
+
+    #[test]
+    fn tls_settings_are_checked_together() {
+        let err =
+            |pairs: &[(&str, &str)]| Config::load_from(None, env(pairs)).unwrap_err().to_string();
+        let e = err(&[("PORTCULLIS_TLS__KEY_FILE", "/k.pem")]);
+        assert!(
+            e.contains("tls.cert_file and tls.key_file go together"),
+            "{e}"
+        );
+        let e = err(&[("PORTCULLIS_TLS__HEALTH_LISTEN", "127.0.0.1:8053")]);
+        assert!(
+            e.contains("tls.health_listen is the plain-HTTP health listener"),
+            "{e}"
+        );
+        let tls = [
+            ("PORTCULLIS_TLS__CERT_FILE", "/c.pem"),
+            ("PORTCULLIS_TLS__KEY_FILE", "/k.pem"),
+        ];
+        let e = err(&[
+            tls[0],
+            tls[1],
+            ("PORTCULLIS_TLS__HEALTH_LISTEN", "0.0.0.0:8053"),
+        ]);
+        assert!(e.contains("must be a loopback address"), "{e}");
+        let e = err(&[
+            tls[0],
+            tls[1],
+            ("PORTCULLIS_TLS__HEALTH_LISTEN", "127.0.0.1:8052"),
+        ]);
+        assert!(e.contains("must differ from listen"), "{e}");
+        let e = err(&[
+            tls[0],
+            tls[1],
+            ("PORTCULLIS_TLS__HANDSHAKE_TIMEOUT_SECONDS", "0"),
+        ]);
+        assert!(e.contains("handshake_timeout_seconds"), "{e}");
+    }
+
+    /// `docs/tls.md`, "Safety default".
+    #[test]
+    fn a_non_loopback_listener_needs_tls_or_a_trusted_proxy() {
+        for listen in ["0.0.0.0:8052", "[::]:8052", "192.0.2.10:443"] {
+            let e = Config::load_from(None, env(&[("PORTCULLIS_LISTEN", listen)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("is not a loopback address and TLS is off"),
+                "{e}"
+            );
+        }
+        for listen in ["127.0.0.1:8052", "[::1]:8052"] {
+            Config::load_from(None, env(&[("PORTCULLIS_LISTEN", listen)])).unwrap();
+        }
+        Config::load_from(
+            None,
+            env(&[
+                ("PORTCULLIS_LISTEN", "0.0.0.0:8052"),
+                ("PORTCULLIS_TRUSTED_PROXIES", "[\"10.0.0.5\"]"),
+            ]),
+        )
+        .unwrap();
+        Config::load_from(
+            None,
+            env(&[
+                ("PORTCULLIS_LISTEN", "0.0.0.0:8052"),
+                ("PORTCULLIS_TLS__CERT_FILE", "/c.pem"),
+                ("PORTCULLIS_TLS__KEY_FILE", "/k.pem"),
+            ]),
+        )
+        .unwrap();
+    }
 }

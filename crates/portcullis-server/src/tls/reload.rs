@@ -98,10 +98,7 @@ fn reload_now(tls: &ServerTls, trigger: &'static str, now: OffsetDateTime) {
 /// it is zero) and the daily report. Call it before the listener binds, so that a SIGHUP
 /// sent once the server answers is never the default "terminate". Abort the handle to stop.
 pub fn spawn(tls: ServerTls, watch: Duration, clock: Arc<dyn Clock>) -> JoinHandle<()> {
-    #[cfg(unix)]
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|e| tracing::warn!(error = %e, "cannot watch SIGHUP; certificate reload on SIGHUP is off"))
-        .ok();
+    let mut hangup = crate::signal::Signal::hangup();
     report(&tls.info(), tls.cert_file(), clock.now());
     tokio::spawn(async move {
         let mut seen = stamps(&tls).await;
@@ -109,19 +106,8 @@ pub fn spawn(tls: ServerTls, watch: Duration, clock: Arc<dyn Clock>) -> JoinHand
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut daily = tokio::time::interval_at(tokio::time::Instant::now() + DAILY, DAILY);
         loop {
-            #[cfg(unix)]
-            let hup = async {
-                match hangup.as_mut() {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            #[cfg(not(unix))]
-            let hup = std::future::pending::<()>();
             tokio::select! {
-                () = hup => {
+                () = hangup.recv() => {
                     // Stamps first: a change made while the files are read is seen next time.
                     seen = stamps(&tls).await;
                     reload(&tls, "SIGHUP", &clock).await;

@@ -392,26 +392,14 @@ async fn seed_examples_over_https(database_url: Option<&str>) {
         .unwrap_or_else(|| panic!("awx login printed no token:\n{out}"))
         .to_owned();
     assert!(ok && token.starts_with("pcl_pat_"), "{out}");
-    let (ok, out) = awx(
-        &["--conf.token", &token, "users", "list", "-f", "human"],
-        &ca,
-    );
-    assert!(
-        ok && out
+    let token_auth = ["--conf.token", token.as_str()];
+    for auth in [&token_auth[..], &login[..]] {
+        let (ok, out) = awx(&[auth, &["users", "list", "-f", "human"]].concat(), &ca);
+        let lists_admin = out
             .lines()
-            .any(|l| l.split_whitespace().nth(1) == Some("admin")),
-        "{out}"
-    );
-    let (ok, out) = awx(
-        &[&login[..], &["users", "list", "-f", "human"]].concat(),
-        &ca,
-    );
-    assert!(
-        ok && out
-            .lines()
-            .any(|l| l.split_whitespace().nth(1) == Some("admin")),
-        "{out}"
-    );
+            .any(|l| l.split_whitespace().nth(1) == Some("admin"));
+        assert!(ok && lists_admin, "{auth:?}: {out}");
+    }
     // Another CA than the one that signed the server's certificate.
     let other_ca = certs.dir.path().join("other-ca.crt");
     std::fs::write(&other_ca, DevCa::new(now()).unwrap().pem()).unwrap();
