@@ -137,9 +137,15 @@ fn install(certs: &Certs, pair: &portcullis_server::tls::dev_cert::IssuedPair) -
     .serial
 }
 
-/// Waits (bounded) until the server presents `serial`.
+/// How long the waits below allow: far above the one-second file watch and the
+/// milliseconds a SIGHUP reload takes, a bound so that a reload that never happens fails the
+/// test instead of hanging it (the machine may be busy with other tests).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Waits (bounded by [`PATIENCE`]) until the server presents `serial`.
 async fn wait_for_serial(port: u16, ca: &Path, serial: &str) {
-    for _ in 0..300 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         if presented_serial(port, ca).await == serial {
             return;
         }
@@ -148,9 +154,10 @@ async fn wait_for_serial(port: u16, ca: &Path, serial: &str) {
     panic!("the server never presented {serial}");
 }
 
-/// Waits (bounded) until the server's log contains `needle`.
+/// Waits (bounded by [`PATIENCE`]) until the server's log contains `needle`.
 async fn wait_for_log(server: &Server, needle: &str) {
-    for _ in 0..300 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         if server.log().contains(needle) {
             return;
         }
