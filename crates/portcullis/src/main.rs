@@ -226,15 +226,13 @@ async fn serve(config: Config) -> Result<()> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let health = health.map(|listener| {
-        if let Some(addr) = health_listen {
-            tracing::info!(listen = %addr, "plain-HTTP health listener (/healthz, /readyz)");
-        }
-        let app = portcullis_server::router::health_app(state.clone());
-        let limits = limits.clone();
-        let stop = stopped(stop_rx.clone());
-        tokio::spawn(async move {
-            portcullis_server::listener::serve(listener, app, &limits, drain_timeout, stop).await
-        })
+        spawn_health_listener(
+            listener,
+            &state,
+            &limits,
+            drain_timeout,
+            stopped(stop_rx.clone()),
+        )
     });
     let background = portcullis_server::background::spawn(state.clone());
     // The MDR demo resource server is mounted beside the auth server unless built without it.
@@ -274,6 +272,25 @@ async fn serve(config: Config) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Serves the plain-HTTP health listener beside a TLS listener (`docs/tls.md`, "Health
+/// listener") until `stop` completes.
+fn spawn_health_listener(
+    listener: tokio::net::TcpListener,
+    state: &AppState,
+    limits: &portcullis_server::config::LimitsConfig,
+    drain_timeout: Duration,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<std::io::Result<Drain>> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(listen = %addr, "plain-HTTP health listener (/healthz, /readyz)");
+    }
+    let app = portcullis_server::router::health_app(state.clone());
+    let limits = limits.clone();
+    tokio::spawn(async move {
+        portcullis_server::listener::serve(listener, app, &limits, drain_timeout, stop).await
+    })
 }
 
 /// Completes on SIGTERM or Ctrl-C. The handlers are installed when this is called (before

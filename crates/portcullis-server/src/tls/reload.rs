@@ -100,8 +100,10 @@ fn reload_now(tls: &ServerTls, trigger: &'static str, now: OffsetDateTime) {
 pub fn spawn(tls: ServerTls, watch: Duration, clock: Arc<dyn Clock>) -> JoinHandle<()> {
     let mut hangup = crate::signal::Signal::hangup();
     report(&tls.info(), tls.cert_file(), clock.now());
+    // Taken now, right after the pair in service was read, so that a change made while the
+    // server starts is not taken for the version already served.
+    let mut seen = (stamp(tls.cert_file()), stamp(tls.key_file()));
     tokio::spawn(async move {
-        let mut seen = stamps(&tls).await;
         let mut poll = tokio::time::interval(if watch.is_zero() { DAILY } else { watch });
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut daily = tokio::time::interval_at(tokio::time::Instant::now() + DAILY, DAILY);
