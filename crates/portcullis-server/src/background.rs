@@ -16,6 +16,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Interval;
 
+/// How long change log entries are kept: far longer than any node may go without reading
+/// the log before its caches are dropped anyway.
+const CHANGE_LOG_KEEP: time::Duration = time::Duration::hours(1);
+
 /// The periodic tasks of a node. Dropping this value leaves them running (for tests that
 /// serve until the runtime ends); [`Background::stop`] ends them.
 #[derive(Debug)]
@@ -65,7 +69,11 @@ pub fn spawn(state: AppState) -> Background {
                 break;
             }
             let idle = time::Duration::seconds(s.settings.get().auth.session_cookie_age);
-            if let Err(e) = s.renewals.flush(s.store.as_ref(), idle, false).await {
+            if let Err(e) = s
+                .renewals
+                .flush(s.store.as_ref(), &s.caches.sessions, idle, false)
+                .await
+            {
                 tracing::warn!(error = %e, "session renewal flush failed; will retry");
             }
         }
@@ -175,6 +183,82 @@ pub fn spawn(state: AppState) -> Background {
             }
         }
     }));
+    let s = state.clone();
+    let mut stop = stopped.clone();
+    handles.push(tokio::spawn(async move {
+        // The change log poll: the safety net under the push feed, and the caches' clock
+        // (`docs/cluster.md`).
+        let mut tick = tokio::time::interval(s.changes.poll_period());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            if !next(&mut tick, &mut stop).await {
+                break;
+            }
+            match s.changes.poll(&s).await {
+                Ok(_) if failing => {
+                    failing = false;
+                    tracing::info!("change log readable again");
+                }
+                Ok(_) => {}
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "change log poll failed; caches bypassed until it succeeds");
+                }
+                Err(_) => {}
+            }
+        }
+    }));
+    let s = state.clone();
+    let mut stop = stopped.clone();
+    handles.push(tokio::spawn(async move {
+        // The push feed (PostgreSQL LISTEN/NOTIFY); none on SQLite.
+        let mut feed = None;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if feed.is_none() {
+                match s.store.change_feed().await {
+                    Ok(Some(f)) => {
+                        // Changes made before it listened reach the caches by the poll.
+                        feed = Some(f);
+                        backoff = Duration::from_millis(100);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change feed unavailable; retrying");
+                        tokio::select! {
+                            biased;
+                            () = stopping(&mut stop) => break,
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                }
+            }
+            let Some(f) = feed.as_mut() else { continue };
+            let event = tokio::select! {
+                biased;
+                () = stopping(&mut stop) => break,
+                event = f.next() => event,
+            };
+            match event {
+                Ok(event) => {
+                    backoff = Duration::from_millis(100);
+                    s.changes.on_feed(&s, event).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "change feed interrupted; reconnecting");
+                    tokio::select! {
+                        biased;
+                        () = stopping(&mut stop) => break,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }));
     let s = state;
     let mut stop = stopped.clone();
     handles.push(tokio::spawn(async move {
@@ -198,6 +282,11 @@ pub fn spawn(state: AppState) -> Background {
                 Ok(n) if n > 0 => tracing::info!(count = n, "purged expired or revoked tokens"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "token purge failed; will retry"),
+            }
+            match s.store.purge_changes(s.clock.now() - CHANGE_LOG_KEEP).await {
+                Ok(n) if n > 0 => tracing::debug!(count = n, "purged old change log entries"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "change log purge failed; will retry"),
             }
             let keep = time::Duration::seconds(s.config.mdr.clock_leeway);
             match s.store.purge_refresh_records(s.clock.now(), keep).await {
@@ -225,7 +314,11 @@ pub async fn flush_all(state: &AppState) {
         tracing::warn!(error = %e, "final last_used flush failed");
     }
     let idle = time::Duration::seconds(state.settings.get().auth.session_cookie_age);
-    if let Err(e) = state.renewals.flush(state.store.as_ref(), idle, true).await {
+    if let Err(e) = state
+        .renewals
+        .flush(state.store.as_ref(), &state.caches.sessions, idle, true)
+        .await
+    {
         tracing::warn!(error = %e, "final session renewal flush failed");
     }
 }

@@ -13,6 +13,7 @@ pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod listener;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod router;
@@ -23,6 +24,7 @@ pub mod state;
 pub mod testing;
 pub mod tls;
 
+pub use axum::Router;
 pub use config::Config;
 pub use router::{app, app_with};
 pub use state::AppState;

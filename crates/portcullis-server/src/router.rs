@@ -662,5 +662,7 @@ fn table(
         .merge(others)
         .split_for_parts();
     doc.fill(openapi::finish(api));
-    router.merge(crate::console::router(state))
+    router
+        .merge(crate::console::router(state))
+        .route_layer(axum::middleware::from_fn(crate::metrics::label_route))
 }

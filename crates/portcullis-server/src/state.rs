@@ -62,6 +62,10 @@ pub struct Inner {
     pub mdr: crate::service::mdr_session::MdrNode,
     /// LDAP directory client: connection pools and TLS (`docs/ldap.md`).
     pub directory: crate::directory::Directory,
+    /// Verified tokens and sessions (`docs/cluster.md`).
+    pub caches: crate::service::credential_cache::Caches,
+    /// The change log reader that keeps the caches honest.
+    pub changes: crate::service::changes::ChangeSync,
 }
 
 /// The server could not start.
@@ -92,6 +96,8 @@ impl AppState {
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
     ) -> Result<Self, StartupError> {
+        // Taken before anything is cached: every change after this point reaches the caches.
+        let cursor = store.change_cursor().await?;
         let settings = SettingsCache::load(store.as_ref()).await?;
         let csrf_candidate: [u8; 32] = bytes(rng.as_ref());
         let csrf_key = store
@@ -134,7 +140,13 @@ impl AppState {
         )?;
         let keys =
             crate::service::mdr_keys::KeyRing::start(store.as_ref(), kek, &config.mdr, clock.now())
-                .await?;
+                .await
+                .map_err(|e| kek_hint(e, &config))?;
+        let config_cache_size = config.auth.credential_cache_size;
+        let config_cache_ttl = config.auth.credential_cache_ttl;
+        let bound = Duration::from_millis(
+            u64::try_from(config.mdr.revocation_check_interval_ms).unwrap_or(0),
+        );
         let directory =
             crate::directory::Directory::new(config.ldap.ca_file.as_deref(), config.ldap.pool_size)
                 .map_err(StartupError::Directory)?;
@@ -161,7 +173,31 @@ impl AppState {
             )),
             mdr: crate::service::mdr_session::MdrNode::new(keys),
             directory,
+            caches: crate::service::credential_cache::Caches::new(
+                config_cache_size,
+                Duration::from_secs(config_cache_ttl),
+            ),
+            changes: crate::service::changes::ChangeSync::new(cursor, bound),
         })))
+    }
+}
+
+/// A stored key that this node's own generated key-encryption key cannot open means another
+/// node sealed it with its own: say what to configure rather than how the open failed
+/// (`docs/deploy.md`, "Key-encryption key").
+fn kek_hint(
+    e: crate::service::mdr_keys::KeyError,
+    config: &Config,
+) -> crate::service::mdr_keys::KeyError {
+    use crate::service::mdr_keys::KeyError;
+    match e {
+        KeyError::Key { kid, .. } if config.mdr.signing.key_encryption_key.is_none() => {
+            KeyError::Kek(format!(
+                "the signing key {kid} in the database was sealed by another node with a different key-encryption key than this node's {path}: nodes that share a database must share one key-encryption key. Set mdr.signing.key_encryption_key (PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY_FILE) to the same 32-byte key on every node; the node that created the keys keeps its generated key in its own {path}",
+                path = config.mdr.signing.key_encryption_key_path
+            ))
+        }
+        other => other,
     }
 }
 

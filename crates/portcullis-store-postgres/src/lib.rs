@@ -10,6 +10,7 @@
 
 mod activity;
 mod apps;
+mod changes;
 mod connect;
 mod error;
 mod filter;
@@ -68,5 +69,12 @@ impl Store for PostgresStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn pool_stats(&self) -> portcullis_store::PoolStats {
+        portcullis_store::PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
     }
 }

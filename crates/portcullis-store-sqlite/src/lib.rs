@@ -10,6 +10,7 @@
 
 mod activity;
 mod apps;
+mod changes;
 mod connect;
 mod error;
 mod exchange_batch;
@@ -81,5 +82,12 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn pool_stats(&self) -> portcullis_store::PoolStats {
+        portcullis_store::PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
     }
 }

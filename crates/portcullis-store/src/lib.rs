@@ -10,6 +10,7 @@
 
 pub mod activity;
 pub mod apps;
+pub mod changes;
 pub mod error;
 pub mod filter;
 pub mod mdr;
@@ -28,6 +29,9 @@ pub use activity::{ActivityEntry, ActivityQuery, ActivityStore, NewActivity};
 pub use apps::{
     AppStore, ApplicationField, ApplicationPatch, ApplicationQuery, ApplicationRecord,
     AuthCodeRecord, NewApplication, NewAuthCode,
+};
+pub use changes::{
+    Change, ChangeBatch, ChangeCursor, ChangeEntry, ChangeFeed, ChangeStore, FeedEvent,
 };
 pub use error::{StoreError, StoreResult};
 pub use filter::{Condition, Filter, Lookup};
@@ -74,6 +78,7 @@ pub trait Store:
     + MdrAdminStore
     + SigningKeyStore
     + MdrObjectStore
+    + ChangeStore
     + Send
     + Sync
 {
@@ -81,4 +86,15 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
     /// `"sqlite"` or `"postgres"`, for logs.
     fn backend(&self) -> &'static str;
+    /// Connections open and idle in the pool, for metrics.
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// How busy a store's connection pool is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// Connections open.
+    pub size: u32,
+    /// Of which idle.
+    pub idle: u32,
 }

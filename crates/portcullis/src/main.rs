@@ -182,6 +182,15 @@ async fn serve(config: Config) -> Result<()> {
             clock.clone(),
         )
     });
+    // Installed before anything records, so the first requests are counted.
+    let metrics = match config.metrics.listen {
+        Some(addr) => Some((
+            addr,
+            portcullis_server::metrics::install()
+                .map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?,
+        )),
+        None => None,
+    };
     let store = backend::open(config.database_url.expose()).await?;
     let listen = config.listen;
     let health_listen = config.tls.health_listen;
@@ -214,6 +223,15 @@ async fn serve(config: Config) -> Result<()> {
         ),
         None => None,
     };
+    let metrics = match metrics {
+        Some((addr, handle)) => Some((
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding metrics.listen {addr}"))?,
+            handle,
+        )),
+        None => None,
+    };
     tracing::info!(%listen, scheme, backend = state.store.backend(), "portcullis listening");
     // One signal stops both listeners.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -226,13 +244,26 @@ async fn serve(config: Config) -> Result<()> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let health = health.map(|listener| {
-        spawn_health_listener(
+        spawn_side_listener(
             listener,
-            &state,
+            portcullis_server::router::health_app(state.clone()),
+            "plain-HTTP health listener (/healthz, /readyz)",
             &limits,
             drain_timeout,
             stopped(stop_rx.clone()),
         )
+    });
+    let metrics = metrics.map(|(listener, handle)| {
+        let upkeep = portcullis_server::metrics::spawn_upkeep(handle.clone());
+        let task = spawn_side_listener(
+            listener,
+            portcullis_server::metrics::app(state.clone(), handle),
+            "metrics listener (/metrics)",
+            &limits,
+            drain_timeout,
+            stopped(stop_rx.clone()),
+        );
+        (task, upkeep)
     });
     let background = portcullis_server::background::spawn(state.clone());
     // The MDR demo resource server is mounted beside the auth server unless built without it.
@@ -256,6 +287,14 @@ async fn serve(config: Config) -> Result<()> {
             Err(e) => tracing::warn!(error = %e, "the health listener task failed"),
         }
     }
+    if let Some((task, upkeep)) = metrics {
+        match task.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the metrics listener failed"),
+            Err(e) => tracing::warn!(error = %e, "the metrics listener task failed"),
+        }
+        upkeep.abort();
+    }
     if let Some(task) = reloader {
         task.abort();
     }
@@ -276,17 +315,17 @@ async fn serve(config: Config) -> Result<()> {
 
 /// Serves the plain-HTTP health listener beside a TLS listener (`docs/tls.md`, "Health
 /// listener") until `stop` completes.
-fn spawn_health_listener(
+fn spawn_side_listener(
     listener: tokio::net::TcpListener,
-    state: &AppState,
+    app: portcullis_server::Router,
+    what: &'static str,
     limits: &portcullis_server::config::LimitsConfig,
     drain_timeout: Duration,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<std::io::Result<Drain>> {
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(listen = %addr, "plain-HTTP health listener (/healthz, /readyz)");
+        tracing::info!(listen = %addr, "{what}");
     }
-    let app = portcullis_server::router::health_app(state.clone());
     let limits = limits.clone();
     tokio::spawn(async move {
         portcullis_server::listener::serve(listener, app, &limits, drain_timeout, stop).await

@@ -190,6 +190,7 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let ctx = Arc::new(run(&state, &parts).await);
+    count(&ctx);
     let quiet = parts
         .headers
         .get("x-ws-session-quiet")
@@ -217,6 +218,30 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// Re-arms a live session's idle expiry (in memory; persisted later in a batch) and sends
 /// the refreshed cookie and `Session-Timeout`.
+/// Counts the chain's outcome by method and reason (`docs/metrics.md`).
+fn count(ctx: &AuthContext) {
+    let (method, outcome, reason) = match (&ctx.principal, &ctx.failure) {
+        (Some(p), _) => (
+            match p.via {
+                AuthVia::Session => "session",
+                AuthVia::Basic => "basic",
+                AuthVia::MdrAccess => "mdr_access",
+                _ => "bearer",
+            },
+            "success",
+            "",
+        ),
+        (None, Some(Failure::Token)) => ("bearer", "failure", "invalid"),
+        (None, Some(Failure::Credentials)) => ("basic", "failure", "invalid"),
+        (None, Some(Failure::Csrf(_))) => ("session", "failure", "csrf"),
+        (None, Some(Failure::Locked(_))) => ("basic", "failure", "locked"),
+        (None, Some(Failure::Throttled(_))) => ("basic", "failure", "throttled"),
+        (None, Some(Failure::Unavailable(_))) => ("any", "failure", "unavailable"),
+        (None, None) => ("none", "anonymous", ""),
+    };
+    crate::metrics::authentication(method, outcome, reason);
+}
+
 fn renew(state: &AppState, s: &LiveSession, value: &str, resp: &mut Response) {
     let now = state.clock.now();
     let age = state.settings.get().auth.session_cookie_age;

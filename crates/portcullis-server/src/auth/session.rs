@@ -4,12 +4,13 @@
 //! restart or a node change a session can therefore end that much early, never late.
 
 use crate::error::ApiResult;
+use crate::service::credential_cache::CredentialCache;
 use crate::state::AppState;
 use axum::http::HeaderMap;
 use portcullis_core::session::renewal_due;
 use portcullis_core::token::{self, TokenHash, TokenKind};
 use portcullis_core::user::User;
-use portcullis_store::Store;
+use portcullis_store::{SessionRecord, Store};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
@@ -77,8 +78,15 @@ impl SessionRenewals {
         self.lock().len()
     }
 
-    /// Writes the renewals that are due (all of them when `force`), in one batch.
-    pub async fn flush(&self, store: &dyn Store, idle: Duration, force: bool) -> ApiResult<usize> {
+    /// Writes the renewals that are due (all of them when `force`), in one batch. The written
+    /// sessions leave the credential cache, whose copy holds the expiry before the write.
+    pub async fn flush(
+        &self,
+        store: &dyn Store,
+        cache: &CredentialCache<(SessionRecord, User)>,
+        idle: Duration,
+        force: bool,
+    ) -> ApiResult<usize> {
         let due: Vec<(TokenHash, OffsetDateTime)> = {
             let map = self.lock();
             map.iter()
@@ -90,6 +98,9 @@ impl SessionRenewals {
             return Ok(0);
         }
         store.extend_sessions(&due).await?;
+        for (h, _) in &due {
+            cache.forget(h);
+        }
         let mut map = self.lock();
         for (h, written) in &due {
             // Remove only if no newer renewal arrived while we were writing.
@@ -116,10 +127,10 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Liv
     let Some(hash) = cookie_hash(state, headers) else {
         return Ok(None);
     };
-    let Some((record, user)) = state.store.session_with_user(&hash).await? else {
+    let now = state.clock.now();
+    let Some((record, user)) = live_session(state, &hash, now).await? else {
         return Ok(None);
     };
-    let now = state.clock.now();
     let idle = state
         .renewals
         .effective(&hash, record.times.idle_expires_at);
@@ -136,6 +147,7 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Liv
     if settings.auth.disable_local_auth && !user.is_external() {
         // DISABLE_LOCAL_AUTH ends local users' sessions at their next request.
         state.store.delete_session(&hash).await?;
+        state.caches.sessions.forget(&hash);
         state.renewals.forget(&hash);
         return Ok(None);
     }
@@ -145,4 +157,37 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Liv
         idle_expires_at: idle,
         stored_idle_expires_at: record.times.idle_expires_at,
     }))
+}
+
+/// The session with `hash` and its owner: from this node's cache while the change log reader
+/// is fresh (`docs/cluster.md`), else one read whose result is cached when the session is
+/// live. A cached session that looks dead is read again (another node may have renewed it),
+/// so the cache only ever shortens the way to a "yes".
+async fn live_session(
+    state: &AppState,
+    hash: &TokenHash,
+    now: OffsetDateTime,
+) -> ApiResult<Option<(SessionRecord, User)>> {
+    let cache = &state.caches.sessions;
+    if state.changes.fresh()
+        && let Some((record, user)) = cache.get(hash)
+    {
+        let idle = state.renewals.effective(hash, record.times.idle_expires_at);
+        let times = portcullis_core::session::SessionTimes {
+            idle_expires_at: idle,
+            ..record.times
+        };
+        if times.is_live(now) && user.is_active && record.auth_generation == user.auth_generation {
+            return Ok(Some((record, user)));
+        }
+        cache.forget(hash);
+    }
+    let ticket = cache.ticket();
+    let started = std::time::Instant::now();
+    let found = state.store.session_with_user(hash).await?;
+    crate::metrics::query("session_with_user", started.elapsed());
+    if let Some((record, user)) = &found {
+        cache.insert(ticket, *hash, user.id, (*record, user.clone()));
+    }
+    Ok(found)
 }

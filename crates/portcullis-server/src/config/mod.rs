@@ -96,6 +96,19 @@ pub struct Config {
     pub ldap: LdapConfig,
     /// HTTPS on the listener (`docs/tls.md`).
     pub tls: TlsConfig,
+    /// The Prometheus metrics listener (`docs/metrics.md`).
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus metrics listener (`docs/metrics.md`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Address of the plain-HTTP listener that serves only `GET /metrics`
+    /// (`PORTCULLIS_METRICS__LISTEN`); unset: no metrics are collected or served. It is a
+    /// listener of its own so the API port never exposes it: bind it where only the
+    /// scraper can reach it.
+    pub listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -119,6 +132,7 @@ impl Default for Config {
             shutdown: ShutdownConfig::default(),
             ldap: LdapConfig::default(),
             tls: TlsConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -241,6 +255,11 @@ pub struct AuthConfig {
     pub basic_cache_size: usize,
     /// How often a node reloads runtime settings, seconds (max 5).
     pub settings_cache_ttl: u64,
+    /// Verified tokens and sessions kept per node, each (0 disables; `docs/cluster.md`).
+    pub credential_cache_size: usize,
+    /// Longest a verified token or session is kept, seconds (1–300): bounds how old the
+    /// owner's display fields may be; revocation is bounded by the change log, not by this.
+    pub credential_cache_ttl: u64,
 }
 
 impl Default for AuthConfig {
@@ -249,6 +268,8 @@ impl Default for AuthConfig {
             basic_cache_ttl: 60,
             basic_cache_size: 10_000,
             settings_cache_ttl: 2,
+            credential_cache_size: 100_000,
+            credential_cache_ttl: 60,
         }
     }
 }
@@ -479,6 +500,11 @@ impl Config {
         if self.auth.basic_cache_ttl > 300 {
             return Err(ConfigError::Invalid(
                 "auth.basic_cache_ttl must be at most 300 seconds".into(),
+            ));
+        }
+        if !(1..=300).contains(&self.auth.credential_cache_ttl) {
+            return Err(ConfigError::Invalid(
+                "auth.credential_cache_ttl must be between 1 and 300 seconds".into(),
             ));
         }
         if !(1..=3600).contains(&self.oauth2.last_used_interval) {

@@ -65,6 +65,16 @@ pub enum Surface {
 }
 
 impl Surface {
+    /// The surface's name in metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Awx => "awx",
+            Self::OAuth => "oauth",
+            Self::Mdr => "console",
+            Self::MdrApi => "mdr",
+        }
+    }
+
     /// The surface serving `path`.
     pub fn of(path: &str) -> Self {
         if crate::api::mdr::is_mdr_path(path) {

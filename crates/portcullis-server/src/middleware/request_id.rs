@@ -123,6 +123,12 @@ pub async fn layer(
     }
     security_headers::apply(h, state.config.hsts());
     let status = resp.status().as_u16();
+    crate::metrics::request(
+        surface.label(),
+        resp.extensions().get::<crate::metrics::RouteLabel>(),
+        status,
+        started.elapsed(),
+    );
     tracing::debug!(request_id = %id, %method, path = %path.escape_debug(), status, elapsed = %elapsed, "request");
     if let Some(cause) = resp.extensions().get::<crate::error::ErrorCause>() {
         tracing::warn!(request_id = %id, %method, path = %path.escape_debug(), status, cause = %cause.0, "request failed");

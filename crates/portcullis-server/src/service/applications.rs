@@ -322,5 +322,6 @@ pub async fn delete(
         json!({"name": app.name, "client_id": app.client_id}),
     );
     state.store.delete_application(app.id, entry).await?;
+    state.changes.catch_up(state).await;
     Ok(())
 }

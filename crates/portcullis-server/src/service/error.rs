@@ -139,6 +139,21 @@ pub enum Refusal {
     Concurrent,
 }
 
+impl Refusal {
+    /// The refusal's name in metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Invalid => "invalid",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::OtherClient => "other_client",
+            Self::Reused => "reused",
+            Self::Concurrent => "concurrent",
+        }
+    }
+}
+
 /// The service layer's error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceError {

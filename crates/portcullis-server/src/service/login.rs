@@ -373,11 +373,13 @@ async fn shadow_user(
             "source": LDAP_SOURCE,
         }),
     });
-    Ok(state
+    let synced = state
         .store
         .sync_directory_user(user.id, sync, activity)
-        .await?)
-    .filter_active()
+        .await?;
+    // Flags the directory took away apply to this node's cached credentials at once.
+    state.changes.catch_up(state).await;
+    Ok(synced).filter_active()
 }
 
 /// The directory user whose DN is `dn`, if one exists.
@@ -492,6 +494,7 @@ pub async fn start_session(
         .await?;
     if evicted > 0 {
         tracing::info!(event = "session_ended", reason = "limit", user_id = %user.id, count = evicted);
+        state.changes.catch_up(state).await;
     }
     if let Some(p) = planted {
         state.renewals.forget(&p);

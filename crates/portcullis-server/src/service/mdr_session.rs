@@ -53,6 +53,9 @@ impl std::fmt::Debug for MdrNode {
     }
 }
 
+/// Longest a connection's state is kept in the node cache.
+const CONNECTION_TTL: StdDuration = StdDuration::from_secs(60);
+
 /// Entries kept in a per-node map before it is cleared (bounds memory under a flood).
 const CACHE_LIMIT: usize = 100_000;
 
@@ -82,6 +85,14 @@ impl MdrNode {
         let mut g = lock(&self.connections);
         self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         g.remove(connection_id);
+    }
+
+    /// Forgets the cached state of every connection (a customer was deleted, or the change
+    /// log could not be read).
+    pub fn invalidate_all(&self) {
+        let mut g = lock(&self.connections);
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        g.clear();
     }
 
     fn audit(&self, record: ExchangeAudit) {
@@ -648,7 +659,9 @@ pub async fn exchange(
         result: String::new(),
         source: source.to_string(),
     };
+    let started = Instant::now();
     let r = exchange_inner(state, client_id, refresh_token, now, &mut audit).await;
+    let elapsed = started.elapsed();
     match &r {
         Ok(_) => {}
         // A refused token counts against the source; a concurrent loser or an outage does not.
@@ -660,11 +673,20 @@ pub async fn exchange(
     if audit.result.is_empty() {
         audit.result = "unavailable".into();
     }
-    let outcome = match audit.result.as_str() {
-        "ok" | "replayed" => crate::service::audit::Outcome::Success,
-        "unavailable" => crate::service::audit::Outcome::Unavailable,
-        _ => crate::service::audit::Outcome::Failure,
+    let (outcome, label) = match audit.result.as_str() {
+        "ok" | "replayed" => (crate::service::audit::Outcome::Success, "success"),
+        "unavailable" => (crate::service::audit::Outcome::Unavailable, "unavailable"),
+        _ => (crate::service::audit::Outcome::Failure, "failure"),
     };
+    let reason = match &r {
+        Err(ServiceError::CredentialRefused(_, why)) => why.label(),
+        Err(ServiceError::Unavailable(_)) => "unavailable",
+        Err(_) => "other",
+        Ok(_) => "",
+    };
+    crate::metrics::authentication("exchange", label, reason);
+    metrics::histogram!("portcullis_mdr_exchange_duration_seconds", "outcome" => label)
+        .record(elapsed.as_secs_f64());
     let mut event = crate::service::audit::Event::new("mdr_exchange", outcome)
         .via("session_confirm")
         .client_id(&audit.client_id)
@@ -903,13 +925,19 @@ async fn connection_state(
     state: &AppState,
     connection_id: &str,
 ) -> ServiceResult<Option<ConnectionRecord>> {
-    let max_age = StdDuration::from_millis(
-        u64::try_from(state.config.mdr.revocation_check_interval_ms).unwrap_or(0),
-    );
-    let cached = lock(&state.mdr.connections)
-        .get(connection_id)
-        .filter(|(at, _)| at.elapsed() < max_age)
-        .map(|(_, c)| c.clone());
+    // Every change of a connection reaches this cache through the change log
+    // (`docs/cluster.md`); an entry is trusted while the log reader is fresh, and re-read
+    // after a minute regardless.
+    let cached = state
+        .changes
+        .fresh()
+        .then(|| {
+            lock(&state.mdr.connections)
+                .get(connection_id)
+                .filter(|(at, _)| at.elapsed() < CONNECTION_TTL)
+                .map(|(_, c)| c.clone())
+        })
+        .flatten();
     if let Some(c) = cached {
         return Ok(c);
     }

@@ -4,6 +4,8 @@
 pub mod applications;
 pub mod audit;
 pub mod bootstrap;
+pub mod changes;
+pub mod credential_cache;
 pub mod directory;
 pub mod error;
 pub mod login;

@@ -155,7 +155,10 @@ pub async fn refresh_grant(
         None,
         json!({"application": app.id.0, "token": tokens::MASKED, "refresh_token": tokens::MASKED, "grant": "refresh_token"}),
     );
-    match state.store.rotate_refresh(rotation, entry).await? {
+    let outcome = state.store.rotate_refresh(rotation, entry).await?;
+    // The presented token's access token is gone (or its family revoked): on this node too.
+    state.changes.catch_up(state).await;
+    match outcome {
         RotateOutcome::Rotated(record) => {
             audit::Event::new("refresh_rotated", audit::Outcome::Success)
                 .via("refresh_token")
@@ -229,6 +232,7 @@ pub async fn code_grant(
             .revoke_code_grant(&code_hash, app.id, now)
             .await?
         {
+            state.changes.catch_up(state).await;
             audit::Event::new("authorization_code_replayed", audit::Outcome::Failure)
                 .via("authorization_code")
                 .client_id(&app.client_id)

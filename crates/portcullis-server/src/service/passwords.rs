@@ -29,6 +29,9 @@ pub struct PasswordPool {
     dummy_hash: Arc<str>,
     rng: Arc<dyn Rng>,
     wait: Duration,
+    workers: usize,
+    /// Callers waiting for a worker (the hash queue, for metrics).
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for PasswordPool {
@@ -91,6 +94,8 @@ impl PasswordPool {
             dummy_hash: Arc::from(dummy),
             rng,
             wait,
+            workers,
+            waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         })
     }
 
@@ -103,8 +108,11 @@ impl PasswordPool {
         &self,
         job: impl FnOnce(&mut Argon2Memory) -> T + Send + 'static,
     ) -> ServiceResult<T> {
-        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
-            .await
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let acquired = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let permit = acquired
             .map_err(|_| ServiceError::Unavailable("password pool saturated".into()))?
             .map_err(|_| ServiceError::Unavailable("password pool closed".into()))?;
         let (answer, answered) = oneshot::channel();
@@ -154,6 +162,17 @@ impl PasswordPool {
             }
         })
         .await
+    }
+
+    /// Workers busy and callers waiting for one, now.
+    pub fn load(&self) -> (usize, usize) {
+        let busy = self
+            .workers
+            .saturating_sub(self.permits.available_permits());
+        (
+            busy,
+            self.waiting.load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Hashes a new password.

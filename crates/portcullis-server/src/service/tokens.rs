@@ -322,7 +322,7 @@ pub async fn revoke(
     let now = state.clock.now();
     let activity_stream = state.settings.get().auth.activity_stream_enabled;
     let actor = caller.user.username.escape_debug().to_string();
-    Ok(match what {
+    let revoked = match what {
         Revocation::All => {
             let n = revoke_bulk(
                 &*state.store,
@@ -354,7 +354,10 @@ pub async fn revoke(
             tracing::warn!(event = "tokens_revoked_bulk", scope = "external_users", count = n, actor = %actor);
             n
         }
-    })
+    };
+    // Revoked on this node before the answer says so (`docs/cluster.md`).
+    state.changes.catch_up(state).await;
+    Ok(revoked)
 }
 
 /// Mints a token for `owner`: a PAT when `application` is `None`, else an application token
@@ -565,10 +568,12 @@ pub async fn update(
             )
         })
         .flatten();
-    Ok(state
+    let updated = state
         .store
         .update_token(token.id, description, scope, state.clock.now(), entry)
-        .await?)
+        .await?;
+    state.changes.catch_up(state).await;
+    Ok(updated)
 }
 
 /// `DELETE /api/v2/tokens/<id>/`: the token dies at once, with its refresh token.
@@ -588,6 +593,7 @@ pub async fn delete(
         recorded(token),
     );
     state.store.delete_token(token.id, entry).await?;
+    state.changes.catch_up(state).await;
     let token_id = token.id.0.to_string();
     audit::Event::new("token_revoked", audit::Outcome::Success)
         .via("api")

@@ -427,6 +427,8 @@ pub async fn update(
         user.auth_generation = generation;
         tracing::info!(event = "password_changed", user_id = %target.id, by = %me.id);
     }
+    // The change applies on this node before the answer (`docs/cluster.md`).
+    state.changes.catch_up(state).await;
     Ok(Updated { user, new_session })
 }
 
@@ -449,6 +451,7 @@ pub async fn delete(state: &AppState, actor: &Principal, target: &User) -> Servi
     }
     let act = activity(state, Some(actor), "delete", target.id.0, recorded(target));
     state.store.delete_user(target.id, act).await?;
+    state.changes.catch_up(state).await;
     Ok(())
 }
 
@@ -512,6 +515,7 @@ pub async fn set_active(
         ..UserPatch::default()
     };
     let user = state.store.update_user(target.id, patch, act).await?;
+    state.changes.catch_up(state).await;
     tracing::info!(
         event = if active { "user_reactivated" } else { "user_deactivated" },
         user_id = %target.id,

@@ -469,7 +469,7 @@ impl TestApp {
         let idle = time::Duration::seconds(self.state.settings.get().auth.session_cookie_age);
         self.state
             .renewals
-            .flush(self.store(), idle, false)
+            .flush(self.store(), &self.state.caches.sessions, idle, false)
             .await
             .unwrap()
     }

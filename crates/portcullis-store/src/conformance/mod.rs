@@ -16,6 +16,7 @@
 
 pub mod activity;
 pub mod apps;
+pub mod changes;
 pub mod mdr;
 pub mod mdr_admins;
 pub mod mdr_objects;
@@ -54,6 +55,11 @@ use time::{Duration, OffsetDateTime};
 macro_rules! conformance_tests {
     ($factory:path) => {
         $crate::__conformance_tests! { $factory;
+            changes {
+                revocations_and_changes_are_logged,
+                the_purge_keeps_recent_entries,
+                the_feed_delivers_committed_changes,
+            }
             store {
                 ping_answers_and_names_the_backend,
                 a_nul_in_a_string_is_invalid_input_never_unavailable,

@@ -271,6 +271,7 @@ pub(crate) async fn end_session(
 ) -> Result<(), ApiError> {
     if let Some(h) = hash {
         state.store.delete_session(h).await?;
+        state.caches.sessions.forget(h);
         state.renewals.forget(h);
         tracing::info!(event = "logout");
     }

@@ -50,6 +50,7 @@ pub async fn revoke_token(State(state): State<AppState>, req: Request) -> Respon
             .store
             .revoke_token_by_hash(&hash, app.id, state.clock.now(), entry)
             .await?;
+        state.changes.catch_up(&state).await;
         if let RevokeOutcome::Revoked { user_id } = outcome {
             audit::Event::new("token_revoked", audit::Outcome::Success)
                 .via("revoke_token")

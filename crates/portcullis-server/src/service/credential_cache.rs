@@ -1,0 +1,248 @@
+//! Per-node caches of verified opaque credentials (`docs/cluster.md`, "Caches").
+//!
+//! A personal or application token, or a session, that was found live in the database is
+//! kept here with its owner, keyed by the credential's SHA-256 (never by the credential), so
+//! the next request with it needs no database round trip. An entry is used only while the
+//! node's change log reader is fresh ([`ChangeSync::fresh`]): every change that could end or
+//! alter the credential is dropped from here either at once (pushed, or made on this node)
+//! or by the next poll, so a revoked credential is never accepted after the revocation
+//! bound. Only acceptances are cached; a refusal always asks the database.
+//!
+//! [`ChangeSync::fresh`]: crate::service::changes::ChangeSync::fresh
+
+use lru::LruCache;
+use portcullis_core::ids::UserId;
+use portcullis_core::token::TokenHash;
+use portcullis_core::user::User;
+use portcullis_store::{AccessTokenRecord, SessionRecord};
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The node's credential caches.
+#[derive(Debug)]
+pub struct Caches {
+    /// Personal and application access tokens, with their owner.
+    pub tokens: CredentialCache<(AccessTokenRecord, User)>,
+    /// Sessions, with their owner.
+    pub sessions: CredentialCache<(SessionRecord, User)>,
+}
+
+impl Caches {
+    /// Caches of `size` entries each, kept at most `ttl`.
+    pub fn new(size: usize, ttl: Duration) -> Self {
+        Self {
+            tokens: CredentialCache::new("token", size, ttl),
+            sessions: CredentialCache::new("session", size, ttl),
+        }
+    }
+}
+
+struct Entry<V> {
+    value: V,
+    user: UserId,
+    at: Instant,
+}
+
+struct Slots<V> {
+    map: LruCache<TokenHash, Entry<V>>,
+    /// Bumped by every invalidation, under the same lock as the map: a read that began
+    /// before an invalidation must not put what it read into the cache after it.
+    epoch: u64,
+}
+
+/// A bounded LRU of verified credentials of one kind.
+pub struct CredentialCache<V> {
+    slots: Option<Mutex<Slots<V>>>,
+    ttl: Duration,
+    kind: &'static str,
+}
+
+impl<V> std::fmt::Debug for CredentialCache<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialCache")
+            .field("kind", &self.kind)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a read began, for [`CredentialCache::insert`].
+#[derive(Debug, Clone, Copy)]
+pub struct ReadTicket(u64);
+
+impl<V: Clone> CredentialCache<V> {
+    /// A cache of at most `size` entries, each kept at most `ttl` (which bounds how stale
+    /// display-only fields such as names may be); a zero size disables it. `kind` labels
+    /// the metrics.
+    pub fn new(kind: &'static str, size: usize, ttl: Duration) -> Self {
+        let slots = NonZeroUsize::new(size).filter(|_| !ttl.is_zero()).map(|n| {
+            Mutex::new(Slots {
+                map: LruCache::new(n),
+                epoch: 0,
+            })
+        });
+        Self { slots, ttl, kind }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Slots<V>) -> T) -> Option<T> {
+        let m = self.slots.as_ref()?;
+        let mut g = match m.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        Some(f(&mut g))
+    }
+
+    /// The cached value for `hash`, if any and younger than the TTL. The caller has checked
+    /// that the node is fresh.
+    pub fn get(&self, hash: &TokenHash) -> Option<V> {
+        self.get_at(hash, Instant::now())
+    }
+
+    fn get_at(&self, hash: &TokenHash, now: Instant) -> Option<V> {
+        let ttl = self.ttl;
+        let hit = self
+            .with(|s| match s.map.get(hash) {
+                Some(e) if now.saturating_duration_since(e.at) < ttl => Some(e.value.clone()),
+                Some(_) => {
+                    s.map.pop(hash);
+                    None
+                }
+                None => None,
+            })
+            .flatten();
+        let outcome = if hit.is_some() { "hit" } else { "miss" };
+        metrics::counter!("portcullis_cache_lookups_total", "cache" => self.kind, "outcome" => outcome)
+            .increment(1);
+        hit
+    }
+
+    /// Call before reading from the database what [`Self::insert`] will keep.
+    pub fn ticket(&self) -> ReadTicket {
+        ReadTicket(self.with(|s| s.epoch).unwrap_or(0))
+    }
+
+    /// Keeps `value` (owned by `user`) unless an invalidation happened since `ticket`.
+    pub fn insert(&self, ticket: ReadTicket, hash: TokenHash, user: UserId, value: V) {
+        self.with(|s| {
+            if s.epoch == ticket.0 {
+                s.map.put(
+                    hash,
+                    Entry {
+                        value,
+                        user,
+                        at: Instant::now(),
+                    },
+                );
+            }
+        });
+    }
+
+    /// Drops one credential.
+    pub fn forget(&self, hash: &TokenHash) {
+        self.with(|s| {
+            s.epoch += 1;
+            s.map.pop(hash);
+        });
+    }
+
+    /// Drops every credential of `user`.
+    pub fn forget_user(&self, user: UserId) {
+        self.with(|s| {
+            s.epoch += 1;
+            let doomed: Vec<TokenHash> = s
+                .map
+                .iter()
+                .filter(|(_, e)| e.user == user)
+                .map(|(h, _)| *h)
+                .collect();
+            for h in doomed {
+                s.map.pop(&h);
+            }
+        });
+    }
+
+    /// Drops everything.
+    pub fn clear(&self) {
+        self.with(|s| {
+            s.epoch += 1;
+            s.map.clear();
+        });
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.with(|s| s.map.len()).unwrap_or(0)
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(n: u8) -> TokenHash {
+        TokenHash::from_bytes([n; 32])
+    }
+
+    fn cache() -> CredentialCache<&'static str> {
+        CredentialCache::new("test", 3, Duration::from_secs(60))
+    }
+
+    #[test]
+    fn keeps_and_returns_what_was_read() {
+        let c = cache();
+        let t = c.ticket();
+        c.insert(t, h(1), UserId(1), "a");
+        assert_eq!(c.get(&h(1)), Some("a"));
+        assert_eq!(c.get(&h(2)), None);
+    }
+
+    #[test]
+    fn a_read_that_raced_an_invalidation_is_not_kept() {
+        let c = cache();
+        let t = c.ticket();
+        c.forget(&h(1));
+        c.insert(t, h(1), UserId(1), "stale");
+        assert_eq!(c.get(&h(1)), None);
+        let t = c.ticket();
+        c.insert(t, h(1), UserId(1), "fresh");
+        assert_eq!(c.get(&h(1)), Some("fresh"));
+    }
+
+    #[test]
+    fn forgets_by_credential_by_user_and_all() {
+        let c = cache();
+        c.insert(c.ticket(), h(1), UserId(1), "a");
+        c.insert(c.ticket(), h(2), UserId(1), "b");
+        c.insert(c.ticket(), h(3), UserId(2), "c");
+        c.forget_user(UserId(1));
+        assert_eq!((c.get(&h(1)), c.get(&h(2))), (None, None));
+        assert_eq!(c.get(&h(3)), Some("c"));
+        c.forget(&h(3));
+        assert!(c.is_empty());
+        c.insert(c.ticket(), h(3), UserId(2), "c");
+        c.clear();
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn is_bounded_and_expires() {
+        let c = cache();
+        for n in 0..10 {
+            c.insert(c.ticket(), h(n), UserId(1), "x");
+        }
+        assert_eq!(c.len(), 3);
+        c.insert(c.ticket(), h(1), UserId(1), "x");
+        let later = Instant::now() + Duration::from_secs(61);
+        assert_eq!(c.get_at(&h(1), later), None, "older than the TTL");
+        let off = CredentialCache::<&str>::new("test", 0, Duration::from_secs(1));
+        off.insert(off.ticket(), h(1), UserId(1), "x");
+        assert_eq!(off.get(&h(1)), None);
+    }
+}
