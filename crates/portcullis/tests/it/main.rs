@@ -11,6 +11,7 @@
 )]
 
 mod cli;
+mod cluster;
 mod disk_full;
 mod limits;
 mod logs;
