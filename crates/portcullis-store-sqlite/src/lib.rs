@@ -13,8 +13,8 @@ mod apps;
 mod changes;
 mod connect;
 mod error;
-mod exchange_batch;
 mod filter;
+mod group_commit;
 mod mdr;
 mod mdr_admins;
 mod mdr_objects;
@@ -43,8 +43,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The one connection write transactions use (the same pool as `pool` in memory).
     writer: SqlitePool,
-    /// MDR exchanges waiting for the next group commit.
-    batch: std::sync::Arc<exchange_batch::ExchangeBatcher>,
+    /// Exchanges and token creations waiting for the next group commit.
+    batch: std::sync::Arc<group_commit::Batcher>,
 }
 
 impl SqliteStore {

@@ -589,7 +589,7 @@ impl SqliteStore {
     }
 
     /// See [`MdrStore::exchange`]: the decision order documented on [`ExchangeOutcome`], on a
-    /// connection inside a `BEGIN IMMEDIATE` transaction (see [`crate::exchange_batch`]).
+    /// connection inside a `BEGIN IMMEDIATE` transaction (see [`crate::group_commit`]).
     pub(crate) async fn decide_exchange(
         tx: &mut SqliteConnection,
         ex: &Exchange,

@@ -220,13 +220,15 @@ struct PresentedRefresh {
 }
 
 impl SqliteStore {
-    /// See [`TokenStore::create_token`].
-    async fn insert_token(
-        &self,
-        new: NewAccessToken,
-        activity: Option<NewActivity>,
+    /// See [`TokenStore::create_token`]: the insert, its family, refresh token and activity
+    /// entry, inside the caller's transaction (the group commit of `crate::group_commit`
+    /// runs it under a savepoint of a shared transaction).
+    pub(crate) async fn write_token(
+        tx: &mut SqliteConnection,
+        new: &NewAccessToken,
+        activity: Option<&NewActivity>,
     ) -> Outcome<AccessTokenRecord> {
-        let mut tx = self.write().await?;
+        let tx = &mut *tx;
         let owner = Owner {
             user: new.user_id.0,
             application: new.application_id.map(|a| a.0),
@@ -234,7 +236,7 @@ impl SqliteStore {
         let grant = match (&new.refresh, owner.application) {
             (None, _) => None,
             (Some(_), Some(application)) => Some(Grant {
-                family: insert_family(&mut tx, owner.user, application, new.created_at).await?,
+                family: insert_family(tx, owner.user, application, new.created_at).await?,
                 application,
                 user: owner.user,
             }),
@@ -244,9 +246,9 @@ impl SqliteStore {
                 ));
             }
         };
-        let id = insert_access(&mut tx, &new, owner, grant.map(|g| g.family), &new.scope).await?;
+        let id = insert_access(tx, new, owner, grant.map(|g| g.family), &new.scope).await?;
         if let (Some(refresh), Some(grant)) = (&new.refresh, grant) {
-            insert_refresh(&mut tx, refresh, grant, id, &new.scope, new.created_at).await?;
+            insert_refresh(tx, refresh, grant, id, &new.scope, new.created_at).await?;
         }
         if let (Some(code), Some(grant)) = (&new.from_code, grant) {
             sqlx::query("UPDATE oauth_auth_codes SET family_id = ?1 WHERE hash = ?2")
@@ -255,13 +257,12 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        if let Some(mut entry) = activity {
+        if let Some(entry) = activity {
+            let mut entry = entry.clone();
             entry.object1_id = entry.object1_id.or(Some(id));
-            insert_activity(&mut tx, &entry).await?;
+            insert_activity(tx, &entry).await?;
         }
-        let record = written_record(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(record)
+        written_record(tx, id).await
     }
 
     /// See [`TokenStore::token_for_bearer`].
@@ -778,7 +779,8 @@ impl TokenStore for SqliteStore {
         new: NewAccessToken,
         activity: Option<NewActivity>,
     ) -> StoreResult<AccessTokenRecord> {
-        Ok(self.insert_token(new, activity).await?)
+        // Group commit: concurrent creations share one durable commit (`crate::group_commit`).
+        self.create_token_batched(new, activity).await
     }
 
     async fn token_for_bearer(

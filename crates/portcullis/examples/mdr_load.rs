@@ -8,7 +8,8 @@
 //! ```
 //!
 //! `exchange`: each worker exchanges its refresh token, takes the successor and goes on, so
-//! every request is a real single-use rotation (durable write included). `call`: workers
+//! every request is a real single-use rotation (durable write included). At the end the
+//! tokens file holds each chain's current token, so the next run can go on from there. `call`: workers
 //! call `assets/count` (or `action`) with one access token.
 
 #![expect(
@@ -25,6 +26,8 @@ struct Tally {
     ok: u64,
     errors: u64,
     latencies_us: Vec<u64>,
+    /// The chain's current refresh token (exchange workers).
+    last: Option<String>,
 }
 
 async fn exchange_worker(
@@ -37,6 +40,7 @@ async fn exchange_worker(
         ok: 0,
         errors: 0,
         latencies_us: Vec::new(),
+        last: None,
     };
     while Instant::now() < until {
         let started = Instant::now();
@@ -62,6 +66,7 @@ async fn exchange_worker(
             Err(_) => t.errors += 1,
         }
     }
+    t.last = Some(token);
     t
 }
 
@@ -70,6 +75,7 @@ async fn call_worker(client: reqwest::Client, url: String, token: String, until:
         ok: 0,
         errors: 0,
         latencies_us: Vec::new(),
+        last: None,
     };
     while Instant::now() < until {
         let started = Instant::now();
@@ -148,11 +154,16 @@ async fn main() {
     }
     let mut all = Vec::new();
     let (mut ok, mut errors) = (0u64, 0u64);
+    let mut chains = Vec::new();
     for h in handles {
         let t = h.await.unwrap();
         ok += t.ok;
         errors += t.errors;
         all.extend(t.latencies_us);
+        chains.extend(t.last);
+    }
+    if mode == "exchange" {
+        std::fs::write(&args[4], chains.join("\n") + "\n").unwrap();
     }
     let wall = started.elapsed().as_secs_f64();
     all.sort_unstable();

@@ -346,6 +346,9 @@ impl TestApp {
             )
             .await
             .expect("deactivate");
+        // A write straight into the store, as another process would make it: the node
+        // learns of it by its next change-log poll, run here (`docs/cluster.md`).
+        self.state.changes.catch_up(&self.state).await;
     }
 
     /// A session inserted straight into the store for `user` (for users that cannot log in

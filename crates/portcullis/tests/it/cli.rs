@@ -3,6 +3,7 @@
 use crate::server::{Server, client, exe};
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 pub fn portcullis(
     dir: &std::path::Path,
@@ -164,8 +165,25 @@ async fn bearer_status(s: &Server, token: &str) -> u16 {
         .as_u16()
 }
 
+/// The status of `GET /api/v2/me/` with `token` once it is 401, or the last status after
+/// `CEILING`. A change made by another process reaches the server's caches by its change-log
+/// poll, within `mdr.revocation_check_interval_ms` (1 s; `docs/cluster.md`); the ceiling is
+/// a correctness bound with room for a slow machine, not a speed figure.
+async fn refused_within_bound(s: &Server, token: &str) -> u16 {
+    const CEILING: Duration = Duration::from_secs(3);
+    let deadline = std::time::Instant::now() + CEILING;
+    loop {
+        let status = bearer_status(s, token).await;
+        if status == 401 || std::time::Instant::now() >= deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// `portcullis admin revoke-tokens`: per user, then system-wide; counts printed, never a
-/// token value; revocation takes effect on the running server's next request.
+/// token value; revocation reaches the running server (another process) within the
+/// revocation bound.
 #[tokio::test]
 async fn revoke_tokens_ends_a_users_tokens_then_every_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -193,8 +211,8 @@ async fn revoke_tokens_ends_a_users_tokens_then_every_token() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out.trim(), "revoked 2 access tokens");
     assert!(!out.contains("pcl_") && !err.contains("pcl_"));
-    assert_eq!(bearer_status(&s, &bob1).await, 401);
-    assert_eq!(bearer_status(&s, &bob2).await, 401);
+    assert_eq!(refused_within_bound(&s, &bob1).await, 401);
+    assert_eq!(refused_within_bound(&s, &bob2).await, 401);
     assert_eq!(bearer_status(&s, &carol).await, 200);
 
     let (code, _, err) = portcullis(
@@ -209,7 +227,7 @@ async fn revoke_tokens_ends_a_users_tokens_then_every_token() {
     let (code, out, err) = portcullis(dir.path(), &["admin", "revoke-tokens", "--all"], &[], "");
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out.trim(), "revoked 1 access and refresh tokens");
-    assert_eq!(bearer_status(&s, &carol).await, 401);
+    assert_eq!(refused_within_bound(&s, &carol).await, 401);
     // Tokens minted after the system-wide mark work.
     let fresh = create_pat(&s, "carol", "carols-password-1").await;
     assert_eq!(bearer_status(&s, &fresh).await, 200);
