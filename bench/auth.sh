@@ -38,13 +38,16 @@ NULL="$PWD/target/release/examples/null_server"
 WORK="$(mktemp -d)"
 DBS=()
 cleanup() {
-    kill "${PID:-0}" "${NULL_PID:-0}" 2>/dev/null || true
+    # Never `kill 0`: that would signal this script's whole process group.
+    for p in "${PID:-}" "${NULL_PID:-}"; do [ -z "$p" ] || kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     for db in "${DBS[@]}"; do psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 BASE="http://127.0.0.1:$PORT"
+# One key-encryption key for the server and the `portcullis mdr` commands of a backend.
+KEK="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 
 cat >"$WORK/report.lua" <<'LUA'
 -- BENCH_METHOD, BENCH_BODY, BENCH_AUTH (an Authorization or Cookie header line) and
@@ -92,8 +95,8 @@ start_server() { # BACKEND
     mkdir -p "$WORK/$1"
     (cd "$WORK/$1" && PORTCULLIS_ADMIN_PASSWORD="$PW" PORTCULLIS_LISTEN="127.0.0.1:$PORT" PORTCULLIS_LOG=warn \
         PORTCULLIS_DATABASE_URL="${DB_URL[$1]}" \
-        PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY="$(printf '%064d' 7)" \
-        "$BIN" serve >>"$WORK/server.log" 2>&1) &
+        PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY="$KEK" \
+        exec "$BIN" serve >>"$WORK/server.log" 2>&1) &
     PID=$!
     for _ in $(seq 1 200); do
         curl -fs "$BASE/api/v2/ping/" >/dev/null && return 0
@@ -101,7 +104,10 @@ start_server() { # BACKEND
     done
     echo "server did not start"; tail -20 "$WORK/server.log"; exit 1
 }
-stop_server() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
+stop_server() {
+    kill "$PID" 2>/dev/null || { echo "the server had stopped:"; tail -20 "$WORK/server.log"; exit 1; }
+    wait "$PID" 2>/dev/null || true
+}
 
 declare -A DB_URL PAT SID CID ACCESS
 for b in $BACKENDS; do
@@ -126,15 +132,15 @@ for b in $BACKENDS; do
         --data-urlencode "csrfmiddlewaretoken=$csrf" --data-urlencode next=/api/ "$BASE/api/login/"
     SID[$b]="$(awk '$6 == "awx_sessionid" {print $7}' "$jar")"
     [ -n "${SID[$b]}" ] || { echo "session login failed on $b"; exit 1; }
-    CID[$b]="$(cd "$WORK/$b" && PORTCULLIS_DATABASE_URL="${DB_URL[$b]}" PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY="$(printf '%064d' 7)" \
-        "$BIN" mdr customer create "Bench customer" | awk '{print $1}')"
+    CID[$b]="$(cd "$WORK/$b" && PORTCULLIS_DATABASE_URL="${DB_URL[$b]}" PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY="$KEK" \
+        "$BIN" mdr customer create "Bench customer" 2>/dev/null | grep -oE '^[0-9a-f]{32}' | head -1)"
     : >"$WORK/$b.chains"
     for i in $(seq 1 16); do
-        (cd "$WORK/$b" && PORTCULLIS_DATABASE_URL="${DB_URL[$b]}" PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY="$(printf '%064d' 7)" \
+        (cd "$WORK/$b" && PORTCULLIS_DATABASE_URL="${DB_URL[$b]}" PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY="$KEK" \
             "$BIN" mdr connection create --client-id "${CID[$b]}" --name "chain $i" 2>/dev/null) \
             | awk '/^refresh_token:/ {print $2}' >>"$WORK/$b.chains"
     done
-    caller="$(cd "$WORK/$b" && PORTCULLIS_DATABASE_URL="${DB_URL[$b]}" PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY="$(printf '%064d' 7)" \
+    caller="$(cd "$WORK/$b" && PORTCULLIS_DATABASE_URL="${DB_URL[$b]}" PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY="$KEK" \
         "$BIN" mdr connection create --client-id "${CID[$b]}" --name caller 2>/dev/null | awk '/^refresh_token:/ {print $2}')"
     echo "$caller" >"$WORK/$b.caller"
     stop_server

@@ -75,6 +75,8 @@ struct Node {
     name: &'static str,
     dir: tempfile::TempDir,
     port: u16,
+    /// The node's metrics listener (`docs/metrics.md`).
+    metrics_port: u16,
     env: Vec<(String, String)>,
     server: Option<Server>,
 }
@@ -100,6 +102,25 @@ impl Node {
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The value of the counter `name` whose labels include each `key="value"` of `labels`
+    /// (comma-separated, in any order; the exporter chooses the order), 0 when absent.
+    async fn counter(&self, name: &str, labels: &str) -> f64 {
+        let text = client()
+            .get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let wanted: Vec<&str> = labels.split(',').filter(|l| !l.is_empty()).collect();
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+            .filter(|l| wanted.iter().all(|w| l.contains(w)))
+            .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0.0)
     }
 }
 
@@ -228,24 +249,32 @@ impl Cluster {
         let mut nodes: Vec<Node> = NAMES
             .iter()
             .take(n)
-            .map(|name| Node {
-                name,
-                dir: tempfile::tempdir().unwrap(),
-                port: free_port(),
-                env: vec![
-                    ("PORTCULLIS_DATABASE_URL".into(), url.clone()),
-                    ("PORTCULLIS_ADMIN_PASSWORD".into(), ADMIN_PW.into()),
-                    (
-                        "PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY_FILE".into(),
-                        kek_file.display().to_string(),
-                    ),
-                    (
-                        "PORTCULLIS_TRUSTED_PROXIES".into(),
-                        r#"["127.0.0.1"]"#.into(),
-                    ),
-                    ("PORTCULLIS_NODE_NAME".into(), (*name).into()),
-                ],
-                server: None,
+            .map(|name| {
+                let metrics_port = free_port();
+                Node {
+                    name,
+                    dir: tempfile::tempdir().unwrap(),
+                    port: free_port(),
+                    metrics_port,
+                    env: vec![
+                        (
+                            "PORTCULLIS_METRICS__LISTEN".into(),
+                            format!("127.0.0.1:{metrics_port}"),
+                        ),
+                        ("PORTCULLIS_DATABASE_URL".into(), url.clone()),
+                        ("PORTCULLIS_ADMIN_PASSWORD".into(), ADMIN_PW.into()),
+                        (
+                            "PORTCULLIS_MDR__SIGNING__KEY_ENCRYPTION_KEY_FILE".into(),
+                            kek_file.display().to_string(),
+                        ),
+                        (
+                            "PORTCULLIS_TRUSTED_PROXIES".into(),
+                            r#"["127.0.0.1"]"#.into(),
+                        ),
+                        ("PORTCULLIS_NODE_NAME".into(), (*name).into()),
+                    ],
+                    server: None,
+                }
             })
             .collect();
         // All three processes exist before any is waited for: they race for the migrations,
@@ -591,6 +620,12 @@ async fn a_revoked_token_is_refused_by_every_node() {
     let (_, admin) = cluster.admin_token(0).await;
     let (a, b, cc) = (&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]);
     let mut table = Vec::new();
+    let notified_before = b
+        .counter(
+            "portcullis_invalidations_total",
+            r#"kind="token",via="notify""#,
+        )
+        .await;
     for mode in ["listeners up", "listeners killed before each trial"] {
         let mut samples = Vec::with_capacity(TRIALS);
         let mut killed = 0;
@@ -642,6 +677,32 @@ async fn a_revoked_token_is_refused_by_every_node() {
                     n.name
                 );
             }
+        }
+        if mode == "listeners up" {
+            // The other nodes heard of each revocation by LISTEN/NOTIFY, not by the poll.
+            let notified = b
+                .counter(
+                    "portcullis_invalidations_total",
+                    r#"kind="token",via="notify""#,
+                )
+                .await;
+            assert!(
+                notified - notified_before >= TRIALS as f64,
+                "node-b applied {} token revocations by notification, expected {TRIALS}",
+                notified - notified_before
+            );
+        } else {
+            assert!(
+                killed > 0,
+                "the listener connections are named portcullis-listener"
+            );
+            let reconnects = b
+                .counter("portcullis_change_feed_reconnects_total", "")
+                .await;
+            assert!(
+                reconnects > 0.0,
+                "node-b's feed reconnected after its listener was killed"
+            );
         }
         samples.sort_by(f64::total_cmp);
         table.push(format!(

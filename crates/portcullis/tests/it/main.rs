@@ -16,6 +16,7 @@ mod disk_full;
 mod limits;
 mod logs;
 mod mdr;
+mod metrics;
 mod outage;
 mod serve;
 mod server;
