@@ -252,11 +252,13 @@ async fn apply_change(state: &AppState, change: &Change) {
         }
         Change::Connection(id) => state.mdr.invalidate(id),
         Change::AllConnections => state.mdr.invalidate_all(),
-        Change::SigningKeys => {
-            if let Err(e) = state.mdr.keys.refresh(state.store.as_ref()).await {
-                tracing::warn!(error = %e, "MDR key reload after a change failed; will retry");
+        Change::SigningKeys => match state.mdr.keys.refresh(state.store.as_ref()).await {
+            Ok(true) => tracing::info!("MDR signing keys changed; key set reloaded"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "MDR key reload after a change failed; will retry")
             }
-        }
+        },
         Change::Unknown => drop_everything(state, "unknown"),
     }
 }
