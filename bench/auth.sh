@@ -36,6 +36,7 @@ BIN="$PWD/target/release/portcullis"
 LOAD="$PWD/target/release/examples/mdr_load"
 NULL="$PWD/target/release/examples/null_server"
 WORK="$(mktemp -d)"
+REPORT="$PWD/bench/wrk_report.lua"
 DBS=()
 cleanup() {
     # Never `kill 0`: that would signal this script's whole process group.
@@ -49,39 +50,12 @@ BASE="http://127.0.0.1:$PORT"
 # One key-encryption key for the server and the `portcullis mdr` commands of a backend.
 KEK="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 
-cat >"$WORK/report.lua" <<'LUA'
--- BENCH_METHOD, BENCH_BODY, BENCH_AUTH (an Authorization or Cookie header line) and
--- BENCH_EXPECT (the one status every answer must have) come from the environment.
-wrk.method = os.getenv("BENCH_METHOD") or "GET"
-local body = os.getenv("BENCH_BODY") or ""
-if body ~= "" then
-  wrk.body = body
-  wrk.headers["Content-Type"] = "application/json"
-end
-local auth = os.getenv("BENCH_AUTH") or ""
-local name, value = auth:match("^([^:]+):%s*(.*)$")
-if name then wrk.headers[name] = value end
-local expect = tonumber(os.getenv("BENCH_EXPECT") or "200")
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init() unexpected = 0 end
-function response(status) if status ~= expect then unexpected = unexpected + 1 end end
-function done(summary, latency, requests)
-  local bad = 0
-  for _, t in ipairs(threads) do bad = bad + t:get("unexpected") end
-  local e = summary.errors
-  io.write(string.format("RESULT %.0f %.2f %.2f %d %d %d\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.requests, bad, e.connect + e.read + e.write + e.timeout))
-end
-LUA
 
 # run BACKEND SCENARIO URL METHOD BODY AUTH EXPECT: one wrk run, one line in $WORK/rates.
 run() {
     local backend="$1" scen="$2" url="$3" out line rps p50 p99 n bad errs
     out=$(BENCH_METHOD="$4" BENCH_BODY="$5" BENCH_AUTH="$6" BENCH_EXPECT="$7" \
-        wrk -t2 -c32 -d"${SECONDS_PER}s" --latency -s "$WORK/report.lua" "$url")
+        wrk -t2 -c32 -d"${SECONDS_PER}s" --latency -s "$REPORT" "$url")
     line=$(grep '^RESULT ' <<<"$out") || { echo "$out"; exit 1; }
     read -r _ rps p50 p99 n bad errs <<<"$line"
     printf '%-9s %-9s %9s %8s %8s %9s %s\n' "$backend" "$scen" "$rps" "$p50" "$p99" "$n" "$bad/$errs"

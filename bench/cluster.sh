@@ -24,6 +24,7 @@ cargo build --release -q -p portcullis --bin portcullis
 BIN="$PWD/target/release/portcullis"
 TEMPLATE="$PWD/crates/portcullis/tests/it/cluster/nginx.conf"
 WORK="$(mktemp -d)"
+REPORT="$PWD/bench/wrk_report.lua"
 DB="portcullis_cluster_bench_$$"
 PIDS=()
 cleanup() {
@@ -64,36 +65,12 @@ LB="http://127.0.0.1:$LB_PORT"
 PAT="$(curl -fs -u "admin:$PW" -X POST -H 'Content-Type: application/json' -d '{}' "$DIRECT/api/v2/tokens/" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 
-cat >"$WORK/report.lua" <<'LUA'
-wrk.method = os.getenv("BENCH_METHOD") or "GET"
-local body = os.getenv("BENCH_BODY") or ""
-if body ~= "" then
-  wrk.body = body
-  wrk.headers["Content-Type"] = "application/json"
-end
-local auth = os.getenv("BENCH_AUTH") or ""
-if auth ~= "" then wrk.headers["Authorization"] = auth end
-local expect = tonumber(os.getenv("BENCH_EXPECT") or "200")
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init() unexpected = 0 end
-function response(status) if status ~= expect then unexpected = unexpected + 1 end end
-function done(summary, latency, requests)
-  local bad = 0
-  for _, t in ipairs(threads) do bad = bad + t:get("unexpected") end
-  local e = summary.errors
-  io.write(string.format("RESULT %.0f %.2f %.2f %d %d\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    bad, e.connect + e.read + e.write + e.timeout))
-end
-LUA
 run() { # WHERE SCENARIO URL METHOD BODY AUTH EXPECT
     local out line rps p50 p99 bad errs
     out=$(BENCH_METHOD="$4" BENCH_BODY="$5" BENCH_AUTH="$6" BENCH_EXPECT="$7" \
-        wrk -t2 -c32 -d"${SECONDS_PER}s" --latency -s "$WORK/report.lua" "$3")
+        wrk -t2 -c32 -d"${SECONDS_PER}s" --latency -s "$REPORT" "$3")
     line=$(grep '^RESULT ' <<<"$out") || { echo "$out"; exit 1; }
-    read -r _ rps p50 p99 bad errs <<<"$line"
+    read -r _ rps p50 p99 _ bad errs <<<"$line"
     printf '%-14s %-8s %9s %8s %8s %s\n' "$1" "$2" "$rps" "$p50" "$p99" "$bad/$errs"
     echo "$1 $2 $rps $p99" >>"$WORK/rates"
     [ "$bad" = 0 ] && [ "$errs" = 0 ] || { echo "FAIL: $bad unexpected answers, $errs socket errors"; exit 1; }
@@ -106,8 +83,8 @@ for round in $(seq 1 "$ROUNDS"); do
         base="$DIRECT"; [ "$where" = nginx ] && base="$LB"
         label="one node"; [ "$where" = nginx ] && label="3 via nginx"
         run "$label" anon "$base/api/v2/me/" GET "" "" 401
-        run "$label" bearer "$base/api/v2/me/" GET "" "Bearer $PAT" 200
-        run "$label" tokens "$base/api/v2/tokens/" POST "{}" "Bearer $PAT" 201
+        run "$label" bearer "$base/api/v2/me/" GET "" "Authorization: Bearer $PAT" 200
+        run "$label" tokens "$base/api/v2/tokens/" POST "{}" "Authorization: Bearer $PAT" 201
     done
 done
 echo

@@ -56,6 +56,17 @@ async fn stopping(stop: &mut watch::Receiver<bool>) {
     }
 }
 
+/// Waits `backoff` (then doubles it, up to 5 s); `false` once the node is stopping.
+async fn back_off(backoff: &mut Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    let go_on = tokio::select! {
+        biased;
+        () = stopping(stop) => false,
+        () = tokio::time::sleep(*backoff) => true,
+    };
+    *backoff = (*backoff * 2).min(Duration::from_secs(5));
+    go_on
+}
+
 /// Starts the periodic tasks.
 pub fn spawn(state: AppState) -> Background {
     let (stop_tx, stopped) = watch::channel(false);
@@ -226,12 +237,9 @@ pub fn spawn(state: AppState) -> Background {
                     Ok(None) => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "change feed unavailable; retrying");
-                        tokio::select! {
-                            biased;
-                            () = stopping(&mut stop) => break,
-                            () = tokio::time::sleep(backoff) => {}
+                        if !back_off(&mut backoff, &mut stop).await {
+                            break;
                         }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
                         continue;
                     }
                 }
@@ -249,12 +257,9 @@ pub fn spawn(state: AppState) -> Background {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "change feed interrupted; reconnecting");
-                    tokio::select! {
-                        biased;
-                        () = stopping(&mut stop) => break,
-                        () = tokio::time::sleep(backoff) => {}
+                    if !back_off(&mut backoff, &mut stop).await {
+                        break;
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
         }

@@ -31,11 +31,6 @@ fn cursor_value(text: &str) -> StoreResult<i64> {
         .ok_or_else(|| StoreError::Unavailable(format!("postgres: unexpected xmin {text:?}")))
 }
 
-fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 #[async_trait::async_trait]
 impl ChangeStore for PostgresStore {
     async fn change_cursor(&self) -> StoreResult<ChangeCursor> {
@@ -70,11 +65,7 @@ impl ChangeStore for PostgresStore {
             let at: i64 = row.try_get("at_ms").map_err(map_db_error)?;
             let kind: String = row.try_get("kind").map_err(map_db_error)?;
             let key: String = row.try_get("key").map_err(map_db_error)?;
-            entries.push(ChangeEntry {
-                seq,
-                at: from_ms(at),
-                change: Change::parse(&kind, &key),
-            });
+            entries.push(ChangeEntry::new(seq, at, &kind, &key));
         }
         Ok(ChangeBatch {
             entries,
@@ -123,11 +114,7 @@ fn parse_payload(payload: &str) -> Option<ChangeEntry> {
     let at = parts.next()?.parse().ok()?;
     let kind = parts.next()?;
     let key = parts.next().unwrap_or("");
-    Some(ChangeEntry {
-        seq,
-        at: from_ms(at),
-        change: Change::parse(kind, key),
-    })
+    Some(ChangeEntry::new(seq, at, kind, key))
 }
 
 #[async_trait::async_trait]

@@ -5,15 +5,10 @@
 use crate::SqliteStore;
 use crate::error::map_db_error;
 use portcullis_store::{
-    Change, ChangeBatch, ChangeCursor, ChangeEntry, ChangeFeed, ChangeStore, StoreResult,
+    ChangeBatch, ChangeCursor, ChangeEntry, ChangeFeed, ChangeStore, StoreResult,
 };
 use sqlx::Row;
 use time::OffsetDateTime;
-
-fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
 
 #[async_trait::async_trait]
 impl ChangeStore for SqliteStore {
@@ -41,11 +36,7 @@ impl ChangeStore for SqliteStore {
             let kind: String = row.try_get("kind").map_err(map_db_error)?;
             let key: String = row.try_get("key").map_err(map_db_error)?;
             next = ChangeCursor(seq);
-            entries.push(ChangeEntry {
-                seq,
-                at: from_ms(at),
-                change: Change::parse(&kind, &key),
-            });
+            entries.push(ChangeEntry::new(seq, at, &kind, &key));
         }
         Ok(ChangeBatch {
             entries,
@@ -54,7 +45,7 @@ impl ChangeStore for SqliteStore {
     }
 
     async fn purge_changes(&self, before: OffsetDateTime) -> StoreResult<u64> {
-        let ms = i64::try_from(before.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let ms = portcullis_core::clock::unix_ms(before);
         let mut tx = self.write().await.map_err(map_db_error)?;
         let done = sqlx::query("DELETE FROM change_log WHERE at < ?1")
             .bind(ms)

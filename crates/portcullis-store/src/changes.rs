@@ -77,6 +77,18 @@ pub struct ChangeEntry {
     pub change: Change,
 }
 
+impl ChangeEntry {
+    /// The entry a backend read: `at` in Unix milliseconds, `kind` and `key` as the
+    /// triggers wrote them.
+    pub fn new(seq: i64, at_unix_ms: i64, kind: &str, key: &str) -> Self {
+        Self {
+            seq,
+            at: portcullis_core::clock::from_unix_ms(at_unix_ms),
+            change: Change::parse(kind, key),
+        }
+    }
+}
+
 /// Where a reader of the log stands. Opaque outside the backend that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChangeCursor(pub i64);
