@@ -216,8 +216,6 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     resp
 }
 
-/// Re-arms a live session's idle expiry (in memory; persisted later in a batch) and sends
-/// the refreshed cookie and `Session-Timeout`.
 /// Counts the chain's outcome by method and reason (`docs/metrics.md`).
 fn count(ctx: &AuthContext) {
     let (method, outcome, reason) = match (&ctx.principal, &ctx.failure) {
@@ -242,6 +240,8 @@ fn count(ctx: &AuthContext) {
     crate::metrics::authentication(method, outcome, reason);
 }
 
+/// Re-arms a live session's idle expiry (in memory; persisted later in a batch) and sends
+/// the refreshed cookie and `Session-Timeout`.
 fn renew(state: &AppState, s: &LiveSession, value: &str, resp: &mut Response) {
     let now = state.clock.now();
     let age = state.settings.get().auth.session_cookie_age;
