@@ -215,6 +215,17 @@ pub fn key_id(token: &str) -> Result<String, JwtError> {
     Ok(kid.to_owned())
 }
 
+/// The `sub` claim of a token that passes [`key_id`]'s shape checks, read **without**
+/// verification: only a hint saying which customer's rules to verify the token under (the
+/// gateway has no client id in its path). Verification then checks `sub` and `aud` against
+/// that very customer, so a forged `sub` only selects a check the token fails.
+pub fn unverified_subject(token: &str) -> Option<String> {
+    key_id(token).ok()?;
+    let payload = json_object(token.split('.').nth(1)?).ok()?;
+    let sub = payload.get("sub")?.as_str()?;
+    crate::mdr::is_client_id_syntax(sub).then(|| sub.to_owned())
+}
+
 fn json_object(segment: &str) -> Result<serde_json::Map<String, serde_json::Value>, JwtError> {
     let raw = URL_SAFE_NO_PAD
         .decode(segment)

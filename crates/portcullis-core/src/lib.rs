@@ -11,6 +11,7 @@ pub mod basic;
 pub mod clock;
 pub mod csrf;
 pub mod error;
+pub mod gateway;
 pub mod ids;
 pub mod jwt;
 pub mod ldap;

@@ -66,8 +66,28 @@ impl PasswordPolicy {
 pub fn next_is_safe(next: &str) -> bool {
     next.starts_with('/')
         && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.chars().any(char::is_control)
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// True when `next` is [safe](next_is_safe), or an absolute URL on exactly one of `origins`
+/// (`scheme://host[:port]`, as configured): the origin must be followed by `/`, `?` or the end,
+/// so `https://api.example.com.evil.test` and `https://api.example.com@evil.test` are refused
+/// (`docs/gateway.md`, "Login redirects").
+pub fn next_is_allowed(next: &str, origins: &[String]) -> bool {
+    if next_is_safe(next) {
+        return true;
+    }
+    if next.contains('\\') || next.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return false;
+    }
+    origins.iter().any(|o| {
+        next.strip_prefix(o.as_str()).is_some_and(|rest| {
+            rest.is_empty()
+                || rest.starts_with('/') && !rest.starts_with("//")
+                || rest.starts_with('?')
+        })
+    })
 }
 
 #[cfg(test)]
@@ -110,5 +130,34 @@ mod tests {
         assert!(!next_is_safe("/\\evil.example"));
         assert!(!next_is_safe("https://evil.example/"));
         assert!(!next_is_safe("/api/\r\nX: y"));
+        assert!(!next_is_safe("/\t/evil.test"));
+        assert!(!next_is_safe("/a\\b"));
+    }
+
+    #[test]
+    fn next_allow_list() {
+        let origins = vec!["https://api.example.com".to_owned()];
+        for bad in [
+            "//evil.test",
+            "/\\evil.test",
+            "/\t/evil.test",
+            "https://evil.test",
+            "https://api.example.com.evil.test",
+            "https://api.example.com@evil.test",
+            "https://api.example.com//evil.test",
+            "javascript:alert(1)",
+            "%68%74%74%70%73://evil.test",
+            "http://api.example.com/",
+        ] {
+            assert!(!next_is_allowed(bad, &origins), "{bad}");
+        }
+        for good in [
+            "/read/x?a=1",
+            "https://api.example.com",
+            "https://api.example.com/read/x",
+            "https://api.example.com?x=1",
+        ] {
+            assert!(next_is_allowed(good, &origins), "{good}");
+        }
     }
 }

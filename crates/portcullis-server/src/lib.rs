@@ -12,6 +12,7 @@ pub mod console;
 pub mod directory;
 pub mod error;
 pub mod extract;
+pub mod gateway;
 pub mod listener;
 pub mod metrics;
 pub mod middleware;

@@ -220,7 +220,9 @@ impl Connections {
             .max_buf_size(self.buf)
             .max_headers(self.max_headers)
             .keep_alive(true);
-        let conn = builder.serve_connection(io, svc);
+        // Upgrades are served only where a handler asks for them (the gateway's WebSocket
+        // routes, after the upstream's 101); everywhere else `Upgrade` is an ordinary header.
+        let conn = builder.serve_connection(io, svc).with_upgrades();
         serve_connection(conn, track, draining).await;
     }
 }
@@ -228,11 +230,11 @@ impl Connections {
 /// Runs one connection; once the drain begins, lets a request under way (or whose bytes are
 /// arriving) finish, then closes the connection.
 async fn serve_connection<I, S>(
-    conn: hyper::server::conn::http1::Connection<TokioIo<Counted<I>>, S>,
+    conn: hyper::server::conn::http1::UpgradeableConnection<TokioIo<Counted<I>>, S>,
     track: Arc<Track>,
     mut draining: watch::Receiver<bool>,
 ) where
-    I: AsyncRead + AsyncWrite + Unpin,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: hyper::service::HttpService<Incoming>,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     S::ResBody: 'static,

@@ -184,6 +184,45 @@ pub fn authentication(method: &'static str, outcome: &'static str, reason: &'sta
     .increment(1);
 }
 
+/// Counts one gateway decision by mode, route id, outcome (`allow`, `deny`) and reason
+/// (`docs/gateway.md`, "Metrics").
+pub fn gateway_decision(
+    mode: &'static str,
+    route: &str,
+    outcome: &'static str,
+    reason: &'static str,
+) {
+    metrics::counter!(
+        "portcullis_gateway_decisions_total",
+        "mode" => mode,
+        "route" => route.to_owned(),
+        "outcome" => outcome,
+        "reason" => reason
+    )
+    .increment(1);
+}
+
+/// Counts a signed assertion reused from the cache (`hit`) or signed anew.
+pub fn gateway_assertion(route: &str, hit: bool) {
+    metrics::counter!(
+        "portcullis_gateway_assertions_total",
+        "route" => route.to_owned(),
+        "cache" => if hit { "hit" } else { "miss" }
+    )
+    .increment(1);
+}
+
+/// Records the upstream's time to the response head in proxy mode, by route and outcome
+/// (`ok`, `error`, `timeout`).
+pub fn gateway_upstream(route: &str, outcome: &'static str, elapsed: Duration) {
+    metrics::histogram!(
+        "portcullis_gateway_upstream_seconds",
+        "route" => route.to_owned(),
+        "outcome" => outcome
+    )
+    .record(elapsed.as_secs_f64());
+}
+
 /// Records how long a database read on the authentication path took.
 pub fn query(name: &'static str, elapsed: Duration) {
     metrics::histogram!("portcullis_db_query_duration_seconds", "query" => name)

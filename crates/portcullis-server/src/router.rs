@@ -664,5 +664,6 @@ fn table(
     doc.fill(openapi::finish(api));
     router
         .merge(crate::console::router(state))
+        .merge(crate::gateway::forward_auth::router())
         .route_layer(axum::middleware::from_fn(crate::metrics::label_route))
 }

@@ -66,6 +66,8 @@ pub struct Inner {
     pub caches: crate::service::credential_cache::Caches,
     /// The change log reader that keeps the caches honest.
     pub changes: crate::service::changes::ChangeSync,
+    /// The gateway's route table, upstream client and assertion cache (`docs/gateway.md`).
+    pub gateway: crate::gateway::Gateway,
 }
 
 /// The server could not start.
@@ -86,6 +88,9 @@ pub enum StartupError {
     /// The LDAP TLS set-up (`ldap.ca_file`) is unusable.
     #[error("LDAP: {0}")]
     Directory(String),
+    /// The gateway's routes do not validate.
+    #[error("{0}")]
+    Gateway(#[from] crate::config::ConfigError),
 }
 
 impl AppState {
@@ -150,7 +155,9 @@ impl AppState {
         let directory =
             crate::directory::Directory::new(config.ldap.ca_file.as_deref(), config.ldap.pool_size)
                 .map_err(StartupError::Directory)?;
+        let gateway = crate::gateway::Gateway::new(&config)?;
         Ok(Self(Arc::new(Inner {
+            gateway,
             config,
             store,
             clock,

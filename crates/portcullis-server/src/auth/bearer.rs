@@ -21,6 +21,10 @@ pub enum BearerContext<'a> {
         /// The path's Client ID.
         client_id: &'a str,
     },
+    /// A gateway route (`docs/gateway.md`): personal and application tokens, and MDR access
+    /// JWTs verified for the customer their own `sub` names (the verification then checks
+    /// `sub` and `aud` against that customer as the MDR surface does).
+    Gateway,
 }
 
 /// What a verifier says about a presented Bearer value.
@@ -77,9 +81,15 @@ impl BearerVerifier for MdrAccessTokens {
         token: &str,
         context: BearerContext<'_>,
     ) -> ServiceResult<BearerOutcome> {
-        let BearerContext::Mdr { client_id } = context else {
-            return Ok(BearerOutcome::NotMine);
+        let client_id = match context {
+            BearerContext::Mdr { client_id } => client_id.to_owned(),
+            BearerContext::Gateway => match portcullis_core::jwt::unverified_subject(token) {
+                Some(sub) => sub,
+                None => return Ok(BearerOutcome::NotMine),
+            },
+            BearerContext::Awx => return Ok(BearerOutcome::NotMine),
         };
+        let client_id = client_id.as_str();
         Ok(
             match mdr_session::verify_access(state, client_id, token).await? {
                 Ok(p) => {
@@ -112,7 +122,7 @@ impl BearerVerifier for OpaqueTokens {
         use portcullis_core::principal::AuthVia;
         use portcullis_core::scope::Scope;
         use portcullis_core::token::{self, TokenKind};
-        if context != BearerContext::Awx {
+        if !matches!(context, BearerContext::Awx | BearerContext::Gateway) {
             return Ok(BearerOutcome::NotMine);
         }
         let kind = match TokenKind::of(token) {

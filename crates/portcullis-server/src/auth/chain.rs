@@ -20,6 +20,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use portcullis_core::basic::{Authorization, Scheme, parse_authorization};
+use portcullis_core::gateway::route::CredentialKind;
 use portcullis_core::principal::{AuthVia, Principal};
 use portcullis_core::scope::Scope;
 use std::sync::Arc;
@@ -68,8 +69,48 @@ fn is_unsafe(m: &Method) -> bool {
     )
 }
 
+/// Which credential kinds a chain run accepts: the AWX surface takes Bearer tokens (not MDR
+/// JWTs), sessions and Basic; a gateway route takes its own list (`docs/gateway.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accept {
+    /// Personal and application access tokens.
+    pub bearer: bool,
+    /// MDR access JWTs (verified for the customer their `sub` names).
+    pub mdr: bool,
+    /// The session cookie.
+    pub session: bool,
+    /// HTTP Basic (still only while `AUTH_BASIC_ENABLED`).
+    pub basic: bool,
+}
+
+impl Accept {
+    /// The AWX API, `/api/o/` and the console.
+    pub const AWX: Self = Self {
+        bearer: true,
+        mdr: false,
+        session: true,
+        basic: true,
+    };
+
+    /// The kinds of a gateway route.
+    pub fn of(kinds: &[CredentialKind]) -> Self {
+        Self {
+            bearer: kinds.contains(&CredentialKind::Bearer),
+            mdr: kinds.contains(&CredentialKind::Mdr),
+            session: kinds.contains(&CredentialKind::Session),
+            basic: kinds.contains(&CredentialKind::Basic),
+        }
+    }
+}
+
 /// Runs the chain for a request.
 pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
+    run_accepting(state, parts, Accept::AWX).await
+}
+
+/// Runs the chain, trying only the credential kinds in `accept`: a credential of another
+/// kind counts as absent, except that a Bearer value of a refused kind is a failed token.
+pub async fn run_accepting(state: &AppState, parts: &Parts, accept: Accept) -> AuthContext {
     let origin = request_origin(state, parts);
     let mut ctx = AuthContext {
         principal: None,
@@ -77,11 +118,13 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
         session: None,
         origin,
     };
-    match session::load(state, &parts.headers).await {
-        Ok(s) => ctx.session = s,
-        Err(e) => {
-            ctx.failure = Some(Failure::Unavailable(e.to_string()));
-            return ctx;
+    if accept.session {
+        match session::load(state, &parts.headers).await {
+            Ok(s) => ctx.session = s,
+            Err(e) => {
+                ctx.failure = Some(Failure::Unavailable(e.to_string()));
+                return ctx;
+            }
         }
     }
     let authorization = parts
@@ -91,17 +134,28 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
     let unsafe_method = is_unsafe(&parts.method);
 
     // 1. Bearer: a presented token decides on its own; failure ends the chain.
+    let bearer_context = if accept.mdr {
+        BearerContext::Gateway
+    } else {
+        BearerContext::Awx
+    };
     match &authorization {
-        Some(Authorization::Bearer(token)) => {
+        Some(Authorization::Bearer(token)) if accept.bearer || accept.mdr => {
             use secrecy::ExposeSecret;
-            match bearer::authenticate(state, token.expose_secret(), BearerContext::Awx).await {
+            match bearer::authenticate(state, token.expose_secret(), bearer_context).await {
+                Ok(Ok(p)) if p.via == AuthVia::MdrAccess && !accept.mdr => {
+                    ctx.failure = Some(Failure::Token);
+                }
+                Ok(Ok(p)) if p.via != AuthVia::MdrAccess && !accept.bearer => {
+                    ctx.failure = Some(Failure::Token);
+                }
                 Ok(Ok(p)) => ctx.principal = Some(p),
                 Ok(Err(_)) => ctx.failure = Some(Failure::Token),
                 Err(e) => ctx.failure = Some(Failure::Unavailable(e.to_string())),
             }
             return ctx;
         }
-        Some(Authorization::Malformed(Scheme::Bearer)) => {
+        Some(Authorization::Malformed(Scheme::Bearer)) if accept.bearer || accept.mdr => {
             ctx.failure = Some(Failure::Token);
             return ctx;
         }
@@ -128,7 +182,7 @@ pub async fn run(state: &AppState, parts: &Parts) -> AuthContext {
     }
 
     // 3. Basic, only while enabled: otherwise the header counts as absent.
-    if !state.settings.get().auth.auth_basic_enabled {
+    if !accept.basic || !state.settings.get().auth.auth_basic_enabled {
         return ctx;
     }
     match authorization {
@@ -217,7 +271,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// Counts the chain's outcome by method and reason (`docs/metrics.md`).
-fn count(ctx: &AuthContext) {
+pub(crate) fn count(ctx: &AuthContext) {
     let (method, outcome, reason) = match (&ctx.principal, &ctx.failure) {
         (Some(p), _) => (
             match p.via {
@@ -242,7 +296,7 @@ fn count(ctx: &AuthContext) {
 
 /// Re-arms a live session's idle expiry (in memory; persisted later in a batch) and sends
 /// the refreshed cookie and `Session-Timeout`.
-fn renew(state: &AppState, s: &LiveSession, value: &str, resp: &mut Response) {
+pub(crate) fn renew(state: &AppState, s: &LiveSession, value: &str, resp: &mut Response) {
     let now = state.clock.now();
     let age = state.settings.get().auth.session_cookie_age;
     state.renewals.renew(

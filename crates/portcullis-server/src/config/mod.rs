@@ -5,6 +5,7 @@
 //! secrets are [`Secret`]s that print as `<redacted>`. Runtime settings that the AWX settings
 //! API edits (Basic on/off, lifetimes, …) are NOT here: they live in the store.
 
+pub mod gateway;
 pub mod mdr;
 pub mod tls;
 
@@ -98,6 +99,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// The Prometheus metrics listener (`docs/metrics.md`).
     pub metrics: MetricsConfig,
+    /// The gateway: forward-auth and the built-in reverse proxy (`docs/gateway.md`).
+    pub gateway: gateway::GatewayConfig,
 }
 
 /// The Prometheus metrics listener (`docs/metrics.md`).
@@ -133,6 +136,7 @@ impl Default for Config {
             ldap: LdapConfig::default(),
             tls: TlsConfig::default(),
             metrics: MetricsConfig::default(),
+            gateway: gateway::GatewayConfig::default(),
         }
     }
 }
@@ -552,6 +556,7 @@ impl Config {
             ));
         }
         self.tls.validate(self.listen, &self.trusted_proxies)?;
+        self.gateway.validate(self.listen)?;
         if !(1..=256).contains(&self.ldap.pool_size) {
             return Err(ConfigError::Invalid(
                 "ldap.pool_size must be between 1 and 256".into(),

@@ -449,6 +449,22 @@ impl KeyRing {
             .map_err(|e| ServiceError::Internal(format!("signing: {e}")))
     }
 
+    /// Signs any claims set with the active key under the JOSE `typ` given: the gateway's
+    /// assertions (`docs/gateway.md`, "Signed assertion"), verifiable with the same JWKS.
+    pub fn sign_json<T: serde::Serialize>(&self, typ: &str, claims: &T) -> ServiceResult<String> {
+        let set = self.set.load();
+        let Some(s) = set.signer.as_ref() else {
+            return Err(ServiceError::Unavailable(
+                "no active MDR signing key".into(),
+            ));
+        };
+        let mut header = jsonwebtoken::Header::new(s.algorithm);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(s.kid.clone());
+        jsonwebtoken::encode(&header, claims, &s.key)
+            .map_err(|e| ServiceError::Internal(format!("signing: {e}")))
+    }
+
     /// Verifies `token`; an unknown `kid` triggers one rate-limited reload and a retry, so a
     /// key another node just promoted verifies here too.
     pub async fn verify(
