@@ -1,11 +1,12 @@
 //! `portcullis`: the authentication server binary.
 //!
 //! Subcommands: `serve` (default listener, migrations at start, first-start `admin`),
-//! `migrate`, `check-config`, `admin …`, `mdr …` and `tls dev-cert`. The backend is chosen
+//! `migrate`, `check-config`, `admin …`, `mdr …`, `tls dev-cert` and `gateway check|explain`. The backend is chosen
 //! by the database URL's scheme.
 
 mod admin;
 mod backend;
+mod gateway;
 mod mdr;
 mod tls;
 
@@ -54,6 +55,9 @@ enum Command {
     /// HTTPS helpers: a development certificate.
     #[command(subcommand)]
     Tls(tls::TlsCommand),
+    /// The gateway's route table: check it, explain a decision.
+    #[command(subcommand)]
+    Gateway(gateway::GatewayCommand),
 }
 
 /// Sets up logging from `PORTCULLIS_LOG` (an `EnvFilter`) and `PORTCULLIS_LOG_FORMAT`
@@ -136,8 +140,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve => {
             warn_if_open(cli.config.as_deref());
-            serve(config).await.map(|()| ExitCode::SUCCESS)
+            serve(config, cli.config).await.map(|()| ExitCode::SUCCESS)
         }
+        Command::Gateway(cmd) => gateway::run(config, cmd).await,
         Command::Admin(cmd) => admin::run(config, cmd).await,
         Command::Mdr(cmd) => mdr::run(config, cmd).await,
         Command::Tls(cmd) => tls::run(cmd).map(|()| ExitCode::SUCCESS),
@@ -163,7 +168,7 @@ fn warn_if_open(path: Option<&std::path::Path>) {
     let _ = path;
 }
 
-async fn serve(config: Config) -> Result<()> {
+async fn serve(config: Config, config_file: Option<PathBuf>) -> Result<()> {
     // The pair is checked before anything else starts: a bad file stops the start with its
     // name, not the first client's handshake.
     let tls = ServerTls::from_config(&config.tls).context("TLS")?;
@@ -194,6 +199,7 @@ async fn serve(config: Config) -> Result<()> {
     let store = backend::open(config.database_url.expose()).await?;
     let listen = config.listen;
     let health_listen = config.tls.health_listen;
+    let gateway_listen = config.gateway.listen;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let limits = config.limits.clone();
     let drain_timeout = Duration::from_secs(config.shutdown.drain_timeout_seconds);
@@ -223,6 +229,16 @@ async fn serve(config: Config) -> Result<()> {
         ),
         None => None,
     };
+    let gateway = match gateway_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding gateway.listen {addr}"))?,
+        ),
+        None => None,
+    };
+    // Installed before the listener binds, like the TLS reload: a SIGHUP is never fatal.
+    let routes_reload = portcullis_server::gateway::reload::spawn(state.clone(), config_file);
     let metrics = match metrics {
         Some((addr, handle)) => Some((
             tokio::net::TcpListener::bind(addr)
@@ -265,6 +281,16 @@ async fn serve(config: Config) -> Result<()> {
         );
         (task, upkeep)
     });
+    let gateway = gateway.map(|listener| {
+        spawn_side_listener(
+            listener,
+            portcullis_server::gateway::proxy::app(state.clone()),
+            "gateway proxy listener",
+            &limits,
+            drain_timeout,
+            stopped(stop_rx.clone()),
+        )
+    });
     let background = portcullis_server::background::spawn(state.clone());
     // The MDR demo resource server is mounted beside the auth server unless built without it.
     #[cfg(feature = "mdr-demo")]
@@ -295,6 +321,14 @@ async fn serve(config: Config) -> Result<()> {
         }
         upkeep.abort();
     }
+    if let Some(task) = gateway {
+        match task.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the gateway listener failed"),
+            Err(e) => tracing::warn!(error = %e, "the gateway listener task failed"),
+        }
+    }
+    routes_reload.abort();
     if let Some(task) = reloader {
         task.abort();
     }
