@@ -45,7 +45,10 @@ impl RequestIds {
 
 /// Paths that are form or OAuth views, not API views (no `X-API-Node`/`-Product-*`).
 fn is_api_view(path: &str) -> bool {
+    // The forward-auth answer is read by a proxy, not a client: it carries only what the
+    // proxy copies (`docs/gateway.md`, "Forward-auth"), which keeps it far under 2 KiB.
     path.starts_with("/api/")
+        && !path.starts_with(crate::gateway::forward_auth::PATH)
         && !matches!(
             path,
             "/api/login/"
