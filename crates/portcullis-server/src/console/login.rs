@@ -23,7 +23,7 @@ use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use portcullis_core::policy::next_is_safe;
+use portcullis_core::policy::next_is_allowed;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -51,8 +51,10 @@ pub struct LoginQuery {
     logged_out: Option<String>,
 }
 
-fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| next_is_safe(n))
+/// `next` when it is a same-site path or an exact gateway origin (`docs/gateway.md`, "Login
+/// redirects"), else the console's landing page.
+fn safe_next(state: &AppState, next: Option<&str>) -> String {
+    next.filter(|n| next_is_allowed(n, state.gateway.redirect_origins()))
         .unwrap_or(LANDING)
         .to_owned()
 }
@@ -88,7 +90,7 @@ fn form_page(
 /// `GET /console/login/`
 pub async fn form(State(state): State<AppState>, parts: Parts) -> Response {
     let q: LoginQuery = crate::console::page::query(&parts);
-    let next = safe_next(q.next.as_deref());
+    let next = safe_next(&state, q.next.as_deref());
     // Already signed in (a live session): straight on to the page asked for. A storage
     // failure here is not fatal: the form is shown and the login itself will say so.
     if let Ok(Some(_)) = session::load(&state, &parts.headers).await {
@@ -106,7 +108,7 @@ pub async fn form(State(state): State<AppState>, parts: Parts) -> Response {
 
 /// `POST /console/login/`
 pub async fn submit(State(state): State<AppState>, parts: Parts, form: FormData) -> Response {
-    let next = safe_next(form.get("next"));
+    let next = safe_next(&state, form.get("next"));
     if let Err(reason) = csrf::check_login_form(&state, &parts, form.get(CSRF_FIELD)) {
         tracing::info!(event = "csrf_failure", surface = "console", reason = %reason);
         return ConsoleError::Csrf.respond(false);

@@ -17,6 +17,7 @@ mod harness;
 mod awx;
 mod body_limits;
 mod console;
+mod gateway;
 mod ldap;
 mod mdr;
 mod openapi;
