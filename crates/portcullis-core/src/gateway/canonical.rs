@@ -142,8 +142,7 @@ fn decode_unreserved(path: &str) -> Result<String, PathError> {
     let bytes = path.as_bytes();
     let mut out = String::with_capacity(path.len());
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         if b != b'%' {
             out.push(char::from(b));
             i += 1;
@@ -163,11 +162,7 @@ fn decode_unreserved(path: &str) -> Result<String, PathError> {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => {
                 out.push(char::from(v));
             }
-            _ => {
-                out.push('%');
-                out.push(char::from(b"0123456789ABCDEF"[usize::from(h)]));
-                out.push(char::from(b"0123456789ABCDEF"[usize::from(l)]));
-            }
+            _ => out.push_str(&format!("%{v:02X}")),
         }
         i += 3;
     }

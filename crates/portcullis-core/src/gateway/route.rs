@@ -12,6 +12,7 @@
 use super::canonical::{canonical_host, canonical_path};
 use super::headers::Preset;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A credential kind a route accepts.
@@ -254,7 +255,7 @@ impl Route {
                 path.len() >= p.len()
                     && path.is_char_boundary(p.len())
                     && eq(&path[..p.len()], p)
-                    && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
+                    && matches!(path.as_bytes().get(p.len()), None | Some(b'/'))
             }
         }
     }
@@ -287,7 +288,7 @@ impl Route {
 #[derive(Debug)]
 pub enum Lookup<'a> {
     /// The route that serves it.
-    Found(&'a Route),
+    Found(&'a Arc<Route>),
     /// A route matches the path but not the method; the methods it takes.
     MethodNotAllowed(Vec<String>),
     /// No route.
@@ -297,7 +298,7 @@ pub enum Lookup<'a> {
 /// A checked route table.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
-    routes: Vec<Route>,
+    routes: Vec<Arc<Route>>,
 }
 
 /// Parses `"30s"`, `"500ms"`, `"2m"` or a bare number of seconds.
@@ -425,15 +426,14 @@ fn compile_one(s: &RouteSpec, problems: &mut Vec<String>) -> Route {
             PathMatch::Exact(String::new())
         }
     };
-    let methods = s.matcher.methods.clone().map(|ms| {
-        for m in &ms {
+    let methods = s.matcher.methods.clone().inspect(|ms| {
+        for m in ms {
             if !valid_method(m) {
                 problems.push(format!(
                     "route {id}: method {m:?} must be an upper-case token"
                 ));
             }
         }
-        ms
     });
     if matches!(&methods, Some(m) if m.is_empty()) {
         problems.push(format!("route {id}: an empty methods list matches nothing"));
@@ -538,7 +538,7 @@ impl RouteTable {
             .map(|s| compile_one(s, &mut problems))
             .collect();
         for (i, a) in routes.iter().enumerate() {
-            for b in &routes[i + 1..] {
+            for b in routes.iter().skip(i + 1) {
                 if a.id == b.id {
                     problems.push(format!("route id {} is used twice", a.id));
                 }
@@ -566,14 +566,16 @@ impl RouteTable {
             }
         }
         if problems.is_empty() {
-            Ok(Self { routes })
+            Ok(Self {
+                routes: routes.into_iter().map(Arc::new).collect(),
+            })
         } else {
             Err(problems)
         }
     }
 
     /// The routes, in file order.
-    pub fn routes(&self) -> &[Route] {
+    pub fn routes(&self) -> &[Arc<Route>] {
         &self.routes
     }
 

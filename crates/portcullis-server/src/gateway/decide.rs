@@ -13,7 +13,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use portcullis_core::gateway::canonical::Target;
 use portcullis_core::gateway::headers::{Identity, identity_headers};
 use portcullis_core::gateway::policy;
-use portcullis_core::gateway::route::{Lookup, Route, RouteTable};
+use portcullis_core::gateway::route::{Lookup, Route};
 use portcullis_core::principal::{AuthVia, Principal};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -39,8 +39,7 @@ impl Mode {
 /// An allowed request.
 #[derive(Debug)]
 pub struct Allowed {
-    table: Arc<RouteTable>,
-    index: usize,
+    route: Arc<Route>,
     /// The caller (`None` on a public route).
     pub principal: Option<Principal>,
     /// Identity headers for the upstream (and the signed assertion when the route has one).
@@ -52,7 +51,7 @@ pub struct Allowed {
 impl Allowed {
     /// The route that serves the request.
     pub fn route(&self) -> &Route {
-        &self.table.routes()[self.index]
+        &self.route
     }
 }
 
@@ -129,24 +128,18 @@ pub async fn decide(
 ) -> Result<Allowed, (Option<String>, Refusal)> {
     let table = state.gateway.table();
     let method = parts.method.as_str();
-    let index = match table.lookup(host, &target.path, method) {
-        Lookup::Found(r) => table
-            .routes()
-            .iter()
-            .position(|x| std::ptr::eq(x, r))
-            .unwrap_or_default(),
+    let route = match table.lookup(host, &target.path, method) {
+        Lookup::Found(r) => r.clone(),
         Lookup::MethodNotAllowed(allow) => {
             return Err(refused(mode, None, Refusal::MethodNotAllowed(allow)));
         }
         Lookup::NotFound => return Err(refused(mode, None, Refusal::NotFound)),
     };
-    let route = &table.routes()[index];
     let id = route.id.clone();
     if route.public {
         crate::metrics::gateway_decision(mode.as_str(), &id, "allow", "public");
         return Ok(Allowed {
-            table,
-            index,
+            route,
             principal: None,
             identity: Vec::new(),
             renew: None,
@@ -184,16 +177,16 @@ pub async fn decide(
         };
         return Err(refused(mode, Some(id), refusal));
     };
-    if let Err(deny) = policy::authorize(route, method, &principal) {
+    if let Err(deny) = policy::authorize(&route, method, &principal) {
         return Err(refused(mode, Some(id), Refusal::Forbidden(deny.reason())));
     }
-    let mut identity = identity_of(&principal, route);
+    let mut identity = identity_of(&principal, &route);
     if let Some(ttl) = route.assertion_ttl {
         let credential = credential_hash(&parts.headers, &principal);
         match state.gateway.assertions.get(
             state,
             &credential,
-            route,
+            &route,
             &principal,
             method,
             &target.path,
@@ -218,8 +211,7 @@ pub async fn decide(
     };
     crate::metrics::gateway_decision(mode.as_str(), &id, "allow", "");
     Ok(Allowed {
-        table,
-        index,
+        route,
         principal: Some(principal),
         identity,
         renew,
