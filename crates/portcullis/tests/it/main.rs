@@ -13,6 +13,7 @@
 mod cli;
 mod cluster;
 mod disk_full;
+mod gateway;
 mod limits;
 mod logs;
 mod mdr;
