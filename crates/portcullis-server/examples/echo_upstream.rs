@@ -13,7 +13,12 @@ async fn echo(req: Request) -> impl IntoResponse {
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
-        .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     axum::Json(serde_json::json!({
         "method": req.method().as_str(),

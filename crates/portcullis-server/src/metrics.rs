@@ -202,6 +202,16 @@ pub fn gateway_decision(
     .increment(1);
 }
 
+/// Counts a gateway request whose credential was (`hit`) or was not in the node's cache.
+pub fn gateway_cache(route: &str, hit: bool) {
+    metrics::counter!(
+        "portcullis_gateway_cache_total",
+        "route" => route.to_owned(),
+        "outcome" => if hit { "hit" } else { "miss" }
+    )
+    .increment(1);
+}
+
 /// Counts a signed assertion reused from the cache (`hit`) or signed anew.
 pub fn gateway_assertion(route: &str, hit: bool) {
     metrics::counter!(

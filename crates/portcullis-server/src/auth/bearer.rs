@@ -182,15 +182,33 @@ async fn live_token(
     )>,
 > {
     let cache = &state.caches.tokens;
-    if state.changes.fresh()
-        && let Some((record, user)) = cache.get(hash)
-    {
+    let cached = |fresh: bool| {
+        if !fresh {
+            return None;
+        }
+        let (record, user) = cache.get(hash)?;
         // Revocation and user changes drop the entry; expiry is checked here.
         if record.expires_at > now && user.is_active {
-            return Ok(Some((record, user)));
+            return Some((record, user));
         }
         cache.forget(hash);
+        None
+    };
+    let fresh = state.changes.fresh();
+    if let Some(hit) = cached(fresh) {
+        return Ok(Some(hit));
     }
+    // One read per credential at a time while the cache may be used; the others then find
+    // what it read (a stale node reads on every request and must not queue them).
+    let _flight = if fresh && cache.enabled() {
+        let flight = cache.flight(hash).await;
+        if let Some(hit) = cached(state.changes.fresh()) {
+            return Ok(Some(hit));
+        }
+        Some(flight)
+    } else {
+        None
+    };
     let ticket = cache.ticket();
     let started = std::time::Instant::now();
     let found = state.store.token_for_bearer(hash, now).await?;

@@ -119,10 +119,13 @@ pub fn render(
                     "Authentication credentials were not provided.",
                 )
             };
-            let challenge = if *presented {
-                "Bearer realm=\"api\", error=\"invalid_token\""
-            } else {
-                "Bearer realm=\"api\""
+            // The MDR dialect keeps the MDR surface's realm, so a proxy that rebuilds the body
+            // (nginx keeps only the status and this header) can tell the two apart.
+            let challenge = match (*mdr, *presented) {
+                (false, false) => "Bearer realm=\"api\"",
+                (false, true) => "Bearer realm=\"api\", error=\"invalid_token\"",
+                (true, false) => "Bearer realm=\"mdr\"",
+                (true, true) => "Bearer realm=\"mdr\", error=\"invalid_token\"",
             };
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -145,8 +145,16 @@ pub async fn decide(
             renew: None,
         });
     }
-    let ctx = chain::run_accepting(state, parts, Accept::of(&route.kinds)).await;
+    let (ctx, cached) = crate::service::credential_cache::observe(chain::run_accepting(
+        state,
+        parts,
+        Accept::of(&route.kinds),
+    ))
+    .await;
     chain::count(&ctx);
+    if let Some(hit) = cached {
+        crate::metrics::gateway_cache(&id, hit);
+    }
     let Some(principal) = ctx.principal.clone() else {
         let presented_mdr = parts
             .headers

@@ -202,6 +202,11 @@ async fn check(State(state): State<AppState>, req: Request) -> Response {
             if let Ok(v) = HeaderValue::from_str(&allowed.route().id) {
                 h.insert("x-portcullis-route", v);
             }
+            // The path that was judged, for a proxy that forwards it rather than the
+            // client's spelling (the nginx configuration of `docs/gateway.md` does).
+            if let Ok(v) = HeaderValue::from_str(&target.path_and_query()) {
+                h.insert("x-portcullis-path", v);
+            }
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if let Some((session, cookie)) = &allowed.renew {
                 chain::renew(&state, session, cookie, &mut resp);

@@ -101,6 +101,19 @@ fn screen(state: &AppState, parts: &Parts) -> Result<(), (StatusCode, &'static s
             "header names with '_' or '.' are not accepted",
         ));
     }
+    // hyper has already refused a Transfer-Encoding that does not end in `chunked`, and for
+    // one with Content-Length it dropped the length, reads the body as chunked and closes the
+    // connection after the answer (RFC 9112 §6.3): the upstream gets a re-framed request
+    // either way. What hyper lets through and no honest client sends is refused here.
+    let mut te = parts.headers.get_all(header::TRANSFER_ENCODING).iter();
+    if let Some(first) = te.next()
+        && (te.next().is_some() || !first.as_bytes().eq_ignore_ascii_case(b"chunked"))
+    {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "Transfer-Encoding other than a single chunked",
+        ));
+    }
     if parts.headers.contains_key(header::CONTENT_LENGTH)
         && parts.headers.contains_key(header::TRANSFER_ENCODING)
     {

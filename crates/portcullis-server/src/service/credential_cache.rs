@@ -16,7 +16,7 @@ use portcullis_core::token::TokenHash;
 use portcullis_core::user::User;
 use portcullis_store::{AccessTokenRecord, SessionRecord};
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The node's credential caches.
@@ -56,6 +56,31 @@ pub struct CredentialCache<V> {
     slots: Option<Mutex<Slots<V>>>,
     ttl: Duration,
     kind: &'static str,
+    /// Reads of one credential under way: concurrent misses for the same hash wait for the
+    /// first reader instead of all asking the database (a cold cache under load).
+    flights: Mutex<std::collections::HashMap<TokenHash, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held while this task reads one credential from the database; see [`CredentialCache::flight`].
+pub struct Flight<'a, V> {
+    cache: &'a CredentialCache<V>,
+    hash: TokenHash,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<V> Drop for Flight<'_, V> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut m = match self.cache.flights.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        // The map's handle and ours: nobody else waits, so the entry can go.
+        if Arc::strong_count(&self.lock) <= 2 {
+            m.remove(&self.hash);
+        }
+    }
 }
 
 impl<V> std::fmt::Debug for CredentialCache<V> {
@@ -82,7 +107,37 @@ impl<V: Clone> CredentialCache<V> {
                 epoch: 0,
             })
         });
-        Self { slots, ttl, kind }
+        Self {
+            slots,
+            ttl,
+            kind,
+            flights: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// True unless the cache was configured away (size or TTL zero).
+    pub fn enabled(&self) -> bool {
+        self.slots.is_some()
+    }
+
+    /// Waits until no other task of this node is reading `hash` from the database, and holds
+    /// that place until dropped. Look in the cache again once it is held: the reader before
+    /// may have filled it.
+    pub async fn flight(&self, hash: &TokenHash) -> Flight<'_, V> {
+        let lock = {
+            let mut m = match self.flights.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            m.entry(*hash).or_default().clone()
+        };
+        let guard = lock.clone().lock_owned().await;
+        Flight {
+            cache: self,
+            hash: *hash,
+            lock,
+            guard: Some(guard),
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Slots<V>) -> T) -> Option<T> {
@@ -113,6 +168,7 @@ impl<V: Clone> CredentialCache<V> {
             })
             .flatten();
         let outcome = if hit.is_some() { "hit" } else { "miss" };
+        let _outside_observe = OBSERVED.try_with(|c| c.set(Some(hit.is_some())));
         metrics::counter!("portcullis_cache_lookups_total", "cache" => self.kind, "outcome" => outcome)
             .increment(1);
         hit
@@ -180,6 +236,23 @@ impl<V: Clone> CredentialCache<V> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+tokio::task_local! {
+    /// The last cache lookup's outcome inside [`observe`].
+    static OBSERVED: std::cell::Cell<Option<bool>>;
+}
+
+/// Runs `f` and says whether a credential cache lookup inside it hit (`Some(true)`), missed
+/// (`Some(false)`) or did not happen: the gateway's per-route cache metric
+/// (`docs/gateway.md`, "Operations").
+pub async fn observe<F: std::future::Future>(f: F) -> (F::Output, Option<bool>) {
+    OBSERVED
+        .scope(std::cell::Cell::new(None), async {
+            let out = f.await;
+            (out, OBSERVED.with(std::cell::Cell::get))
+        })
+        .await
 }
 
 #[cfg(test)]

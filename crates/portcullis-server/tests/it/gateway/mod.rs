@@ -139,6 +139,10 @@ async fn every_dialect_allows_a_read_pat_and_names_the_caller(b: Builder) {
         Some("bearer")
     );
     assert_eq!(r.header("x-portcullis-route").as_deref(), Some("read"));
+    assert_eq!(
+        r.header("x-portcullis-path").as_deref(),
+        Some("/read/x?a=1")
+    );
     assert_eq!(r.header("x-api-product-name"), None, "no API-view headers");
     let size: usize = r
         .headers
@@ -262,7 +266,8 @@ async fn expired_and_revoked_credentials_are_401(b: Builder) {
         r.header("x-portcullis-roles").as_deref(),
         Some("mdr,mdr:administrator")
     );
-    // T16's twin: a route that takes only personal/application tokens refuses it.
+    // T16's twin: a route that takes only personal/application tokens refuses it, in the
+    // MDR dialect (the MDR realm tells a proxy which body to give).
     let r = nginx(
         &app,
         "GET",
@@ -270,7 +275,17 @@ async fn expired_and_revoked_credentials_are_401(b: Builder) {
         &[("authorization", &bearer(&access))],
     )
     .await;
-    assert_401_api(&r);
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    assert_eq!(
+        r.header("www-authenticate").as_deref(),
+        Some("Bearer realm=\"mdr\", error=\"invalid_token\"")
+    );
+    let r = nginx(&app, "GET", "/mdr/x", &[]).await;
+    assert_eq!(r.json(), json!({"error": "authorization required"}));
+    assert_eq!(
+        r.header("www-authenticate").as_deref(),
+        Some("Bearer realm=\"mdr\"")
+    );
     app.clock.advance(time::Duration::seconds(3601 + 60));
     let r = nginx(
         &app,
