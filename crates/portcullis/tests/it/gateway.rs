@@ -1323,6 +1323,8 @@ async fn t36_the_upstream_receives_exactly_the_path_portcullis_judged() {
     let mut front: Vec<(&str, String)> = vec![("proxy mode", gw.gateway.clone())];
     if let Some(ng) = &ng {
         front.push(("nginx in front of proxy mode", ng.proxy_addr()));
+        // auth_request: nginx forwards the X-Portcullis-Path Portcullis answered with.
+        front.push(("nginx auth_request", ng.addr()));
     }
     for (mode, addr) in &front {
         for (payload, judged, query) in payloads {
