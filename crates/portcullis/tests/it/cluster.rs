@@ -13,11 +13,11 @@
 //! hanging or against a revoked token staying usable.
 
 use crate::server::{Server, client, form_login, free_port};
+use crate::{metrics, nginx};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,8 +25,6 @@ use std::time::{Duration, Instant};
 const ADMIN_PW: &str = "cluster-admin-pw";
 /// The nginx configuration template (placeholders `{{…}}`, see the file's header).
 const NGINX_TEMPLATE: &str = include_str!("cluster/nginx.conf");
-/// Debian's nginx (package nginx-light or nginx).
-const NGINX: &str = "/usr/sbin/nginx";
 /// Longest wait for a node or nginx to answer after its start: far above a normal start.
 const READY_BOUND: Duration = Duration::from_secs(60);
 /// A revoked token must be refused by every node within this ceiling (correctness, not speed).
@@ -45,8 +43,9 @@ async fn database() -> Option<String> {
     url
 }
 
-/// 32 random bytes as 64 hex characters: a key-encryption key, as `openssl rand -hex 32`.
-fn random_kek() -> String {
+/// 32 random bytes as 64 hex characters: a key-encryption key, as `openssl rand -hex 32`
+/// (also the one shared by the nodes of `gateway.rs`).
+pub(crate) fn random_kek() -> String {
     let mut raw = [0u8; 32];
     std::fs::File::open("/dev/urandom")
         .unwrap()
@@ -104,9 +103,9 @@ impl Node {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    /// The value of the counter `name` whose labels include each `key="value"` of `labels`
-    /// (comma-separated, in any order; the exporter chooses the order), 0 when absent.
-    async fn counter(&self, name: &str, labels: &str) -> f64 {
+    /// The value of the counter `name` whose labels include every `(key, value)` of `labels`
+    /// (in any order; the exporter chooses the order), 0 when absent.
+    async fn counter(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         let text = client()
             .get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
             .send()
@@ -115,19 +114,13 @@ impl Node {
             .text()
             .await
             .unwrap();
-        let wanted: Vec<&str> = labels.split(',').filter(|l| !l.is_empty()).collect();
-        text.lines()
-            .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
-            .filter(|l| wanted.iter().all(|w| l.contains(w)))
-            .find_map(|l| l.rsplit(' ').next()?.parse().ok())
-            .unwrap_or(0.0)
+        metrics::value(&text, name, labels).unwrap_or(0.0)
     }
 }
 
-/// Debian's nginx with a private prefix directory, in its own process group; killed on drop.
+/// Debian's nginx in front of the nodes (`nginx::Process`), on a loopback port.
 struct Nginx {
-    child: Child,
-    dir: tempfile::TempDir,
+    process: nginx::Process,
     port: u16,
 }
 
@@ -135,33 +128,11 @@ impl Nginx {
     /// Fills the template for `nodes` and starts nginx on a free loopback port; waits until
     /// a ping passes through it.
     async fn start(nodes: &[u16; 3]) -> Nginx {
-        let dir = tempfile::tempdir().unwrap();
-        // The worker runs as `nobody` when the master is root: it must reach the temporary
-        // directories nginx creates in the prefix.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
         let port = free_port();
-        let prefix = dir.path().display().to_string();
-        let conf = render_nginx(&prefix, &format!("127.0.0.1:{port}"), nodes);
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new(NGINX)
-            .process_group(0)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx");
-        let nginx = Nginx { child, dir, port };
+        let process = nginx::Process::start(|prefix| {
+            render_nginx(prefix, &format!("127.0.0.1:{port}"), nodes)
+        });
+        let nginx = Nginx { process, port };
         let c = client();
         let deadline = Instant::now() + READY_BOUND;
         loop {
@@ -173,7 +144,7 @@ impl Nginx {
             assert!(
                 Instant::now() < deadline,
                 "nginx did not pass a ping through; error.log:\n{}",
-                nginx.error_log()
+                nginx.process.error_log()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -181,21 +152,6 @@ impl Nginx {
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // nginx runs in its own process group (master and worker): end them all.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -229,17 +185,7 @@ impl Cluster {
     /// `None`: PostgreSQL is unreachable and the test is skipped (never under `CI`).
     async fn start(n: usize) -> Option<Cluster> {
         assert_eq!(n, NAMES.len(), "the nginx template names three nodes");
-        if !Path::new(NGINX).exists() {
-            // The policy of the PostgreSQL tests: a loud skip on a developer machine, a
-            // failure under CI (`.ci/run` installs nginx-light).
-            assert!(
-                !portcullis_store_postgres::testing::in_ci(),
-                "{NGINX} is missing and CI is set: apt-get install nginx-light"
-            );
-            let _ignored = writeln!(
-                std::io::stderr(),
-                "\n!!!!! SKIP cluster: {NGINX} is missing (apt-get install nginx-light) !!!!!\n"
-            );
+        if !nginx::available("cluster") {
             return None;
         }
         let url = database().await?;
@@ -623,7 +569,7 @@ async fn a_revoked_token_is_refused_by_every_node() {
     let notified_before = b
         .counter(
             "portcullis_invalidations_total",
-            r#"kind="token",via="notify""#,
+            &[("kind", "token"), ("via", "notify")],
         )
         .await;
     for mode in ["listeners up", "listeners killed before each trial"] {
@@ -683,7 +629,7 @@ async fn a_revoked_token_is_refused_by_every_node() {
             let notified = b
                 .counter(
                     "portcullis_invalidations_total",
-                    r#"kind="token",via="notify""#,
+                    &[("kind", "token"), ("via", "notify")],
                 )
                 .await;
             assert!(
@@ -697,7 +643,7 @@ async fn a_revoked_token_is_refused_by_every_node() {
                 "the listener connections are named portcullis-listener"
             );
             let reconnects = b
-                .counter("portcullis_change_feed_reconnects_total", "")
+                .counter("portcullis_change_feed_reconnects_total", &[])
                 .await;
             assert!(
                 reconnects > 0.0,

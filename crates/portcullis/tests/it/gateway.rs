@@ -12,20 +12,20 @@
 
 mod echo;
 
+use crate::outage::Relay;
 use crate::server::{Server, client, cookie, form_login, free_port};
+use crate::{metrics, nginx};
 use echo::{Echo, EchoBody};
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// The host every route serves.
 const HOST: &str = "api.example.test";
@@ -35,8 +35,6 @@ const ADMIN_PW: &str = "gateway-admin-pw-1";
 const BOB_PW: &str = "gateway-bob-pw-1";
 /// The nginx configuration template (placeholders `{{…}}`, see the file's header).
 const NGINX_TEMPLATE: &str = include_str!("gateway/nginx.conf");
-/// Debian's nginx (package nginx-light or nginx).
-const NGINX: &str = "/usr/sbin/nginx";
 /// Longest wait for anything that should happen at once: far above a normal answer.
 const BOUND: Duration = Duration::from_secs(30);
 /// The 401 body of a request without a credential.
@@ -260,23 +258,9 @@ impl Gw {
     }
 }
 
-/// The value of the series `name` whose labels include every `(key, value)`, 0 when absent.
-fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
-        .filter(|l| {
-            labels
-                .iter()
-                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// Debian's nginx with a private prefix directory, in its own process group; killed on drop.
+/// Debian's nginx in front of the gateway (`nginx::Process`), with two servers.
 struct Nginx {
-    child: Child,
-    dir: tempfile::TempDir,
+    process: nginx::Process,
     /// The auth_request server.
     port: u16,
     /// The server in front of proxy mode.
@@ -300,44 +284,13 @@ impl Nginx {
     /// nginx from the template in front of `gw`, once a request passes through each of its
     /// servers; `None` (skip) when nginx is not installed, which fails under CI.
     async fn start(gw: &Gw) -> Option<Nginx> {
-        if !Path::new(NGINX).exists() {
-            assert!(
-                !portcullis_store_postgres::testing::in_ci(),
-                "{NGINX} is missing and CI is set: apt-get install nginx-light"
-            );
-            let _ignored = writeln!(
-                std::io::stderr(),
-                "\n!!!!! SKIP gateway via nginx: {NGINX} is missing (apt-get install nginx-light) !!!!!\n"
-            );
+        if !nginx::available("gateway via nginx") {
             return None;
         }
-        let dir = tempfile::tempdir().unwrap();
-        // The worker runs as `nobody` when the master is root: it must reach the temporary
-        // directories nginx creates in the prefix.
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
         let (port, proxy_port) = (free_port(), free_port());
-        let prefix = dir.path().display().to_string();
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, render_nginx(&prefix, port, proxy_port, gw)).unwrap();
-        let child = Command::new(NGINX)
-            .process_group(0)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx");
+        let process = nginx::Process::start(|prefix| render_nginx(prefix, port, proxy_port, gw));
         let nginx = Nginx {
-            child,
-            dir,
+            process,
             port,
             proxy_port,
         };
@@ -352,7 +305,7 @@ impl Nginx {
                 assert!(
                     Instant::now() < deadline,
                     "nginx did not pass {url} through; error.log:\n{}",
-                    nginx.error_log()
+                    nginx.process.error_log()
                 );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -378,24 +331,9 @@ impl Nginx {
         format!("127.0.0.1:{}", self.proxy_port)
     }
 
-    fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
-    }
-
     /// True while the nginx started by the test still runs (it was never reloaded).
     fn running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // nginx runs in its own process group (master and worker): end them all.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.running()
     }
 }
 
@@ -877,47 +815,6 @@ async fn t12_nginx_fails_closed_while_portcullis_is_down_and_recovers_without_a_
 // T13: the database down while the cache is cold
 // ---------------------------------------------------------------------------------------
 
-/// A loopback TCP relay to `target` that can be cut (`docs/cluster.md`'s outage, as
-/// `outage.rs` makes it).
-struct Relay {
-    port: u16,
-    up: Arc<AtomicBool>,
-    cut: Arc<tokio::sync::Notify>,
-}
-
-impl Relay {
-    async fn start(target: String) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = Arc::new(AtomicBool::new(true));
-        let cut = Arc::new(tokio::sync::Notify::new());
-        let (up2, cut2) = (up.clone(), cut.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !up2.load(Ordering::SeqCst) {
-                    continue; // refused while down
-                }
-                let (target, cut) = (target.clone(), cut2.clone());
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        () = cut.notified() => {}
-                    }
-                });
-            }
-        });
-        Relay { port, up, cut }
-    }
-
-    fn down(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        self.cut.notify_waiters();
-    }
-}
-
 /// A fresh PostgreSQL database, or `None` (a loud skip) when the server is unreachable
 /// outside CI; under CI the test fails.
 async fn postgres(test: &str) -> Option<String> {
@@ -1396,17 +1293,20 @@ async fn t40_ten_thousand_requests_read_the_token_at_most_once_per_cache_ttl() {
     let gw = Gw::start().await;
     let (_, bob) = gw.bob().await;
     let text = gw.metrics_text().await;
-    let reads_before = metric(&text, TOKEN_READS, &[("query", "token_for_bearer")]);
-    let hits_before = metric(
+    let reads_before =
+        metrics::value(&text, TOKEN_READS, &[("query", "token_for_bearer")]).unwrap_or(0.0);
+    let hits_before = metrics::value(
         &text,
         "portcullis_cache_lookups_total",
         &[("cache", "token"), ("outcome", "hit")],
-    );
-    let misses_before = metric(
+    )
+    .unwrap_or(0.0);
+    let misses_before = metrics::value(
         &text,
         "portcullis_cache_lookups_total",
         &[("cache", "token"), ("outcome", "miss")],
-    );
+    )
+    .unwrap_or(0.0);
     let c = client();
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -1445,17 +1345,22 @@ async fn t40_ten_thousand_requests_read_the_token_at_most_once_per_cache_ttl() {
             .collect::<Vec<_>>()
     );
     let text = gw.metrics_text().await;
-    let reads = metric(&text, TOKEN_READS, &[("query", "token_for_bearer")]) - reads_before;
-    let hits = metric(
+    let reads = metrics::value(&text, TOKEN_READS, &[("query", "token_for_bearer")]).unwrap_or(0.0)
+        - reads_before;
+    let hits = metrics::value(
         &text,
         "portcullis_cache_lookups_total",
         &[("cache", "token"), ("outcome", "hit")],
-    ) - hits_before;
-    let misses = metric(
+    )
+    .unwrap_or(0.0)
+        - hits_before;
+    let misses = metrics::value(
         &text,
         "portcullis_cache_lookups_total",
         &[("cache", "token"), ("outcome", "miss")],
-    ) - misses_before;
+    )
+    .unwrap_or(0.0)
+        - misses_before;
     let allowed = 1 + (elapsed.as_secs_f64() / TTL.as_secs_f64()).floor() as u64;
     eprintln!(
         "t40: {REQUESTS} forward-auth decisions ({WORKERS} at a time, the cache cold at the \
@@ -1471,7 +1376,7 @@ async fn t40_ten_thousand_requests_read_the_token_at_most_once_per_cache_ttl() {
         "{hits} cache hits for {REQUESTS} requests"
     );
     assert_eq!(
-        metric(
+        metrics::value(
             &text,
             "portcullis_gateway_decisions_total",
             &[
@@ -1479,20 +1384,11 @@ async fn t40_ten_thousand_requests_read_the_token_at_most_once_per_cache_ttl() {
                 ("route", "read"),
                 ("outcome", "allow")
             ]
-        ),
+        )
+        .unwrap_or(0.0),
         REQUESTS as f64,
         "{text}"
     );
-}
-
-/// 32 random bytes as 64 hex characters: a key-encryption key shared by the nodes.
-fn random_kek() -> String {
-    let mut raw = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .unwrap()
-        .read_exact(&mut raw)
-        .unwrap();
-    raw.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One answered request of a load: when it was sent, where, and its status.
@@ -1512,7 +1408,7 @@ async fn t41_a_revoked_token_is_refused_within_a_second_on_both_nodes_under_load
     };
     let secrets = tempfile::tempdir().unwrap();
     let kek = secrets.path().join("kek");
-    std::fs::write(&kek, format!("{}\n", random_kek())).unwrap();
+    std::fs::write(&kek, format!("{}\n", crate::cluster::random_kek())).unwrap();
     let kek = kek.display().to_string();
     let mut nodes = Vec::new();
     for name in ["node-a", "node-b"] {

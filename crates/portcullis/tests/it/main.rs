@@ -18,6 +18,7 @@ mod limits;
 mod logs;
 mod mdr;
 mod metrics;
+mod nginx;
 mod outage;
 mod serve;
 mod server;

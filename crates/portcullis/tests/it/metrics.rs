@@ -4,8 +4,10 @@
 
 use crate::server::{Server, client, free_port};
 
-/// The value of the series `name` whose labels include every `(key, value)` of `labels`.
-fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+/// The value of the series `name` whose labels include every `(key, value)` of `labels` (in
+/// any order), from the Prometheus text `text`; `None` when no such series is exported.
+/// Shared by every test that reads the metrics listener.
+pub(crate) fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))

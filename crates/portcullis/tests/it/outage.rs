@@ -9,15 +9,16 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-/// A loopback relay to `target` that can be cut and restored.
-struct Relay {
-    port: u16,
+/// A loopback TCP relay to `target` that can be cut and restored: a database outage as the
+/// server sees it (connections reset, new ones refused). Also used by `gateway.rs` (T13).
+pub(crate) struct Relay {
+    pub(crate) port: u16,
     up: Arc<AtomicBool>,
     cut: Arc<Notify>,
 }
 
 impl Relay {
-    async fn start(target: String) -> Relay {
+    pub(crate) async fn start(target: String) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
@@ -48,12 +49,14 @@ impl Relay {
         Relay { port, up, cut }
     }
 
-    fn down(&self) {
+    /// Cuts every relayed connection and refuses new ones.
+    pub(crate) fn down(&self) {
         self.up.store(false, Ordering::SeqCst);
         self.cut.notify_waiters();
     }
 
-    fn up(&self) {
+    /// Accepts and relays new connections again.
+    pub(crate) fn up(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
 }

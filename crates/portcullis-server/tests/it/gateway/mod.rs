@@ -79,11 +79,23 @@ async fn pat(app: &TestApp, user: &str, scope: &str) -> String {
     r.json()["token"].as_str().unwrap().to_owned()
 }
 
-/// nginx's form: `X-Original-URI` and `X-Original-Method`, from loopback.
+/// nginx's form: `X-Original-URI` and `X-Original-Method`, from loopback, for the routes' host.
 async fn nginx(app: &TestApp, method: &str, uri: &str, extra: &[(&str, &str)]) -> Resp {
+    nginx_on(app, HOST, method, uri, extra).await
+}
+
+/// nginx's form with the `Host` header `host`; `extra` headers follow, in order (a name given
+/// twice is sent twice).
+async fn nginx_on(
+    app: &TestApp,
+    host: &str,
+    method: &str,
+    uri: &str,
+    extra: &[(&str, &str)],
+) -> Resp {
     let mut b = app
         .get(AUTH)
-        .header("host", HOST)
+        .header("host", host)
         .header("x-original-uri", uri)
         .header("x-original-method", method);
     for (k, v) in extra {
@@ -219,15 +231,14 @@ async fn api_callers_get_401_and_browsers_the_login(b: Builder) {
     .await;
     assert_401_api(&r);
     // T39: neither Host nor a forwarded host moves the login page.
-    let r = app
-        .get(AUTH)
-        .header("host", "evil.test")
-        .header("x-forwarded-host", HOST)
-        .header("x-original-uri", "/read/x")
-        .header("x-original-method", "GET")
-        .header("accept", "text/html")
-        .send()
-        .await;
+    let r = nginx_on(
+        &app,
+        "evil.test",
+        "GET",
+        "/read/x",
+        &[("x-forwarded-host", HOST), ("accept", "text/html")],
+    )
+    .await;
     assert!(
         r.header("location")
             .is_some_and(|l| l.starts_with("https://api.example.test/console/login/")),
@@ -410,23 +421,23 @@ async fn the_table_and_ambiguous_input(b: Builder) {
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.text());
     assert_eq!(r.header("allow").as_deref(), Some("GET, HEAD, POST"));
     // T18: same path, other host, other policy; host case and default port do not matter.
-    let r = app
-        .get(AUTH)
-        .header("host", "OTHER.EXAMPLE.TEST:443")
-        .header("x-original-uri", "/read/x")
-        .header("x-original-method", "GET")
-        .header("authorization", &auth)
-        .send()
-        .await;
+    let r = nginx_on(
+        &app,
+        "OTHER.EXAMPLE.TEST:443",
+        "GET",
+        "/read/x",
+        &[("authorization", &auth)],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "only alice: {}", r.text());
-    let r = app
-        .get(AUTH)
-        .header("host", "API.Example.Test:443")
-        .header("x-original-uri", "/read/x")
-        .header("x-original-method", "GET")
-        .header("authorization", &auth)
-        .send()
-        .await;
+    let r = nginx_on(
+        &app,
+        "API.Example.Test:443",
+        "GET",
+        "/read/x",
+        &[("authorization", &auth)],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // T19.
     assert_eq!(
@@ -435,35 +446,25 @@ async fn the_table_and_ambiguous_input(b: Builder) {
             .status,
         404
     );
-    let r = app
-        .get(AUTH)
-        .header("host", "unknown.example.test")
-        .header("x-original-uri", "/read/x")
-        .header("x-original-method", "GET")
-        .send()
-        .await;
+    let r = nginx_on(&app, "unknown.example.test", "GET", "/read/x", &[]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // T24: two Authorization headers, two Host headers.
     let read = bearer(&pat(&app, "admin", "read").await);
-    let r = app
-        .get(AUTH)
-        .header("host", HOST)
-        .header("x-original-uri", "/read/x")
-        .header("x-original-method", "GET")
-        .header("authorization", &read)
-        .header("authorization", &auth)
-        .send()
-        .await;
+    let r = nginx(
+        &app,
+        "GET",
+        "/read/x",
+        &[("authorization", &read), ("authorization", &auth)],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
-    let r = app
-        .get(AUTH)
-        .header("host", HOST)
-        .header("host", "other.example.test")
-        .header("x-original-uri", "/read/x")
-        .header("x-original-method", "GET")
-        .header("authorization", &auth)
-        .send()
-        .await;
+    let r = nginx(
+        &app,
+        "GET",
+        "/read/x",
+        &[("host", "other.example.test"), ("authorization", &auth)],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     // T27: an absolute target naming another authority.
     let r = nginx(
