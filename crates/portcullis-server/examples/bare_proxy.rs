@@ -13,8 +13,6 @@ use axum::response::{IntoResponse, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use portcullis_server::config::LimitsConfig;
-use std::time::Duration;
 
 #[derive(Clone)]
 struct Proxy {
@@ -39,25 +37,12 @@ fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:18091".to_owned());
     let upstream = args.next().unwrap_or_else(|| "127.0.0.1:18080".to_owned());
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            let mut connector = HttpConnector::new();
-            connector.set_nodelay(true);
-            let client = Client::builder(TokioExecutor::new()).build(connector);
-            let listener = tokio::net::TcpListener::bind(&addr).await?;
-            let app = axum::Router::new()
-                .fallback(forward)
-                .with_state(Proxy { client, upstream });
-            portcullis_server::listener::serve(
-                listener,
-                app,
-                &LimitsConfig::default(),
-                Duration::from_secs(1),
-                std::future::pending(),
-            )
-            .await
-            .map(|_| ())
-        })
+    portcullis_server::listener::serve_forever(&addr, || {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        axum::Router::new()
+            .fallback(forward)
+            .with_state(Proxy { client, upstream })
+    })
 }

@@ -6,8 +6,6 @@
 
 use axum::extract::Request;
 use axum::response::IntoResponse;
-use portcullis_server::config::LimitsConfig;
-use std::time::Duration;
 
 async fn echo(req: Request) -> impl IntoResponse {
     let headers: Vec<(String, String)> = req
@@ -31,20 +29,5 @@ fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            let listener = tokio::net::TcpListener::bind(&addr).await?;
-            let app = axum::Router::new().fallback(echo);
-            portcullis_server::listener::serve(
-                listener,
-                app,
-                &LimitsConfig::default(),
-                Duration::from_secs(1),
-                std::future::pending(),
-            )
-            .await
-            .map(|_| ())
-        })
+    portcullis_server::listener::serve_forever(&addr, || axum::Router::new().fallback(echo))
 }

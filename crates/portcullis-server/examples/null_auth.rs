@@ -8,9 +8,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use portcullis_server::config::LimitsConfig;
 use std::sync::Arc;
-use std::time::Duration;
 
 async fn check(State(expected): State<Arc<str>>, headers: HeaderMap) -> StatusCode {
     match headers.get(header::AUTHORIZATION) {
@@ -28,20 +26,7 @@ fn main() -> std::io::Result<()> {
         ));
     };
     let expected: Arc<str> = expected.into();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            let listener = tokio::net::TcpListener::bind(&addr).await?;
-            let app = axum::Router::new().fallback(check).with_state(expected);
-            portcullis_server::listener::serve(
-                listener,
-                app,
-                &LimitsConfig::default(),
-                Duration::from_secs(1),
-                std::future::pending(),
-            )
-            .await
-            .map(|_| ())
-        })
+    portcullis_server::listener::serve_forever(&addr, || {
+        axum::Router::new().fallback(check).with_state(expected)
+    })
 }

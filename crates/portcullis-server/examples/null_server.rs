@@ -7,8 +7,6 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use portcullis_server::config::LimitsConfig;
-use std::time::Duration;
 
 async fn refuse() -> impl IntoResponse {
     (
@@ -31,20 +29,5 @@ fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:18090".to_owned());
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            let listener = tokio::net::TcpListener::bind(&addr).await?;
-            let app = axum::Router::new().fallback(refuse);
-            portcullis_server::listener::serve(
-                listener,
-                app,
-                &LimitsConfig::default(),
-                Duration::from_secs(1),
-                std::future::pending(),
-            )
-            .await
-            .map(|_| ())
-        })
+    portcullis_server::listener::serve_forever(&addr, || axum::Router::new().fallback(refuse))
 }

@@ -64,6 +64,27 @@ pub async fn serve(
     serve_on(listener, app, limits, None, drain_timeout, shutdown).await
 }
 
+/// Serves the router `app` builds on `addr` with the default limits, on a runtime of its
+/// own, until the process is killed: the benchmark yardsticks and the sample upstream of
+/// `examples/` (the server binary has its own start-up and shutdown).
+pub fn serve_forever(addr: &str, app: impl FnOnce() -> Router) -> std::io::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            let listener = TcpListener::bind(addr).await?;
+            serve(
+                listener,
+                app(),
+                &LimitsConfig::default(),
+                Duration::from_secs(1),
+                std::future::pending(),
+            )
+            .await
+            .map(|_| ())
+        })
+}
+
 /// [`serve`], ending TLS on every connection when `tls` is given.
 pub async fn serve_on(
     listener: TcpListener,

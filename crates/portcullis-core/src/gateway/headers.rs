@@ -42,10 +42,26 @@ pub fn normalize_name(name: &str) -> String {
         .collect()
 }
 
+/// One byte of a name as [`normalize_name`] maps it.
+fn fold(b: u8) -> u8 {
+    match b {
+        b'_' | b'.' => b'-',
+        b => b.to_ascii_lowercase(),
+    }
+}
+
+/// True when `name`, normalised, starts with the normalised `prefix` (no allocation: this
+/// runs for every header of every proxied request).
+fn folded_starts_with(name: &str, prefix: &str) -> bool {
+    name.len() >= prefix.len() && name.bytes().zip(prefix.bytes()).all(|(a, b)| fold(a) == b)
+}
+
 /// True when a header of this name must never reach the upstream from the client.
 pub fn is_identity_header(name: &str) -> bool {
-    let n = normalize_name(name);
-    PREFIXES.iter().any(|p| n.starts_with(p)) || NAMES.contains(&n.as_str())
+    PREFIXES.iter().any(|p| folded_starts_with(name, p))
+        || NAMES
+            .iter()
+            .any(|n| n.len() == name.len() && folded_starts_with(name, n))
 }
 
 /// True when the name holds a character other proxies or frameworks alias to `-`.

@@ -157,7 +157,7 @@ pub fn canonical(target: &str, host: Option<&str>) -> Result<(String, Target), R
 }
 
 async fn check(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, _body) = req.into_parts();
+    let (mut parts, _body) = req.into_parts();
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -189,8 +189,8 @@ async fn check(State(state): State<AppState>, req: Request) -> Response {
     let mut judged = Request::new(());
     *judged.method_mut() = orig.method.clone();
     *judged.uri_mut() = uri;
-    *judged.headers_mut() = parts.headers.clone();
-    *judged.extensions_mut() = parts.extensions.clone();
+    *judged.headers_mut() = std::mem::take(&mut parts.headers);
+    *judged.extensions_mut() = std::mem::take(&mut parts.extensions);
     let (judged, ()) = judged.into_parts();
     match decide::decide(&state, Mode::ForwardAuth, &judged, &host, &target).await {
         Ok(allowed) => {
@@ -215,7 +215,7 @@ async fn check(State(state): State<AppState>, req: Request) -> Response {
         }
         Err((_, r)) => {
             let browser =
-                matches!(r, Refusal::Unauthenticated { .. }) && answer::is_browser(&parts.headers);
+                matches!(r, Refusal::Unauthenticated { .. }) && answer::is_browser(&judged.headers);
             let target = target.path_and_query();
             answer::render(
                 &state,

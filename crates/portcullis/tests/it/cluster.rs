@@ -509,9 +509,22 @@ async fn a_session_or_token_made_on_one_node_works_on_every_node() {
         .await
         .unwrap();
     assert!(r.status().is_success() || r.status().is_redirection());
+    // Another node may answer from its cache until the change reaches it: by notification
+    // within milliseconds, and never later than the revocation bound.
+    let deadline = Instant::now() + REVOKE_CEILING;
     for (name, url) in &urls {
-        let r = c.get(url).header("cookie", &jar).send().await.unwrap();
-        assert_eq!(r.status(), 401, "logged-out session on {name}");
+        loop {
+            let r = c.get(url).header("cookie", &jar).send().await.unwrap();
+            if r.status() == 401 {
+                break;
+            }
+            assert_eq!(r.status(), 200, "logged-out session on {name}");
+            assert!(
+                Instant::now() < deadline,
+                "the logged-out session still works on {name} after {REVOKE_CEILING:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 
@@ -566,12 +579,14 @@ async fn a_revoked_token_is_refused_by_every_node() {
     let (_, admin) = cluster.admin_token(0).await;
     let (a, b, cc) = (&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]);
     let mut table = Vec::new();
-    let notified_before = b
-        .counter(
+    let applied = |via: &'static str| async move {
+        b.counter(
             "portcullis_invalidations_total",
-            &[("kind", "token"), ("via", "notify")],
+            &[("kind", "token"), ("via", via)],
         )
-        .await;
+        .await
+    };
+    let (notified_before, polled_before) = (applied("notify").await, applied("poll").await);
     for mode in ["listeners up", "listeners killed before each trial"] {
         let mut samples = Vec::with_capacity(TRIALS);
         let mut killed = 0;
@@ -625,17 +640,15 @@ async fn a_revoked_token_is_refused_by_every_node() {
             }
         }
         if mode == "listeners up" {
-            // The other nodes heard of each revocation by LISTEN/NOTIFY, not by the poll.
-            let notified = b
-                .counter(
-                    "portcullis_invalidations_total",
-                    &[("kind", "token"), ("via", "notify")],
-                )
-                .await;
+            // Every revocation reached node-b, and by LISTEN/NOTIFY rather than by the poll:
+            // an entry is applied once, by whichever path reads it first, and a poll (every
+            // quarter of the bound) can read one before its notification is handled when the
+            // machine is loaded, so nine in ten is the bar rather than all.
+            let notified = applied("notify").await - notified_before;
+            let polled = applied("poll").await - polled_before;
             assert!(
-                notified - notified_before >= TRIALS as f64,
-                "node-b applied {} token revocations by notification, expected {TRIALS}",
-                notified - notified_before
+                notified + polled >= TRIALS as f64 && notified * 10.0 >= TRIALS as f64 * 9.0,
+                "node-b applied {notified} token revocations by notification and {polled} by the poll, of {TRIALS}"
             );
         } else {
             assert!(
