@@ -25,10 +25,12 @@ pub enum GatewayCommand {
         method: String,
         /// The absolute URL requested.
         url: String,
-        /// A Bearer credential to decide for (else the decision for an anonymous caller);
-        /// also read from PORTCULLIS_EXPLAIN_TOKEN, which keeps it out of shell history.
-        #[arg(long, env = "PORTCULLIS_EXPLAIN_TOKEN", hide_env_values = true)]
+        /// A Bearer credential to decide for (else the decision for an anonymous caller).
+        #[arg(long, conflicts_with = "token_file")]
         token: Option<String>,
+        /// A file holding the Bearer credential, which keeps it out of shell history and `ps`.
+        #[arg(long)]
+        token_file: Option<std::path::PathBuf>,
     },
 }
 
@@ -92,7 +94,21 @@ pub async fn run(config: Config, cmd: GatewayCommand) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        GatewayCommand::Explain { method, url, token } => {
+        GatewayCommand::Explain {
+            method,
+            url,
+            token,
+            token_file,
+        } => {
+            let token = match token_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                        .trim()
+                        .to_owned(),
+                ),
+                None => token,
+            };
             let Some((_, rest)) = url.split_once("://") else {
                 bail!("give an absolute URL such as https://api.example.com/path");
             };
@@ -106,7 +122,7 @@ pub async fn run(config: Config, cmd: GatewayCommand) -> Result<ExitCode> {
             let (host, target) = match canonical(&target, Some(authority)) {
                 Ok(x) => x,
                 Err(r) => {
-                    println!("decision: 400 ({})", reason(&r));
+                    println!("decision: {}", reason(&r));
                     return Ok(ExitCode::SUCCESS);
                 }
             };

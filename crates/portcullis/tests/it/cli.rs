@@ -233,3 +233,119 @@ async fn revoke_tokens_ends_a_users_tokens_then_every_token() {
     assert_eq!(bearer_status(&s, &fresh).await, 200);
     s.stop().await;
 }
+
+/// `portcullis gateway check` lists a valid table and refuses an overlapping or shadowed one,
+/// naming every problem; `gateway explain` prints the canonical request, the route and the
+/// decision, for a token read from a file (`docs/gateway.md`, "Operations").
+#[tokio::test]
+async fn gateway_check_and_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = r#"
+[gateway]
+[[gateway.routes]]
+id = "read"
+match = { host = "api.example.test", path_prefix = "/read/" }
+auth = ["bearer"]
+[[gateway.routes]]
+id = "admin"
+match = { host = "api.example.test", path_prefix = "/admin/" }
+require = { roles = ["admin"] }
+"#;
+    let file = dir.path().join("portcullis.toml");
+    std::fs::write(&file, routes).unwrap();
+    let config = file.to_str().unwrap();
+    let (code, out, err) = portcullis(
+        dir.path(),
+        &["--config", config, "gateway", "check"],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("read: host api.example.test, prefix /read/"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 route(s); no overlapping or shadowed routes"),
+        "{out}"
+    );
+
+    let bad = format!(
+        "{routes}[[gateway.routes]]\nid = \"twin\"\nmatch = {{ host = \"api.example.test\", path_prefix = \"/read/\" }}\n\
+         [[gateway.routes]]\nid = \"everything\"\nmatch = {{ path_prefix = \"/admin/x/\" }}\n"
+    );
+    let bad_file = dir.path().join("bad.toml");
+    std::fs::write(&bad_file, bad).unwrap();
+    let (code, out, err) = portcullis(
+        dir.path(),
+        &["--config", bad_file.to_str().unwrap(), "gateway", "check"],
+        &[],
+        "",
+    );
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(err.contains("routes read and twin overlap"), "{err}");
+    assert!(
+        err.contains("route everything is shadowed on host api.example.test by route admin"),
+        "{err}"
+    );
+
+    // explain: anonymous, then with a token from a file.
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("PORTCULLIS_ADMIN_PASSWORD", "explain-admin-pw"),
+            ("PORTCULLIS_CONFIG", config),
+        ],
+    )
+    .await;
+    let token = client()
+        .post(s.url("/api/v2/tokens/"))
+        .basic_auth("admin", Some("explain-admin-pw"))
+        .json(&serde_json::json!({"scope": "read"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token_file = dir.path().join("token.txt");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let db = format!("sqlite:{}", dir.path().join("portcullis.db").display());
+    let env = [("PORTCULLIS_DATABASE_URL", db.as_str())];
+    let explain = |extra: &[&str]| {
+        let mut args = vec!["--config", config, "gateway", "explain"];
+        args.extend_from_slice(extra);
+        portcullis(dir.path(), &args, &env, "")
+    };
+    let (code, out, err) = explain(&["GET", "https://API.example.test:443/read/../read/x?q=1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("canonical: GET api.example.test/read/x?q=1"),
+        "{out}"
+    );
+    assert!(out.contains("decision: 401 no credential"), "{out}");
+    let (code, out, err) = explain(&[
+        "GET",
+        "https://api.example.test/read/x",
+        "--token-file",
+        token_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("decision: allow"), "{out}");
+    assert!(out.contains("x-portcullis-user: admin"), "{out}");
+    let (code, out, _) = explain(&["GET", "https://api.example.test/admin%2fx"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("decision: 400 ambiguous percent-encoding in path"),
+        "{out}"
+    );
+    let (_, out, _) = explain(&["POST", "https://api.example.test/read/x", "--token", &token]);
+    assert!(
+        out.contains("decision: 403 the policy refuses (scope)"),
+        "{out}"
+    );
+    drop(s);
+}
