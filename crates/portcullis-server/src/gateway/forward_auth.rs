@@ -70,8 +70,10 @@ fn original(parts: &Parts, trusted: bool) -> Result<Original, Refusal> {
             host: own_host,
         });
     }
+    // Traefik and Caddy name the original host in X-Forwarded-Host; nginx and Envoy pass the
+    // original Host itself. Reading X-Forwarded-Host only in the dialect that sets it means a
+    // client's own copy, which nginx and Envoy may pass along, never chooses the host.
     let forwarded_host = one(h, "x-forwarded-host")?.map(str::to_owned);
-    let host = forwarded_host.or(own_host);
     let method = |v: Option<&str>| -> Result<Method, Refusal> {
         let v = v.ok_or(Refusal::BadRequest("the original method is missing"))?;
         if v.is_empty() || !v.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -88,7 +90,7 @@ fn original(parts: &Parts, trusted: bool) -> Result<Original, Refusal> {
             target: o_uri
                 .ok_or(Refusal::BadRequest("X-Original-URI is missing"))?
                 .to_owned(),
-            host,
+            host: own_host,
         });
     }
     let (f_uri, f_method) = (one(h, "x-forwarded-uri")?, one(h, "x-forwarded-method")?);
@@ -99,7 +101,7 @@ fn original(parts: &Parts, trusted: bool) -> Result<Original, Refusal> {
             target: f_uri
                 .ok_or(Refusal::BadRequest("X-Forwarded-Uri is missing"))?
                 .to_owned(),
-            host,
+            host: forwarded_host.or(own_host),
         });
     }
     // Envoy: the original method, and the original path after the prefix.
@@ -113,7 +115,7 @@ fn original(parts: &Parts, trusted: bool) -> Result<Original, Refusal> {
             dialect: Dialect::Redirect,
             method: parts.method.clone(),
             target,
-            host,
+            host: own_host,
         });
     }
     Err(Refusal::BadRequest(
