@@ -145,11 +145,13 @@ pub async fn decide(
             renew: None,
         });
     }
-    let (ctx, cached) = crate::service::credential_cache::observe(chain::run_accepting(
+    // Boxed: the chain's future (Basic holds a password check's) would otherwise be part of
+    // every gateway request's future and be copied with it.
+    let (ctx, cached) = crate::service::credential_cache::observe(Box::pin(chain::run_accepting(
         state,
         parts,
         Accept::of(&route.kinds),
-    ))
+    )))
     .await;
     chain::count(&ctx);
     if let Some(hit) = cached {

@@ -194,7 +194,15 @@ async fn check(State(state): State<AppState>, req: Request) -> Response {
     *judged.headers_mut() = std::mem::take(&mut parts.headers);
     *judged.extensions_mut() = std::mem::take(&mut parts.extensions);
     let (judged, ()) = judged.into_parts();
-    match decide::decide(&state, Mode::ForwardAuth, &judged, &host, &target).await {
+    match Box::pin(decide::decide(
+        &state,
+        Mode::ForwardAuth,
+        &judged,
+        &host,
+        &target,
+    ))
+    .await
+    {
         Ok(allowed) => {
             let mut resp = StatusCode::OK.into_response();
             let h = resp.headers_mut();

@@ -193,7 +193,8 @@ async fn handle(state: AppState, req: Request) -> Response {
         }
     };
     let upgrade = is_upgrade(&parts.headers);
-    let allowed = match decide::decide(&state, Mode::Proxy, &parts, &host, &target).await {
+    let allowed = match Box::pin(decide::decide(&state, Mode::Proxy, &parts, &host, &target)).await
+    {
         Ok(a) => a,
         Err((_, r)) => {
             let browser =
