@@ -102,6 +102,9 @@ test("the login works from the keyboard alone, with a visible focus ring", async
   const page = await newPage(browser);
   await page.goto(`${server.base}/console/login/`);
   // The username field has focus on load (autofocus); Tab moves to the password, Enter submits.
+  // Chromium applies `autofocus` at its next rendering step, which may come after the load
+  // event `goto` waits for: wait for the focus to land rather than read it once.
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === "username");
   assert.equal(await page.evaluate(() => document.activeElement.id), "username");
   await page.keyboard.type("admin");
   await page.keyboard.press("Tab");
