@@ -23,5 +23,6 @@ pub mod rng;
 pub mod scope;
 pub mod session;
 pub mod settings;
+pub mod sso;
 pub mod token;
 pub mod user;

@@ -30,11 +30,13 @@ pub enum Category {
     System,
     /// LDAP directory keys.
     Ldap,
+    /// "Generic OIDC": single sign-on through an OpenID Connect provider (`docs/sso.md`).
+    Oidc,
 }
 
 impl Category {
     /// Every category, in the order the settings list shows them.
-    pub const ALL: [Self; 3] = [Self::Authentication, Self::System, Self::Ldap];
+    pub const ALL: [Self; 4] = [Self::Authentication, Self::System, Self::Ldap, Self::Oidc];
 
     /// URL slug.
     pub fn slug(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Category {
             Self::Authentication => "authentication",
             Self::System => "system",
             Self::Ldap => "ldap",
+            Self::Oidc => "oidc",
         }
     }
 
@@ -51,6 +54,7 @@ impl Category {
             Self::Authentication => "Authentication",
             Self::System => "System",
             Self::Ldap => "LDAP",
+            Self::Oidc => "Generic OIDC",
         }
     }
 
@@ -74,6 +78,14 @@ pub enum Kind {
     },
     /// String.
     Str,
+    /// String that may not be `null` (AWX's `allow_null=False`).
+    StrNoNull,
+    /// An `http(s)://` URL, or the empty string.
+    Url,
+    /// `SOCIAL_AUTH_ORGANIZATION_MAP`.
+    SocialOrganizationMap,
+    /// `SOCIAL_AUTH_TEAM_MAP`.
+    SocialTeamMap,
     /// List of strings.
     StrList,
     /// Object or `null`.
@@ -360,18 +372,18 @@ const BASE_SETTINGS: &[SettingDef] = &[
     def!(
         "SOCIAL_AUTH_ORGANIZATION_MAP",
         Authentication,
-        Kind::ObjectOrNull,
+        Kind::SocialOrganizationMap,
         false,
         "Social Auth Organization Map",
-        "Stored for compatibility; no effect."
+        "Mapping to organization admins/users from social auth accounts. Applied at every single sign-on login (docs/sso.md)."
     ),
     def!(
         "SOCIAL_AUTH_TEAM_MAP",
         Authentication,
-        Kind::ObjectOrNull,
+        Kind::SocialTeamMap,
         false,
         "Social Auth Team Map",
-        "Stored for compatibility; no effect."
+        "Mapping of team members (users) from social auth accounts. Validated and stored; Portcullis has no teams (docs/sso.md)."
     ),
     def!(
         "SOCIAL_AUTH_USER_FIELDS",
@@ -379,7 +391,7 @@ const BASE_SETTINGS: &[SettingDef] = &[
         Kind::ListOrNull,
         false,
         "Social Auth User Fields",
-        "Stored for compatibility; no effect."
+        "When set to an empty list `[]`, this setting prevents new user accounts from being created. Only users who have previously logged in using social auth or have a user account with a matching email address will be able to login."
     ),
     def!(
         "SOCIAL_AUTH_USERNAME_IS_FULL_EMAIL",
@@ -387,7 +399,7 @@ const BASE_SETTINGS: &[SettingDef] = &[
         Kind::Bool,
         false,
         "Use Email address for usernames",
-        "Stored for compatibility; no effect."
+        "Enabling this setting will tell social auth to use the full Email as username instead of the full name"
     ),
     def!(
         "LOCAL_PASSWORD_MIN_LENGTH",
@@ -465,6 +477,54 @@ const BASE_SETTINGS: &[SettingDef] = &[
         "Proxy IP Allowed List",
         "Stored for compatibility; trusted proxies are configuration."
     ),
+    def!(
+        "SOCIAL_AUTH_OIDC_KEY",
+        Oidc,
+        Kind::StrNoNull,
+        false,
+        "OIDC Key",
+        "The OIDC key (Client ID) from your IDP."
+    ),
+    def!(
+        "SOCIAL_AUTH_OIDC_SECRET",
+        Oidc,
+        Kind::Str,
+        true,
+        "OIDC Secret",
+        "The OIDC secret (Client Secret) from your IDP."
+    ),
+    def!(
+        "SOCIAL_AUTH_OIDC_OIDC_ENDPOINT",
+        Oidc,
+        Kind::Url,
+        false,
+        "OIDC Provider URL",
+        "The URL for your OIDC provider including the path up to /.well-known/openid-configuration"
+    ),
+    def!(
+        "SOCIAL_AUTH_OIDC_VERIFY_SSL",
+        Oidc,
+        Kind::Bool,
+        false,
+        "Verify OIDC Provider Certificate",
+        "Verify the OIDC provider ssl certificate."
+    ),
+    def!(
+        "PORTCULLIS_SSO_LINK_VERIFIED_EMAIL",
+        Oidc,
+        Kind::Bool,
+        false,
+        "Link accounts by verified e-mail",
+        "Portcullis only. When on, a first single sign-on login whose provider says `email_verified: true` is linked to the existing local account with that e-mail. Off by default: AWX links by e-mail unconditionally, which lets whoever controls an unverified address at the provider take over the account (docs/sso.md)."
+    ),
+    def!(
+        "PORTCULLIS_SSO_TRUSTED_AUDIENCES",
+        Oidc,
+        Kind::StrList,
+        false,
+        "Trusted id_token audiences",
+        "Portcullis only. Audiences besides the client id that an id_token may name (some providers add their project id). Empty by default."
+    ),
 ];
 
 /// The six directory server slots, in the order they are tried.
@@ -519,14 +579,16 @@ pub fn default_value(d: &SettingDef, stored: &Stored) -> Value {
     match d.key {
         "SESSION_COOKIE_AGE" => json!(1800),
         "SESSIONS_PER_USER" => json!(-1),
-        "AUTH_BASIC_ENABLED" | "ACTIVITY_STREAM_ENABLED" => json!(true),
+        "AUTH_BASIC_ENABLED" | "ACTIVITY_STREAM_ENABLED" | "SOCIAL_AUTH_OIDC_VERIFY_SSL" => {
+            json!(true)
+        }
         "OAUTH2_PROVIDER" => oauth2_object(&Map::new()),
         "REMOTE_HOST_HEADERS" => json!(["REMOTE_ADDR", "REMOTE_HOST"]),
         "AUTHENTICATION_BACKENDS" => authentication_backends(stored),
         _ => match d.kind {
             Kind::Bool => json!(false),
             Kind::Int { .. } => json!(0),
-            Kind::Str => json!(""),
+            Kind::Str | Kind::Url => json!(""),
             Kind::StrList | Kind::ReadOnlyList => json!([]),
             Kind::ObjectOrNull | Kind::ListOrNull => Value::Null,
             Kind::OAuth2 => oauth2_object(&Map::new()),
@@ -546,15 +608,34 @@ pub fn ldap_configured(stored: &Stored) -> bool {
     })
 }
 
+/// True when the OIDC key, secret and endpoint are all set: AWX's test for enabling the
+/// OIDC backend (`docs/sso.md`).
+pub fn oidc_configured(stored: &Stored) -> bool {
+    [
+        "SOCIAL_AUTH_OIDC_KEY",
+        "SOCIAL_AUTH_OIDC_SECRET",
+        "SOCIAL_AUTH_OIDC_OIDC_ENDPOINT",
+    ]
+    .iter()
+    .all(|k| {
+        stored
+            .get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    })
+}
+
+/// AWX's list, in AWX's order: directory, then social, then the local model backend.
 fn authentication_backends(stored: &Stored) -> Value {
+    let mut list = Vec::new();
     if ldap_configured(stored) {
-        json!([
-            "awx.sso.backends.LDAPBackend",
-            "awx.main.backends.AWXModelBackend"
-        ])
-    } else {
-        json!(["awx.main.backends.AWXModelBackend"])
+        list.push("awx.sso.backends.LDAPBackend");
     }
+    if oidc_configured(stored) {
+        list.push("social_core.backends.open_id_connect.OpenIdConnectAuth");
+    }
+    list.push("awx.main.backends.AWXModelBackend");
+    json!(list)
 }
 
 /// `OAUTH2_PROVIDER` with every key present: given values, defaults for the rest.
@@ -670,6 +751,20 @@ fn check_value(d: &SettingDef, v: &Value, token_max_lifetime: i64) -> Result<Val
             Value::Null => Ok(json!("")),
             _ => one("Not a valid string.".into()),
         },
+        Kind::StrNoNull => match v {
+            Value::String(_) => Ok(v.clone()),
+            Value::Null => one("This field may not be null.".into()),
+            _ => one("Not a valid string.".into()),
+        },
+        Kind::Url => match v {
+            Value::Null => Ok(json!("")),
+            Value::String(s) if s.is_empty() => Ok(v.clone()),
+            Value::String(s) if url_ok(s) => Ok(v.clone()),
+            Value::String(_) => one("Enter a valid URL.".into()),
+            _ => one("Not a valid string.".into()),
+        },
+        Kind::SocialOrganizationMap => crate::sso::maps::check_organization_map(v),
+        Kind::SocialTeamMap => crate::sso::maps::check_team_map(v),
         Kind::StrList => match v {
             Value::Array(items) if items.iter().all(Value::is_string) => Ok(v.clone()),
             Value::Array(_) => one("Not a valid string.".into()),
@@ -704,6 +799,19 @@ fn check_value(d: &SettingDef, v: &Value, token_max_lifetime: i64) -> Result<Val
         Kind::LdapUserFlags => ldap::check_user_flags(v),
         Kind::LdapOptions => ldap::check_options(v),
     }
+}
+
+/// An absolute `http(s)://host…` URL without spaces or controls, as Django's URL check
+/// accepts for a provider address.
+fn url_ok(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty()
+            && !r.starts_with('/')
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    })
 }
 
 fn check_oauth2(v: &Value, token_max_lifetime: i64) -> Result<Value, Vec<String>> {
@@ -776,7 +884,7 @@ pub fn validate_patch(
     let turning_on = changes
         .iter()
         .any(|(k, v)| k == "DISABLE_LOCAL_AUTH" && v.as_bool() == Some(true));
-    if disable_local && turning_on && !ldap_configured(&after) {
+    if disable_local && turning_on && !ldap_configured(&after) && !oidc_configured(&after) {
         return Err(vec![(
             "__all__".into(),
             vec!["There are no remote authentication systems configured.".into()],

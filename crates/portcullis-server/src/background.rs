@@ -288,6 +288,11 @@ pub fn spawn(state: AppState) -> Background {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "token purge failed; will retry"),
             }
+            match s.store.purge_sso(s.clock.now()).await {
+                Ok(n) if n > 0 => tracing::debug!(count = n, "purged ended single sign-on flows"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "single sign-on purge failed; will retry"),
+            }
             match s.store.purge_changes(s.clock.now() - CHANGE_LOG_KEEP).await {
                 Ok(n) if n > 0 => tracing::debug!(count = n, "purged old change log entries"),
                 Ok(_) => {}

@@ -35,6 +35,7 @@ use utoipa_axum::routes;
         (name = "activity", description = "The AWX activity stream"),
         (name = "mdr", description = "The MDR API: the token exchange and the signing keys"),
         (name = "console", description = "The console's JSON API (superusers; MDR error dialect)"),
+        (name = "sso", description = "Single sign-on through an OpenID Connect provider, at AWX's /sso/ URLs"),
     )
 )]
 pub struct ApiDoc;

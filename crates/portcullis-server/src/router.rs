@@ -11,7 +11,7 @@ use crate::api::awx::{
     settings, tokens, users,
 };
 use crate::api::console::mdr as console_mdr;
-use crate::api::{health, mdr};
+use crate::api::{health, mdr, sso};
 use crate::auth::chain;
 use crate::auth::check::Authed;
 use crate::error::ApiError;
@@ -566,6 +566,19 @@ fn self_authenticating_views(doc: &Document) -> OpenApiRouter<AppState> {
     let r = awx(r, LIST_CREATE, Open, routes!(login::logout));
     let r = awx(r, READ_ONLY, Open, routes!(login::profile));
     let r = awx(r, READ_ONLY, Open, routes!(discovery::ping));
+    // Single sign-on at AWX's `/sso/` URLs (`docs/sso.md`): browser redirects and the
+    // provider's back-channel logout.
+    let r = awx(r, READ_ONLY, Open, routes!(sso::begin));
+    let r = awx(r, READ_ONLY, Open, routes!(sso::complete));
+    let r = awx(r, READ_ONLY, Open, routes!(sso::landing));
+    let r = awx(r, READ_ONLY, Open, routes!(sso::error));
+    let r = awx(r, READ_ONLY, Open, routes!(sso::inactive));
+    let r = awx(
+        r,
+        "POST, OPTIONS",
+        Open,
+        form(routes!(sso::backchannel_logout)),
+    );
     // `/api/o/`: form views (no API-view headers, no chain).
     let r = awx(r, "POST, OPTIONS", Open, form(routes!(oauth::token)));
     let r = awx(r, "POST, OPTIONS", Open, form(routes!(oauth::revoke_token)));

@@ -68,6 +68,9 @@ pub struct Inner {
     pub changes: crate::service::changes::ChangeSync,
     /// The gateway's route table, upstream client and assertion cache (`docs/gateway.md`).
     pub gateway: crate::gateway::Gateway,
+    /// Single sign-on: the provider's cached documents and the outbound clients
+    /// (`docs/sso.md`).
+    pub sso: crate::service::sso::SsoNode,
 }
 
 /// The server could not start.
@@ -91,6 +94,9 @@ pub enum StartupError {
     /// The gateway's routes do not validate.
     #[error("{0}")]
     Gateway(#[from] crate::config::ConfigError),
+    /// The single sign-on client cannot be built (`sso.ca_bundle`).
+    #[error("single sign-on: {0}")]
+    Sso(String),
 }
 
 impl AppState {
@@ -156,8 +162,10 @@ impl AppState {
             crate::directory::Directory::new(config.ldap.ca_file.as_deref(), config.ldap.pool_size)
                 .map_err(StartupError::Directory)?;
         let gateway = crate::gateway::Gateway::new(&config)?;
+        let sso = crate::service::sso::SsoNode::new(&config.sso).map_err(StartupError::Sso)?;
         Ok(Self(Arc::new(Inner {
             gateway,
+            sso,
             config,
             store,
             clock,

@@ -21,6 +21,7 @@ mod resources;
 mod sessions;
 mod settings;
 mod signing_keys;
+mod sso;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;

@@ -22,6 +22,7 @@ mod resources;
 mod sessions;
 mod settings;
 mod signing_keys;
+mod sso;
 mod testing;
 mod throttle;
 mod tokens;

@@ -18,6 +18,7 @@ pub mod mdr_admins;
 pub mod resources;
 pub mod sessions;
 pub mod settings;
+pub mod sso;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -47,6 +48,7 @@ pub use resources::{
 };
 pub use sessions::{NewSession, SessionRecord, SessionRekey, SessionStore};
 pub use settings::SettingsStore;
+pub use sso::{SsoFlow, SsoSession, SsoStore};
 pub use throttle::{ThrottleDecision, ThrottleRule, ThrottleStore, WindowDecision};
 pub use tokens::{
     AccessTokenRecord, NewAccessToken, NewRefreshToken, RevokeOutcome, RotateOutcome, Rotation,
@@ -79,6 +81,7 @@ pub trait Store:
     + SigningKeyStore
     + MdrObjectStore
     + ChangeStore
+    + SsoStore
     + Send
     + Sync
 {

@@ -4,3 +4,4 @@ pub mod awx;
 pub mod console;
 pub mod health;
 pub mod mdr;
+pub mod sso;

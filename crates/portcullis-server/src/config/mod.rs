@@ -7,6 +7,7 @@
 
 pub mod gateway;
 pub mod mdr;
+mod sso;
 pub mod tls;
 
 use figment::Figment;
@@ -15,6 +16,7 @@ pub use mdr::{MdrAttachmentsConfig, MdrConfig, MdrSigningConfig};
 use portcullis_core::password::Argon2Params;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+pub use sso::SsoConfig;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 pub use tls::TlsConfig;
@@ -101,6 +103,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The gateway: forward-auth and the built-in reverse proxy (`docs/gateway.md`).
     pub gateway: gateway::GatewayConfig,
+    /// Outbound calls to the single sign-on provider (`docs/sso.md`).
+    pub sso: SsoConfig,
 }
 
 /// The Prometheus metrics listener (`docs/metrics.md`).
@@ -137,6 +141,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             metrics: MetricsConfig::default(),
             gateway: gateway::GatewayConfig::default(),
+            sso: SsoConfig::default(),
         }
     }
 }
@@ -557,6 +562,7 @@ impl Config {
         }
         self.tls.validate(self.listen, &self.trusted_proxies)?;
         self.gateway.validate(self.listen)?;
+        self.sso.validate()?;
         if !(1..=256).contains(&self.ldap.pool_size) {
             return Err(ConfigError::Invalid(
                 "ldap.pool_size must be between 1 and 256".into(),

@@ -41,6 +41,8 @@ struct LoginPage<'a> {
     username: &'a str,
     error: Option<&'a str>,
     notice: Option<&'a str>,
+    /// Single sign-on is configured: the page offers "Sign in with SSO" (`docs/sso.md`).
+    sso: bool,
 }
 
 /// The login page's query.
@@ -49,6 +51,8 @@ pub struct LoginQuery {
     next: Option<String>,
     expired: Option<String>,
     logged_out: Option<String>,
+    /// A failed single sign-on login's code (`/sso/error/`).
+    sso_error: Option<String>,
 }
 
 /// `next` when it is a same-site path or an exact gateway origin (`docs/gateway.md`, "Login
@@ -79,6 +83,7 @@ fn form_page(
             username,
             error,
             notice,
+            sso: state.settings.get().sso.configured(),
         },
     );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -95,6 +100,10 @@ pub async fn form(State(state): State<AppState>, parts: Parts) -> Response {
     // failure here is not fatal: the form is shown and the login itself will say so.
     if let Ok(Some(_)) = session::load(&state, &parts.headers).await {
         return see_other(false, &next);
+    }
+    if let Some(code) = q.sso_error.as_deref() {
+        let text = crate::service::sso::failure_text(code);
+        return form_page(&state, &parts, StatusCode::OK, &next, "", Some(text), None);
     }
     let notice = if q.expired.is_some() {
         Some("Your session has expired. Please log in again.")

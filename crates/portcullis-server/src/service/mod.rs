@@ -15,6 +15,7 @@ pub mod mdr_session;
 pub mod oauth;
 pub mod passwords;
 pub mod settings;
+pub mod sso;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -21,6 +21,8 @@ pub struct Snapshot {
     pub auth: AuthSettings,
     /// The configured directory servers, in the order they are tried (`docs/ldap.md`).
     pub ldap: Vec<ServerConfig>,
+    /// Single sign-on (`docs/sso.md`).
+    pub sso: portcullis_core::sso::SsoSettings,
 }
 
 impl Snapshot {
@@ -28,6 +30,7 @@ impl Snapshot {
         Self {
             auth: AuthSettings::from_stored(&stored),
             ldap: ServerConfig::all(&stored),
+            sso: portcullis_core::sso::SsoSettings::from_stored(&stored),
             stored,
         }
     }

@@ -24,6 +24,7 @@ pub mod resources;
 pub mod sessions;
 pub mod settings;
 pub mod signing_keys;
+pub mod sso;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
@@ -206,6 +207,12 @@ macro_rules! conformance_tests {
                 concurrent_promotes_have_one_winner,
                 retire_key_from_any_state,
                 retire_verify_only_keys_by_deactivation_instant,
+            }
+            sso {
+                a_flow_is_taken_once,
+                identities_link_once_and_go_with_the_user,
+                sso_sessions_end_by_sid_or_subject,
+                markers_are_single_use_and_purged,
             }
             mdr_objects {
                 objects_round_trip_and_list_in_creation_order,

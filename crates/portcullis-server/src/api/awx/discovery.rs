@@ -130,11 +130,26 @@ pub async fn oauth_root(MaybeAuthed(_): MaybeAuthed) -> Json<Value> {
     }))
 }
 
-/// `GET /api/v2/auth/`: redirect-based SSO backends (none).
+/// `GET /api/v2/auth/`: the redirect-based single sign-on backends, as AWX lists them: `{}`
+/// until the `oidc` settings are complete, then the `oidc` entry with a relative
+/// `login_url` and an absolute `complete_url` (`docs/sso.md`).
 #[utoipa::path(get, path = "/api/v2/auth/", tag = "discovery",
-    responses((status = 200, description = "Always {}")))]
-pub async fn sso_backends(MaybeAuthed(_): MaybeAuthed) -> Json<Value> {
-    Json(json!({}))
+    responses((status = 200, description = "{} or {\"oidc\": {\"login_url\", \"complete_url\"}}")))]
+pub async fn sso_backends(
+    State(state): State<AppState>,
+    MaybeAuthed(_): MaybeAuthed,
+    parts: axum::http::request::Parts,
+) -> Json<Value> {
+    if !state.settings.get().sso.configured() {
+        return Json(json!({}));
+    }
+    let origin = crate::extract::client_ip::request_origin(&state, &parts);
+    Json(json!({
+        "oidc": {
+            "login_url": "/sso/login/oidc/",
+            "complete_url": crate::service::sso::login::complete_url(&origin.public_origin),
+        }
+    }))
 }
 
 /// `GET /api/v2/ping/`: runs no authenticator at all.

@@ -305,6 +305,8 @@ fn setting_type(kind: Kind) -> FieldType {
         Kind::Bool => FieldType::Boolean,
         Kind::Int { .. } => FieldType::Integer,
         Kind::Str
+        | Kind::StrNoNull
+        | Kind::Url
         | Kind::LdapUri
         | Kind::LdapDn { .. }
         | Kind::LdapDnTemplate
@@ -313,6 +315,8 @@ fn setting_type(kind: Kind) -> FieldType {
             FieldType::List
         }
         Kind::ObjectOrNull
+        | Kind::SocialOrganizationMap
+        | Kind::SocialTeamMap
         | Kind::OAuth2
         | Kind::LdapAttrMap
         | Kind::LdapGroupParams
