@@ -86,11 +86,19 @@ fn query<T: Default + for<'de> Deserialize<'de>>(parts: &Parts) -> T {
 #[utoipa::path(get, path = "/sso/login/oidc/", tag = "sso",
     params(("next" = Option<String>, Query, description = "Same-origin path to land on after the login")),
     responses((status = 302, description = "To the provider's authorization endpoint; or to /sso/error/ when single sign-on is not configured or the provider cannot be reached"),
+              (status = 429, description = "Too many logins begun from this network in the last minute"),
               (status = 503, description = "Storage unavailable")))]
 pub async fn begin(State(state): State<AppState>, parts: Parts) -> Response {
     let q: BeginQuery = query(&parts);
     let origin = request_origin(&state, &parts);
-    match login::begin(&state, q.next.as_deref(), &origin.public_origin).await {
+    match login::begin(
+        &state,
+        q.next.as_deref(),
+        &origin.public_origin,
+        origin.client_ip,
+    )
+    .await
+    {
         Ok(b) => {
             let mut resp = redirect(StatusCode::FOUND, &b.location);
             add_cookie(

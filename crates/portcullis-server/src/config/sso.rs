@@ -17,6 +17,9 @@ pub struct SsoConfig {
     pub http_timeout_seconds: u64,
     /// Largest answer read from the provider; a longer one is refused.
     pub max_response_bytes: usize,
+    /// Logins one client network (IPv4 address, IPv6 /64) may begin per minute; each stores
+    /// a flow until its callback or expiry. `0`: no limit.
+    pub begin_limit_per_minute: u32,
 }
 
 impl Default for SsoConfig {
@@ -25,6 +28,7 @@ impl Default for SsoConfig {
             ca_bundle: None,
             http_timeout_seconds: 10,
             max_response_bytes: 1024 * 1024,
+            begin_limit_per_minute: 300,
         }
     }
 }

@@ -220,6 +220,34 @@ pub async fn client_failed(state: &AppState, client_id: &str, client: IpAddr) ->
     Ok(())
 }
 
+/// Before `/sso/login/oidc/` stores a flow: `Err(Throttled)` once this client network began
+/// `sso.begin_limit_per_minute` logins in the last minute (`docs/sso.md`): each one stores a
+/// flow, so an anonymous flood must not grow the table without bound.
+pub async fn sso_begin(state: &AppState, client: IpAddr) -> ServiceResult<()> {
+    let limit = state.config.sso.begin_limit_per_minute;
+    if limit == 0 {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let key = format!("sso\n{}", hex(network(client).as_bytes()));
+    match state
+        .store
+        .window_reserve(&key, limit, Duration::minutes(1), now)
+        .await?
+    {
+        WindowDecision::Granted { .. } => Ok(()),
+        WindowDecision::Full { until } => {
+            audit::Event::new("source_rate_limited", Outcome::Throttled)
+                .via("sso")
+                .source(client)
+                .emit();
+            Err(ServiceError::Throttled {
+                retry_after: retry_after(until, now),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,13 +84,16 @@ fn configured(state: &AppState) -> Result<Arc<crate::service::settings::Snapshot
     }
 }
 
-/// `GET /sso/login/oidc/`: stores a new flow and builds the authorization request.
+/// `GET /sso/login/oidc/`: stores a new flow and builds the authorization request. A client
+/// network may begin `sso.begin_limit_per_minute` logins a minute.
 pub async fn begin(
     state: &AppState,
     next: Option<&str>,
     request_origin: &str,
+    client: std::net::IpAddr,
 ) -> Result<Begun, SsoFailure> {
     let snap = configured(state)?;
+    crate::service::throttle::sso_begin(state, client).await?;
     let sso = &snap.sso;
     let (meta, _) = state
         .sso
