@@ -71,7 +71,7 @@ test("the login page offers single sign-on only once it is configured", async ()
   assert.equal(r.json.SOCIAL_AUTH_OIDC_SECRET, "$encrypted$");
   await page.goto(`${server.base}/console/login/`);
   const link = page.getByRole("link", { name: "Sign in with SSO" });
-  assert.equal(await link.getAttribute("href"), "/sso/login/oidc/?next=%2Fconsole%2F");
+  assert.equal(await link.getAttribute("href"), "/sso/login/oidc/?next=/console/");
   await checkPage(page, "login-sso");
 });
 
