@@ -21,3 +21,4 @@ mod gateway;
 mod ldap;
 mod mdr;
 mod openapi;
+mod sso;
