@@ -96,6 +96,18 @@ async fn r1_full_login_creates_a_social_user_and_finds_it_again(b: Builder) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["id"], alice["id"]);
     assert_ne!(s.id(), s2.id());
+
+    // A disabled account: /sso/inactive/, no session.
+    app.deactivate(&stored).await;
+    let r = idp_login(&app, "alice", None).await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    assert_eq!(r.header("location").as_deref(), Some("/sso/inactive/"));
+    assert!(r.cookie("awx_sessionid").is_none());
+    let r = app.get("/sso/inactive/").send().await;
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/console/login/?sso_error=inactive")
+    );
 }
 
 /// The callback path with `state` replaced (`None` removes it).
@@ -219,12 +231,33 @@ async fn r15_next_is_followed_only_when_same_origin(b: Builder) {
         session_of(&app, &r);
         let loc = r.header("location").unwrap();
         if next == "/%5Cevil.test" {
-            // A same-origin path whose segment holds the text `%5C`: browsers keep it on this
-            // origin, so it may be followed; it must stay a path on this origin.
-            assert!(loc == "/sso/complete/" || loc == next, "{next}: {loc}");
+            // Sent encoded, the server sees the text `/%5Cevil.test`: a same-origin path whose
+            // segment holds `%5C`, which browsers keep on this origin (never a backslash).
+            assert_eq!(loc, next, "{next}");
         } else {
             assert_eq!(loc, "/sso/complete/", "next {next:?}");
         }
+    }
+    // The same values written into the query as is: the server decodes them to `//evil.test`,
+    // `/\evil.test` and so on.
+    for raw in [
+        "%2F%2Fevil.test",
+        "/%5Cevil.test",
+        "%2F%5Cevil.test",
+        "https:%2F%2Fevil.test",
+        "/%2Fevil.test",
+        "%09/evil.test",
+        "javascript:alert(1)",
+    ] {
+        let a = begin(&app, Some(raw)).await;
+        let cb = hostile_authorize(&a).await;
+        let r = complete(&app, &cb, Some(&a.cookie)).await;
+        session_of(&app, &r);
+        assert_eq!(
+            r.header("location").as_deref(),
+            Some("/sso/complete/"),
+            "raw next {raw:?}"
+        );
     }
     let a = begin(&app, Some("/console/users/")).await;
     let cb = hostile_authorize(&a).await;
