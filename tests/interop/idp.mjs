@@ -147,7 +147,21 @@ provider.on('server_error', (ctx, err) => console.error('idp: server_error', err
 provider.on('backchannel.error', (ctx, err, client) => console.error(`idp: back-channel logout to ${client.clientId} failed`, err));
 provider.on('backchannel.success', (ctx, client) => console.error(`idp: back-channel logout to ${client.clientId} sent`));
 
-handler = provider.callback();
+// Request counters for the tests (`GET /__requests`): how often the relying party fetched
+// discovery and keys, redeemed codes and read userinfo since this process started.
+const counts = { discovery: 0, jwks: 0, token: 0, userinfo: 0 };
+const counted = { '/.well-known/openid-configuration': 'discovery', '/jwks': 'jwks', '/token': 'token', '/me': 'userinfo' };
+const callback = provider.callback();
+handler = (req, res) => {
+  const path = (req.url ?? '').split('?')[0];
+  if (path === '/__requests' && req.method === 'GET') {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(counts));
+    return;
+  }
+  if (counted[path]) counts[counted[path]] += 1;
+  callback(req, res);
+};
 
 process.stdout.write(`${JSON.stringify({ issuer, port: actualPort })}\n`);
 

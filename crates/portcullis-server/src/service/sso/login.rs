@@ -98,7 +98,7 @@ pub async fn begin(
     let (meta, _) = state
         .sso
         .provider
-        .get(&state.sso.outbound, sso)
+        .get(&state.sso.outbound, sso, state.clock.now())
         .await
         .map_err(|e| logged(SsoFailure::from(e)))?;
     let secrets = FlowSecrets::generate(state.rng.as_ref());
@@ -193,14 +193,13 @@ async fn complete_inner(
         return Err(SsoFailure::State("another browser"));
     }
     if let Some(err) = &callback.error {
-        let code: String = err
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
-        return Err(SsoFailure::ProviderSaid(code));
+        return Err(SsoFailure::ProviderSaid(sanitize(err)));
     }
-    let (meta, keys) = state.sso.provider.get(&state.sso.outbound, sso).await?;
+    let (meta, keys) = state
+        .sso
+        .provider
+        .get(&state.sso.outbound, sso, now)
+        .await?;
     // RFC 9207: a response naming another issuer, or none from a provider that promises to
     // name itself, may come from a mixed-up provider.
     match &callback.iss {
@@ -259,6 +258,14 @@ async fn complete_inner(
     ))
 }
 
+/// A provider's error code as it may appear in a log line: letters, digits and `_`.
+fn sanitize(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}
+
 /// The token endpoint's answer.
 struct Tokens {
     id_token: String,
@@ -297,6 +304,12 @@ async fn redeem(
         .map_err(|_| SsoFailure::Provider(format!("token: status {}, not JSON", answer.status)))?;
     if answer.status != 200 {
         let error = body.get("error").and_then(Value::as_str).unwrap_or("?");
+        // The provider answered and refused the code (used, expired, or redeemed with
+        // another flow's verifier): the login was not granted, the provider is not down.
+        if (400..500).contains(&answer.status) && error != "invalid_client" {
+            tracing::info!(event = "sso_code_refused", status = answer.status, error);
+            return Err(SsoFailure::ProviderSaid(sanitize(error)));
+        }
         return Err(SsoFailure::Provider(format!(
             "token: status {}, error {error:?}",
             answer.status
@@ -316,9 +329,9 @@ async fn redeem(
     })
 }
 
-/// Verifies the id_token's signature, fetching the keys again (rate-limited) when it names a
-/// `kid` the cached set does not hold.
-async fn verify(
+/// Verifies a token's signature (id_token or logout token), fetching the keys again
+/// (rate-limited) when it names a `kid` the cached set does not hold.
+pub(super) async fn verify(
     state: &AppState,
     sso: &SsoSettings,
     keys: Arc<KeySet>,
@@ -333,7 +346,7 @@ async fn verify(
             let fresh = state
                 .sso
                 .provider
-                .refetch_keys(&state.sso.outbound, sso, &keys)
+                .refetch_keys(&state.sso.outbound, sso, &keys, state.clock.now())
                 .await?
                 .ok_or(SsoFailure::Token(Refusal::UnknownKey))?;
             verify_signature(token, &fresh).map_err(SsoFailure::Token)

@@ -8,7 +8,7 @@
 use super::SsoFailure;
 use crate::state::AppState;
 use portcullis_core::sso::flow::{LEEWAY, LOGOUT_MAX_AGE};
-use portcullis_core::sso::verify::{Expect, Refusal, check_logout_token, verify_signature};
+use portcullis_core::sso::verify::{Expect, Refusal, check_logout_token};
 use portcullis_core::token::TokenHash;
 
 /// Ends the sessions a logout token names; returns how many ended.
@@ -18,21 +18,13 @@ pub async fn backchannel(state: &AppState, logout_token: &str) -> Result<u64, Ss
     if !sso.configured() {
         return Err(SsoFailure::NotConfigured);
     }
-    let (meta, keys) = state.sso.provider.get(&state.sso.outbound, sso).await?;
-    let verified = match verify_signature(logout_token, &keys) {
-        Err(Refusal::UnknownKey) => {
-            let fresh = state
-                .sso
-                .provider
-                .refetch_keys(&state.sso.outbound, sso, &keys)
-                .await?
-                .ok_or(SsoFailure::Token(Refusal::UnknownKey))?;
-            verify_signature(logout_token, &fresh)
-        }
-        other => other,
-    }
-    .map_err(SsoFailure::Token)?;
     let now = state.clock.now();
+    let (meta, keys) = state
+        .sso
+        .provider
+        .get(&state.sso.outbound, sso, now)
+        .await?;
+    let verified = super::login::verify(state, sso, keys, logout_token).await?;
     let expect = Expect {
         issuer: &meta.issuer,
         client_id: &sso.client_id,

@@ -6,7 +6,7 @@
 //! rotation at the provider) makes the keys be fetched again, at most once per
 //! [`REFETCH_INTERVAL`] per node, so a flood of tokens with made-up `kid`s cannot turn
 //! Portcullis into a load generator against the provider. Fetches are single-flight: one
-//! in progress, the others wait for its result.
+//! in progress, the others wait for its result. Time is the caller's (the injected clock).
 
 use super::outbound::{Outbound, OutboundError};
 use arc_swap::ArcSwapOption;
@@ -14,13 +14,13 @@ use portcullis_core::sso::SsoSettings;
 use portcullis_core::sso::verify::KeySet;
 use serde_json::Value;
 use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
 use tokio::sync::Mutex;
-use tokio::time::{Duration, Instant};
 
 /// The least time between two key fetches caused by unknown `kid`s.
-pub const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+pub const REFETCH_INTERVAL: Duration = Duration::seconds(10);
 /// How long discovery and keys are kept without a reason to fetch them again.
-const LIFETIME: Duration = Duration::from_secs(24 * 3600);
+const LIFETIME: Duration = Duration::DAY;
 
 /// What discovery says, as far as the relying party needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +58,8 @@ struct Cached {
     verify_ssl: bool,
     meta: Arc<Metadata>,
     keys: Arc<KeySet>,
-    fetched: Instant,
-    last_refetch: Option<Instant>,
+    fetched: OffsetDateTime,
+    last_refetch: Option<OffsetDateTime>,
 }
 
 /// The per-node cache.
@@ -139,11 +139,11 @@ async fn fetch_keys(
 }
 
 impl ProviderCache {
-    fn fresh(&self, sso: &SsoSettings) -> Option<Arc<Cached>> {
+    fn fresh(&self, sso: &SsoSettings, now: OffsetDateTime) -> Option<Arc<Cached>> {
         self.current.load_full().filter(|c| {
             c.endpoint == sso.endpoint
                 && c.verify_ssl == sso.verify_ssl
-                && c.fetched.elapsed() < LIFETIME
+                && now - c.fetched < LIFETIME
         })
     }
 
@@ -153,12 +153,13 @@ impl ProviderCache {
         &self,
         out: &Outbound,
         sso: &SsoSettings,
+        now: OffsetDateTime,
     ) -> Result<(Arc<Metadata>, Arc<KeySet>), ProviderError> {
-        if let Some(c) = self.fresh(sso) {
+        if let Some(c) = self.fresh(sso, now) {
             return Ok((c.meta.clone(), c.keys.clone()));
         }
         let _one = self.fetching.lock().await;
-        if let Some(c) = self.fresh(sso) {
+        if let Some(c) = self.fresh(sso, now) {
             return Ok((c.meta.clone(), c.keys.clone()));
         }
         let url = format!("{}/.well-known/openid-configuration", sso.endpoint);
@@ -170,7 +171,7 @@ impl ProviderCache {
             verify_ssl: sso.verify_ssl,
             meta: Arc::new(meta),
             keys: Arc::new(keys),
-            fetched: Instant::now(),
+            fetched: now,
             last_refetch: None,
         });
         self.current.store(Some(cached.clone()));
@@ -185,21 +186,19 @@ impl ProviderCache {
         out: &Outbound,
         sso: &SsoSettings,
         seen: &Arc<KeySet>,
+        now: OffsetDateTime,
     ) -> Result<Option<Arc<KeySet>>, ProviderError> {
         let _one = self.fetching.lock().await;
-        let Some(c) = self.fresh(sso) else {
+        let Some(c) = self.fresh(sso, now) else {
             return Ok(None);
         };
         // Another request refreshed the keys while this one waited: use its result.
         if !Arc::ptr_eq(&c.keys, seen) {
             return Ok(Some(c.keys.clone()));
         }
-        if c.last_refetch
-            .is_some_and(|t| t.elapsed() < REFETCH_INTERVAL)
-        {
+        if c.last_refetch.is_some_and(|t| now - t < REFETCH_INTERVAL) {
             return Ok(None);
         }
-        let now = Instant::now();
         let result = fetch_keys(out, sso.verify_ssl, &c.meta).await;
         let keys = match &result {
             Ok(k) => Arc::new(k.clone()),

@@ -293,28 +293,39 @@ async fn r9_keys_without_kid_and_broken_keys(b: Builder) {
     }
 }
 
+/// A login whose id_token names `kid`, on the app's clock as it stands.
+async fn unknown_kid(hidp: &NodeProvider, app: &TestApp, kid: &str) -> crate::harness::Resp {
+    hidp.mode(json!({"kid": kid})).await;
+    hostile_login(app).await
+}
+
 async fn r11_unknown_kids_cause_one_refetch(b: Builder) {
     let Some((hidp, app)) = setup(b).await else {
         return;
     };
     hidp.reset_requests().await;
-    let started = tokio::time::Instant::now();
+    // The refetch limit counts on the app's clock, which stands still from here on (these
+    // tokens are refused at their signature, before any time check): 50 tokens with made-up
+    // kids inside one 10 s interval, however long the loop takes.
+    app.clock.set(real_now());
     for n in 0..50 {
-        let r = login_with(&hidp, &app, json!({"kid": format!("unknown-{n}")})).await;
-        assert_refused(&r, "token");
+        assert_refused(
+            &unknown_kid(&hidp, &app, &format!("unknown-{n}")).await,
+            "token",
+        );
     }
-    let elapsed = started.elapsed();
     let counts = hidp.requests().await;
     assert_eq!(counts["token"], 50);
-    assert!(
-        elapsed < std::time::Duration::from_secs(10),
-        "too slow to test the limit: {elapsed:?}"
+    assert_eq!(
+        counts["jwks"].as_u64().unwrap(),
+        2,
+        "the initial fetch and exactly one refetch: {counts}"
     );
-    assert!(
-        counts["jwks"].as_u64().unwrap() <= 2,
-        "initial fetch + one refetch at most: {counts}"
-    );
-    assert!(counts["jwks"].as_u64().unwrap() >= 1, "{counts}");
+    // Once the interval has passed, the next unknown kid may fetch once more, and only once.
+    app.clock.advance(time::Duration::seconds(11));
+    assert_refused(&unknown_kid(&hidp, &app, "unknown-late").await, "token");
+    assert_refused(&unknown_kid(&hidp, &app, "unknown-later").await, "token");
+    assert_eq!(hidp.requests().await["jwks"].as_u64().unwrap(), 3);
     // The real key still works.
     assert_accepted(&login_with(&hidp, &app, json!({})).await);
 }
@@ -369,7 +380,6 @@ async fn r16_slow_redirecting_and_oversized_answers(b: Builder) {
     app.clock.set(real_now());
     let a = begin(&app, None).await;
     let cb = hostile_authorize(&a).await;
-    let started = tokio::time::Instant::now();
     let callback = complete(&app, &cb, Some(&a.cookie));
     tokio::pin!(callback);
     tokio::select! {
@@ -377,13 +387,10 @@ async fn r16_slow_redirecting_and_oversized_answers(b: Builder) {
         r = &mut callback => panic!("the callback ended before the ping: {}", r.status),
         p = app.get("/api/v2/ping/").send() => assert_eq!(p.status, StatusCode::OK),
     }
+    // The hung token call ends by the configured timeout (the test does not time it: the
+    // callback ending at all, with this reason, is the check).
     let r = callback.await;
-    let took = started.elapsed();
     assert_refused(&r, "provider_unavailable");
-    assert!(
-        took >= std::time::Duration::from_millis(1900) && took < std::time::Duration::from_secs(8),
-        "{took:?}"
-    );
 
     assert_refused(
         &login_with(&hidp, &app, json!({"redirect": ["token"]})).await,

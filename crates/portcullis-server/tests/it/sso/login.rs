@@ -197,8 +197,9 @@ async fn r14_a_code_from_another_flow_is_refused_by_pkce(b: Builder) {
     let state_a = flow_a.param("state").unwrap();
     let injected = with_state(&cb_b, Some(&state_a));
     let r = complete(&app, &injected, Some(&flow_a.cookie)).await;
-    // The provider refuses the code (invalid_grant): Portcullis reports the provider.
-    assert_refused(&r, "provider_unavailable");
+    // The provider refuses the code (invalid_grant: the verifier is flow A's): the login
+    // was not granted.
+    assert_refused(&r, "denied");
     assert!(
         app.store()
             .user_by_username("mallory")

@@ -25,6 +25,14 @@ async fn r10_key_rotation_at_the_provider(b: Builder) {
         return;
     };
     session_of(&app, &idp_login(&app, "alice", None).await);
+    app.clock.set(real_now());
+    session_of(&app, &idp_login(&app, "alice", None).await);
+    // Steady state: discovery and keys once, then one call (the token request) per login.
+    let counts = first.requests().await;
+    assert_eq!(
+        counts,
+        json!({"discovery": 1, "jwks": 1, "token": 2, "userinfo": 0})
+    );
     first.stop().await;
     // The provider comes back on the same port signing with a new key, the old one still
     // published.
@@ -38,6 +46,11 @@ async fn r10_key_rotation_at_the_provider(b: Builder) {
     // Without a refetch, the kid of B would be unknown; a further login uses the fresh set.
     app.clock.set(real_now());
     session_of(&app, &idp_login(&app, "carol", None).await);
+    // Exactly one refetch of the keys, and no new discovery.
+    assert_eq!(
+        second.requests().await,
+        json!({"discovery": 0, "jwks": 1, "token": 2, "userinfo": 0})
+    );
 }
 
 /// The provider-side sid of each session.
