@@ -59,16 +59,17 @@ async fn setting_activity(app: &TestApp) -> Vec<ActivityEntry> {
     entries
 }
 
-async fn a_superuser_lists_the_five_categories(app: TestApp) {
+async fn a_superuser_lists_the_six_categories(app: TestApp) {
     app.admin().await;
     assert_eq!(
         get(&app, "/api/v2/settings/").await,
-        json!({"count": 5, "next": null, "previous": null, "results": [
+        json!({"count": 6, "next": null, "previous": null, "results": [
             {"url": "/api/v2/settings/all/", "slug": "all", "name": "All"},
             {"url": "/api/v2/settings/changed/", "slug": "changed", "name": "Changed"},
             {"url": "/api/v2/settings/authentication/", "slug": "authentication", "name": "Authentication"},
             {"url": "/api/v2/settings/system/", "slug": "system", "name": "System"},
-            {"url": "/api/v2/settings/ldap/", "slug": "ldap", "name": "LDAP"}
+            {"url": "/api/v2/settings/ldap/", "slug": "ldap", "name": "LDAP"},
+            {"url": "/api/v2/settings/oidc/", "slug": "oidc", "name": "Generic OIDC"}
         ]})
     );
 }
@@ -153,7 +154,7 @@ async fn a_system_auditor_reads_settings_but_cannot_change_them(app: TestApp) {
         .basic("audrey", PASSWORD)
         .send()
         .await;
-    assert_eq!(r.json()["count"], 5);
+    assert_eq!(r.json()["count"], 6);
     let r = app
         .get("/api/v2/settings/authentication/")
         .basic("audrey", PASSWORD)
@@ -489,7 +490,7 @@ async fn changing_a_secret_setting_is_recorded_masked(app: TestApp) {
 }
 
 on_both_backends!(
-    a_superuser_lists_the_five_categories,
+    a_superuser_lists_the_six_categories,
     a_normal_user_sees_an_empty_settings_list,
     the_authentication_category_shows_the_17_keys_at_their_defaults,
     the_system_and_ldap_categories_show_their_defaults,
