@@ -173,6 +173,20 @@ pub struct UserQuery {
     pub offset: i64,
 }
 
+impl UserQuery {
+    /// The first `limit` users whose `field` equals `value`, by id.
+    pub fn matching(field: UserField, value: &str, limit: i64) -> Self {
+        Self {
+            filter: Filter::exact([(field, value)]),
+            order: UserOrder::default(),
+            only: None,
+            member_of: None,
+            limit,
+            offset: 0,
+        }
+    }
+}
+
 /// Storage of users.
 #[async_trait::async_trait]
 pub trait UserStore: Send + Sync {

@@ -13,8 +13,7 @@ use portcullis_core::session::SessionTimes;
 use portcullis_core::token::{PlainToken, TokenHash, TokenKind};
 use portcullis_core::user::User;
 use portcullis_store::{
-    DirectorySync, Filter, NewActivity, NewSession, NewUser, StoreError, UserField, UserOrder,
-    UserQuery,
+    DirectorySync, NewActivity, NewSession, NewUser, StoreError, UserField, UserQuery,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -384,14 +383,7 @@ async fn shadow_user(
 
 /// The directory user whose DN is `dn`, if one exists.
 async fn user_with_dn(state: &AppState, dn: &str) -> ServiceResult<Option<User>> {
-    let query = UserQuery {
-        filter: Filter::exact([(UserField::LdapDn, dn)]),
-        order: UserOrder::default(),
-        only: None,
-        member_of: None,
-        limit: 2,
-        offset: 0,
-    };
+    let query = UserQuery::matching(UserField::LdapDn, dn, 2);
     let page = state.store.list_users(&query).await?;
     Ok(page
         .items

@@ -466,13 +466,14 @@ async fn root_dse_answers(url: &str) -> bool {
 }
 
 /// A throwaway CA and a server certificate it signed, for 127.0.0.1 and localhost:
-/// (CA certificate PEM, server certificate PEM, server key PEM in PKCS#8).
-fn certificates() -> (String, String, String) {
+/// (CA certificate PEM, server certificate PEM, server key PEM in PKCS#8). The LDAP tests'
+/// slapd and the single sign-on tests' HTTPS provider serve it.
+pub fn certificates() -> (String, String, String) {
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("generate the CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params
         .distinguished_name
-        .push(DnType::CommonName, "Portcullis LDAP test CA");
+        .push(DnType::CommonName, "Portcullis test CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,

@@ -15,7 +15,7 @@ use portcullis_core::sso::account::{base_username, random_username, suffixed_use
 use portcullis_core::sso::maps::{organization_changes, team_changes};
 use portcullis_core::sso::verify::IdClaims;
 use portcullis_core::user::User;
-use portcullis_store::{Filter, NewUser, StoreError, UserField, UserOrder, UserPatch, UserQuery};
+use portcullis_store::{NewUser, StoreError, UserField, UserPatch, UserQuery};
 use serde_json::json;
 
 /// `external_account` of users single sign-on created.
@@ -99,14 +99,7 @@ async fn first_login(
 
 /// The one local account with this e-mail (compared case-insensitively), if exactly one.
 async fn user_with_email(state: &AppState, email: &str) -> Result<Option<User>, SsoFailure> {
-    let query = UserQuery {
-        filter: Filter::exact([(UserField::Email, email)]),
-        order: UserOrder::default(),
-        only: None,
-        member_of: None,
-        limit: 2,
-        offset: 0,
-    };
+    let query = UserQuery::matching(UserField::Email, email, 2);
     let page = state.store.list_users(&query).await?;
     let mut matches = page
         .items
