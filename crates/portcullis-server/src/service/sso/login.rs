@@ -306,7 +306,12 @@ async fn redeem(
         let error = body.get("error").and_then(Value::as_str).unwrap_or("?");
         // The provider answered and refused the code (used, expired, or redeemed with
         // another flow's verifier): the login was not granted, the provider is not down.
-        if (400..500).contains(&answer.status) && error != "invalid_client" {
+        if error == "invalid_client" || answer.status == 401 {
+            return Err(SsoFailure::Misconfigured(
+                "the token endpoint refused the client id or secret".into(),
+            ));
+        }
+        if (400..500).contains(&answer.status) {
             tracing::info!(event = "sso_code_refused", status = answer.status, error);
             return Err(SsoFailure::ProviderSaid(sanitize(error)));
         }

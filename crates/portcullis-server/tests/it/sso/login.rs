@@ -14,6 +14,7 @@ on_both_backends_configured!(
     r1_full_login_creates_a_social_user_and_finds_it_again,
     r2_state_must_be_known_unused_and_from_the_same_browser,
     r14_a_code_from_another_flow_is_refused_by_pkce,
+    a_wrong_client_secret_is_a_misconfiguration,
     r15_next_is_followed_only_when_same_origin,
     r18_sso_users_and_tokens,
     r19_email_links_only_when_verified_and_enabled,
@@ -203,6 +204,30 @@ async fn r14_a_code_from_another_flow_is_refused_by_pkce(b: Builder) {
     assert!(
         app.store()
             .user_by_username("mallory")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// The provider refuses the client's credentials at the token endpoint: an administrator's
+/// problem ("misconfigured"), not the user's and not an outage.
+async fn a_wrong_client_secret_is_a_misconfiguration(b: Builder) {
+    let Some(idp) = idp(0, None, &json!({})).await else {
+        return;
+    };
+    let Some(app) = sso_app(b, &idp.issuer, true, |_| {}).await else {
+        return;
+    };
+    app.set(json!({"SOCIAL_AUTH_OIDC_SECRET": "not-the-secret"}))
+        .await;
+    let flow = begin(&app, None).await;
+    let cb = idp_authorize(&flow, "erin").await;
+    let r = complete(&app, &cb, Some(&flow.cookie)).await;
+    assert_refused(&r, "misconfigured");
+    assert!(
+        app.store()
+            .user_by_username("erin")
             .await
             .unwrap()
             .is_none()
