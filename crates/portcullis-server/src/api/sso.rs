@@ -86,6 +86,7 @@ fn query<T: Default + for<'de> Deserialize<'de>>(parts: &Parts) -> T {
 #[utoipa::path(get, path = "/sso/login/oidc/", tag = "sso",
     params(("next" = Option<String>, Query, description = "Same-origin path to land on after the login")),
     responses((status = 302, description = "To the provider's authorization endpoint; or to /sso/error/ when single sign-on is not configured or the provider cannot be reached"),
+              (status = 400, description = "Malformed request (a NUL character in the query)"),
               (status = 429, description = "Too many logins begun from this network in the last minute"),
               (status = 503, description = "Storage unavailable")))]
 pub async fn begin(State(state): State<AppState>, parts: Parts) -> Response {
@@ -118,6 +119,7 @@ pub async fn begin(State(state): State<AppState>, parts: Parts) -> Response {
            ("iss" = Option<String>, Query, description = "RFC 9207 issuer"),
            ("error" = Option<String>, Query, description = "The provider's refusal")),
     responses((status = 302, description = "Signed in (session cookies set) to the login's `next`; or to /sso/error/ or /sso/inactive/"),
+              (status = 400, description = "Malformed request (a NUL character in the query)"),
               (status = 503, description = "Storage unavailable")))]
 pub async fn complete(State(state): State<AppState>, parts: Parts) -> Response {
     let callback: Callback = query(&parts);
@@ -162,7 +164,8 @@ struct ErrorQuery {
 /// `GET /sso/error/`: to the console's login page, which names the failure.
 #[utoipa::path(get, path = "/sso/error/", tag = "sso",
     params(("reason" = Option<String>, Query, description = "Failure code")),
-    responses((status = 302, description = "To /console/login/ with the failure code")))]
+    responses((status = 302, description = "To /console/login/ with the failure code"),
+              (status = 400, description = "Malformed request (a NUL character in the query)")))]
 pub async fn error(parts: Parts) -> Response {
     let q: ErrorQuery = query(&parts);
     let code: String = q
