@@ -317,7 +317,7 @@ mod tests {
     fn a_read_token_has_no_capabilities() {
         let admin = user(1, true);
         let p = |scope| Principal {
-            user: admin.clone(),
+            user: std::sync::Arc::new(admin.clone()),
             via: AuthVia::Pat,
             scope,
             session: None,

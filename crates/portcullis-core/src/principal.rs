@@ -5,6 +5,7 @@ use crate::mdr::Role;
 use crate::scope::Scope;
 use crate::token::TokenHash;
 use crate::user::User;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// How a request was authenticated.
@@ -40,8 +41,9 @@ pub struct Connection {
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The user, as read from storage for this request.
-    pub user: User,
+    /// The user, as read from storage (or a node cache) for this request. Shared: a cached
+    /// credential hands out its owner without copying the record on every request.
+    pub user: Arc<User>,
     /// The authenticator that won.
     pub via: AuthVia,
     /// The granted scope; session and Basic callers act as `write`.

@@ -6,6 +6,7 @@
 //! would fall through to the session here, Portcullis deliberately does not
 //! (`docs/awx-compat.md`, "Authenticator chain").
 
+use crate::service::credential_cache::TokenGrant;
 use crate::service::error::{Refusal, ServiceResult};
 use crate::service::mdr_session;
 use crate::state::AppState;
@@ -120,7 +121,6 @@ impl BearerVerifier for OpaqueTokens {
         context: BearerContext<'_>,
     ) -> ServiceResult<BearerOutcome> {
         use portcullis_core::principal::AuthVia;
-        use portcullis_core::scope::Scope;
         use portcullis_core::token::{self, TokenKind};
         if !matches!(context, BearerContext::Awx | BearerContext::Gateway) {
             return Ok(BearerOutcome::NotMine);
@@ -135,7 +135,7 @@ impl BearerVerifier for OpaqueTokens {
             return Ok(BearerOutcome::Refused(Refusal::Invalid));
         };
         let now = state.clock.now();
-        let Some((record, user)) = live_token(state, &hash, now).await? else {
+        let Some(grant) = live_token(state, &hash, now).await? else {
             crate::service::audit::Event::new(
                 "bearer_invalid",
                 crate::service::audit::Outcome::Failure,
@@ -146,7 +146,7 @@ impl BearerVerifier for OpaqueTokens {
             return Ok(BearerOutcome::Refused(Refusal::Invalid));
         };
         // A stored scope that no longer parses is refused rather than guessed at.
-        let Some(scope) = Scope::parse(&record.scope) else {
+        let Some(scope) = grant.scope else {
             return Ok(BearerOutcome::Refused(Refusal::Invalid));
         };
         let interval = time::Duration::seconds(
@@ -154,9 +154,9 @@ impl BearerVerifier for OpaqueTokens {
         );
         state
             .last_used
-            .note(record.id, record.last_used, now, interval);
+            .note(grant.id, grant.last_used, now, interval);
         Ok(BearerOutcome::Valid(Box::new(Principal {
-            user,
+            user: grant.user,
             via: if kind == TokenKind::PersonalAccess {
                 AuthVia::Pat
             } else {
@@ -175,21 +175,16 @@ async fn live_token(
     state: &AppState,
     hash: &portcullis_core::token::TokenHash,
     now: time::OffsetDateTime,
-) -> ServiceResult<
-    Option<(
-        portcullis_store::AccessTokenRecord,
-        portcullis_core::user::User,
-    )>,
-> {
+) -> ServiceResult<Option<TokenGrant>> {
     let cache = &state.caches.tokens;
     let cached = |fresh: bool| {
         if !fresh {
             return None;
         }
-        let (record, user) = cache.get(hash)?;
+        let grant = cache.get(hash)?;
         // Revocation and user changes drop the entry; expiry is checked here.
-        if record.expires_at > now && user.is_active {
-            return Some((record, user));
+        if grant.expires_at > now && grant.user.is_active {
+            return Some(grant);
         }
         cache.forget(hash);
         None
@@ -213,8 +208,9 @@ async fn live_token(
     let started = std::time::Instant::now();
     let found = state.store.token_for_bearer(hash, now).await?;
     crate::metrics::query("token_for_bearer", started.elapsed());
-    if let Some((record, user)) = &found {
-        cache.insert(ticket, *hash, user.id, (record.clone(), user.clone()));
-    }
-    Ok(found)
+    Ok(found.map(|(record, user)| {
+        let grant = TokenGrant::new(&record, state.caches.share(user));
+        cache.insert(ticket, *hash, grant.user.id, grant.clone());
+        grant
+    }))
 }

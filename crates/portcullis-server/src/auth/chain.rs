@@ -211,7 +211,7 @@ pub async fn run_accepting(state: &AppState, parts: &Parts, accept: Accept) -> A
                         .request(parts.method.as_str(), parts.uri.path())
                         .emit();
                     ctx.principal = Some(Principal {
-                        user,
+                        user: std::sync::Arc::new(user),
                         via: AuthVia::Basic,
                         scope: Scope::WRITE,
                         session: None,

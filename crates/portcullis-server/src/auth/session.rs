@@ -12,7 +12,7 @@ use portcullis_core::token::{self, TokenHash, TokenKind};
 use portcullis_core::user::User;
 use portcullis_store::{SessionRecord, Store};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use time::{Duration, OffsetDateTime};
 
 /// A session cookie that names a live session.
@@ -20,8 +20,8 @@ use time::{Duration, OffsetDateTime};
 pub struct LiveSession {
     /// Hash of the session id.
     pub hash: TokenHash,
-    /// The owner, as read in the same query.
-    pub user: User,
+    /// The owner, as read in the same query (shared with the node's cache).
+    pub user: Arc<User>,
     /// Idle expiry in force (stored or renewed in memory).
     pub idle_expires_at: OffsetDateTime,
     /// Idle expiry as persisted. Renewals are measured against this, not against the
@@ -83,7 +83,7 @@ impl SessionRenewals {
     pub async fn flush(
         &self,
         store: &dyn Store,
-        cache: &CredentialCache<(SessionRecord, User)>,
+        cache: &CredentialCache<(SessionRecord, Arc<User>)>,
         idle: Duration,
         force: bool,
     ) -> ApiResult<usize> {
@@ -167,7 +167,7 @@ async fn live_session(
     state: &AppState,
     hash: &TokenHash,
     now: OffsetDateTime,
-) -> ApiResult<Option<(SessionRecord, User)>> {
+) -> ApiResult<Option<(SessionRecord, Arc<User>)>> {
     let cache = &state.caches.sessions;
     if state.changes.fresh()
         && let Some((record, user)) = cache.get(hash)
@@ -186,8 +186,9 @@ async fn live_session(
     let started = std::time::Instant::now();
     let found = state.store.session_with_user(hash).await?;
     crate::metrics::query("session_with_user", started.elapsed());
-    if let Some((record, user)) = &found {
-        cache.insert(ticket, *hash, user.id, (*record, user.clone()));
-    }
-    Ok(found)
+    Ok(found.map(|(record, user)| {
+        let user = state.caches.share(user);
+        cache.insert(ticket, *hash, user.id, (record, user.clone()));
+        (record, user)
+    }))
 }

@@ -147,17 +147,15 @@ pub async fn decide(
     }
     // Boxed: the chain's future (Basic holds a password check's) would otherwise be part of
     // every gateway request's future and be copied with it.
-    let (ctx, cached) = crate::service::credential_cache::observe(Box::pin(chain::run_accepting(
-        state,
-        parts,
-        Accept::of(&route.kinds),
-    )))
+    let (mut ctx, cached) = crate::service::credential_cache::observe(Box::pin(
+        chain::run_accepting(state, parts, Accept::of(&route.kinds)),
+    ))
     .await;
     chain::count(&ctx);
     if let Some(hit) = cached {
         crate::metrics::gateway_cache(&id, hit);
     }
-    let Some(principal) = ctx.principal.clone() else {
+    let Some(principal) = ctx.principal.take() else {
         let presented_mdr = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -11,21 +11,55 @@
 //! [`ChangeSync::fresh`]: crate::service::changes::ChangeSync::fresh
 
 use lru::LruCache;
-use portcullis_core::ids::UserId;
+use portcullis_core::ids::{TokenId, UserId};
+use portcullis_core::scope::Scope;
 use portcullis_core::token::TokenHash;
 use portcullis_core::user::User;
 use portcullis_store::{AccessTokenRecord, SessionRecord};
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+/// What a request needs of a live personal or application token: the token record's display
+/// fields (description, application name, the owner's names) stay in the database, so an entry
+/// is small and a hit copies no string.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    /// Token id (the `last_used` stamp).
+    pub id: TokenId,
+    /// The granted scope; `None` when the stored scope no longer parses (refused, not guessed).
+    pub scope: Option<Scope>,
+    /// Deadline.
+    pub expires_at: OffsetDateTime,
+    /// Last recorded use, as read (the stamping coalesces from there).
+    pub last_used: Option<OffsetDateTime>,
+    /// The owner, shared with every other cached credential of the same user.
+    pub user: Arc<User>,
+}
+
+impl TokenGrant {
+    /// The grant of a token record read with its owner.
+    pub fn new(record: &AccessTokenRecord, user: Arc<User>) -> Self {
+        Self {
+            id: record.id,
+            scope: Scope::parse(&record.scope),
+            expires_at: record.expires_at,
+            last_used: record.last_used,
+            user,
+        }
+    }
+}
 
 /// The node's credential caches.
 #[derive(Debug)]
 pub struct Caches {
-    /// Personal and application access tokens, with their owner.
-    pub tokens: CredentialCache<(AccessTokenRecord, User)>,
+    /// Personal and application access tokens.
+    pub tokens: CredentialCache<TokenGrant>,
     /// Sessions, with their owner.
-    pub sessions: CredentialCache<(SessionRecord, User)>,
+    pub sessions: CredentialCache<(SessionRecord, Arc<User>)>,
+    users: Users,
 }
 
 impl Caches {
@@ -34,7 +68,52 @@ impl Caches {
         Self {
             tokens: CredentialCache::new("token", size, ttl),
             sessions: CredentialCache::new("session", size, ttl),
+            users: Users::new(size.saturating_mul(4)),
         }
+    }
+
+    /// `user` as one shared value: the one already held for an identical read of the same
+    /// account, else a new one. Many tokens and sessions of one account then hold one copy
+    /// of it (`docs/gateway.md`, "Speed and memory"). Only an equal value is shared, so a
+    /// changed account is never answered from an older read.
+    pub fn share(&self, user: User) -> Arc<User> {
+        self.users.share(user)
+    }
+}
+
+/// Weak handles to the accounts the caches hold, by id. The caches own the accounts; this map
+/// only finds them, and forgets the dead handles when it has grown past `bound`.
+#[derive(Debug)]
+struct Users {
+    map: Mutex<HashMap<UserId, Weak<User>>>,
+    bound: usize,
+}
+
+impl Users {
+    fn new(bound: usize) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            bound: bound.max(64),
+        }
+    }
+
+    fn share(&self, user: User) -> Arc<User> {
+        let mut m = match self.map.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(held) = m.get(&user.id).and_then(Weak::upgrade)
+            && *held == user
+        {
+            return held;
+        }
+        if m.len() >= self.bound {
+            // Amortised: at most the caches' entries (and requests under way) are alive.
+            m.retain(|_, w| w.strong_count() > 0);
+        }
+        let shared = Arc::new(user);
+        m.insert(shared.id, Arc::downgrade(&shared));
+        shared
     }
 }
 
@@ -265,6 +344,56 @@ mod tests {
 
     fn cache() -> CredentialCache<&'static str> {
         CredentialCache::new("test", 3, Duration::from_secs(60))
+    }
+
+    fn account(id: i64, email: &str) -> User {
+        User {
+            id: UserId(id),
+            username: format!("user{id}"),
+            email: email.to_owned(),
+            first_name: String::new(),
+            last_name: String::new(),
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+            is_superuser: false,
+            is_system_auditor: false,
+            is_active: true,
+            external_account: None,
+            ldap_dn: String::new(),
+            auth_generation: 1,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            last_login: None,
+        }
+    }
+
+    #[test]
+    fn equal_reads_of_an_account_share_one_copy_and_a_changed_one_does_not() {
+        let caches = Caches::new(8, Duration::from_secs(60));
+        let first = caches.share(account(1, "a@example.test"));
+        let again = caches.share(account(1, "a@example.test"));
+        assert!(Arc::ptr_eq(&first, &again));
+        // Another account, and the same account changed, are never answered from `first`.
+        let other = caches.share(account(2, "a@example.test"));
+        assert_eq!(other.id, UserId(2));
+        let changed = caches.share(account(1, "b@example.test"));
+        assert!(!Arc::ptr_eq(&first, &changed));
+        assert_eq!(changed.email, "b@example.test");
+        // Once nothing holds a copy, the next read makes a new one.
+        drop((first, again, changed));
+        let fresh = caches.share(account(1, "b@example.test"));
+        assert_eq!(Arc::strong_count(&fresh), 1);
+    }
+
+    #[test]
+    fn dead_handles_are_forgotten_past_the_bound() {
+        let users = Users::new(0);
+        for id in 0..1_000 {
+            drop(users.share(account(id, "")));
+        }
+        let held = match users.map.lock() {
+            Ok(g) => g.len(),
+            Err(p) => p.into_inner().len(),
+        };
+        assert!(held <= 64, "{held} handles kept");
     }
 
     #[test]

@@ -911,7 +911,7 @@ pub async fn verify_access(
         tenants: record.tenants,
     };
     Ok(Ok(Principal {
-        user: User::connection_account(&connection, record.created_at),
+        user: std::sync::Arc::new(User::connection_account(&connection, record.created_at)),
         via: AuthVia::MdrAccess,
         // What a connection may do is its role's business (authz::mdr_role_allows).
         scope: Scope::WRITE,

@@ -6,6 +6,9 @@
 //! holds workers × m KiB (19 MiB each at the floor) however many hashes it runs. Hashing on
 //! tokio's blocking threads instead allocated m KiB per hash on whichever thread ran it, and the
 //! allocator kept a block per thread: resident memory grew to hundreds of MiB under load.
+//! A worker that has had no job for [`MEMORY_IDLE`] gives its memory back, so a node that only
+//! sees tokens (a gateway) does not keep workers × m KiB for the one hash it ran at start
+//! (`docs/gateway.md`, "Speed and memory").
 
 use crate::service::error::{ServiceError, ServiceResult};
 use portcullis_core::error::CoreError;
@@ -16,6 +19,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Semaphore, oneshot};
+
+/// How long a worker keeps its Argon2 memory without a job. The next hash after that pays
+/// for touching m KiB again (a few milliseconds at the floor), once.
+pub const MEMORY_IDLE: Duration = Duration::from_secs(30);
 
 /// Work for a password worker: runs in the worker's memory.
 type Job = Box<dyn FnOnce(&mut Argon2Memory) + Send>;
@@ -191,21 +198,46 @@ impl PasswordPool {
 /// panics loses only its own answer (its caller gets an internal error); the worker goes on
 /// with fresh memory.
 fn work(queue: &Mutex<mpsc::Receiver<Job>>) {
+    /// How often the worker holding the queue lets go of it when no job comes, so every worker
+    /// gets to look at its own idle time (the others wait for the lock, not for a job).
+    const WAKE: Duration = Duration::from_secs(5);
+    enum Next {
+        Job(Job),
+        Idle,
+        Closed,
+    }
     let mut memory = Argon2Memory::new();
+    let mut last_job = std::time::Instant::now();
     loop {
         let next = {
             let q = match queue.lock() {
                 Ok(q) => q,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            q.recv()
+            match q.recv_timeout(WAKE) {
+                Ok(job) => Next::Job(job),
+                Err(mpsc::RecvTimeoutError::Timeout) => Next::Idle,
+                Err(mpsc::RecvTimeoutError::Disconnected) => Next::Closed,
+            }
         };
-        let Ok(job) = next else {
-            return;
-        };
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut memory)));
-        if ran.is_err() {
-            memory = Argon2Memory::new();
+        match next {
+            Next::Closed => return,
+            Next::Idle => {
+                if memory.kib() > 0 && last_job.elapsed() >= MEMORY_IDLE {
+                    // A buffer this large is its own mapping: dropping it returns it to the
+                    // system, and the next job allocates it again.
+                    memory = Argon2Memory::new();
+                }
+                std::thread::yield_now();
+            }
+            Next::Job(job) => {
+                let ran =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut memory)));
+                if ran.is_err() {
+                    memory = Argon2Memory::new();
+                }
+                last_job = std::time::Instant::now();
+            }
         }
     }
 }

@@ -1278,6 +1278,106 @@ async fn t36_the_upstream_receives_exactly_the_path_portcullis_judged() {
 }
 
 // ---------------------------------------------------------------------------------------
+// T30–T35 over raw sockets: ambiguous spellings never reach the upstream
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t30_t35_ambiguous_paths_sent_raw_are_refused_and_never_forwarded() {
+    let gw = Gw::start().await;
+    let ng = Nginx::start(&gw).await;
+    let admin = gw.admin_token("read").await;
+    // Encoded separators, encoded dots, NUL, `;` on a dot segment, backslashes (T31, T32, T35).
+    let refused = [
+        "/public/%2e%2e/admin/x",
+        "/public/%2E%2E/admin/x",
+        "/public/.%2e/admin/x",
+        "/public%2F..%2Fadmin/x",
+        "/admin%2fx",
+        "/public/%5C../admin",
+        "/public/..;x=y/admin/x",
+        "/admin;x/y",
+        "/public/%3B/x",
+        "/public/%00",
+    ];
+    let mut front: Vec<(&str, String)> = vec![("proxy mode", gw.gateway.clone())];
+    if let Some(ng) = &ng {
+        front.push(("nginx in front of proxy mode", ng.proxy_addr()));
+        front.push(("nginx auth_request", ng.addr()));
+    }
+    let before = gw.echo.hits();
+    for (mode, addr) in &front {
+        for payload in refused {
+            for credential in ["", &format!("Authorization: Bearer {admin}\r\n")] {
+                let (_, r) = raw(
+                    addr,
+                    &format!(
+                        "GET {payload} HTTP/1.1\r\nHost: {HOST}\r\n{credential}\
+                         Accept: application/json\r\nConnection: close\r\n\r\n"
+                    ),
+                )
+                .await;
+                // Portcullis answers 400; nginx may refuse the spelling itself (400), and turns
+                // an auth_request answer other than 401/403 into 500. Never a 2xx.
+                let expected: &[u16] = if *mode == "proxy mode" {
+                    &[400]
+                } else {
+                    &[400, 500]
+                };
+                assert!(
+                    expected.contains(&r.status),
+                    "{mode} {payload} ({}): {}",
+                    if credential.is_empty() {
+                        "anonymous"
+                    } else {
+                        "admin"
+                    },
+                    r.head
+                );
+            }
+        }
+    }
+    assert_eq!(
+        gw.echo.hits(),
+        before,
+        "an ambiguous path reached the upstream"
+    );
+    // T33: a raw `#` is not part of the path: judged on `/admin/x` (401 anonymous); with the
+    // admin's token the upstream gets `/admin/x`, never the public route.
+    for (mode, addr) in &front {
+        let (_, r) = raw(
+            addr,
+            &format!(
+                "GET /admin/x#/public/ HTTP/1.1\r\nHost: {HOST}\r\nAccept: application/json\r\n\
+                 Connection: close\r\n\r\n"
+            ),
+        )
+        .await;
+        assert!(
+            [400, 401, 500].contains(&r.status),
+            "{mode} anonymous #: {}",
+            r.head
+        );
+        let (_, r) = raw(
+            addr,
+            &format!(
+                "GET /admin/x#/public/ HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {admin}\r\n\
+                 Connection: close\r\n\r\n"
+            ),
+        )
+        .await;
+        if r.status == 200 {
+            let echo = r.json();
+            assert_eq!(
+                echo["target"], "/admin/x",
+                "{mode}: the fragment was forwarded"
+            );
+        } else {
+            assert!([400, 500].contains(&r.status), "{mode} admin #: {}", r.head);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // T40, T41: the decision cache and revocation
 // ---------------------------------------------------------------------------------------
 

@@ -419,7 +419,7 @@ async fn a_view_outside_the_chain_layer_still_authenticates(app: TestApp) {
     let router = axum::Router::new()
         .route(
             "/outside",
-            axum::routing::get(|Authed(p): Authed| async move { p.user.username }),
+            axum::routing::get(|Authed(p): Authed| async move { p.user.username.clone() }),
         )
         .with_state(app.state.clone());
     let send = |auth: Option<String>| {
