@@ -7,6 +7,7 @@
 #   bench/gateway_memory.sh              # N = 100000
 #   N=20000 bench/gateway_memory.sh
 #   BIN=/path/to/portcullis bench/gateway_memory.sh   # another build (skips cargo build)
+#   CACHE_SIZE=0 bench/gateway_memory.sh              # the same load with the token cache off
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${N:-100000}"
@@ -29,7 +30,7 @@ cat >"$WORK/portcullis.toml" <<TOML
 listen = "127.0.0.1:$PORT"
 database_url = "sqlite:$WORK/bench.db"
 [auth]
-credential_cache_size = $((N + 1000))
+credential_cache_size = ${CACHE_SIZE:-$((N + 1000))}
 [metrics]
 listen = "127.0.0.1:$METRICS_PORT"
 [gateway]
