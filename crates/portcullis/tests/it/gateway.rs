@@ -1352,8 +1352,15 @@ async fn t30_t35_ambiguous_paths_sent_raw_are_refused_and_never_forwarded() {
             ),
         )
         .await;
+        // Proxy mode: hyper's parser ends the target at `#` (`docs/gateway.md`, "Canonical
+        // paths"), so the request is judged on `/admin/x`. nginx may refuse it first.
+        let anonymous: &[u16] = if *mode == "proxy mode" {
+            &[401]
+        } else {
+            &[400, 401, 500]
+        };
         assert!(
-            [400, 401, 500].contains(&r.status),
+            anonymous.contains(&r.status),
             "{mode} anonymous #: {}",
             r.head
         );
@@ -1365,7 +1372,8 @@ async fn t30_t35_ambiguous_paths_sent_raw_are_refused_and_never_forwarded() {
             ),
         )
         .await;
-        if r.status == 200 {
+        if r.status == 200 || *mode == "proxy mode" {
+            assert_eq!(r.status, 200, "{mode} admin #: {}", r.head);
             let echo = r.json();
             assert_eq!(
                 echo["target"], "/admin/x",
